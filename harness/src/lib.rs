@@ -1,0 +1,2 @@
+//! The stepcheck harness: backends, normalisation, diffs, the runner and reports.
+#![forbid(unsafe_code)]
