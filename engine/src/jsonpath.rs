@@ -131,6 +131,26 @@ impl JsonPath {
         self.segments.is_empty()
     }
 
+    /// The path in Jayway's normalised bracket form (`$['a'][0]`), as AWS's "No results for
+    /// path" messages show it.
+    pub fn bracket_notation(&self) -> String {
+        let mut out = match &self.root {
+            PathRoot::Input => "$".to_string(),
+            PathRoot::Context => "$$".to_string(),
+            PathRoot::Variable(v) => format!("${v}"),
+        };
+        for seg in &self.segments {
+            match seg {
+                Segment::Field(n) => out.push_str(&format!("['{n}']")),
+                Segment::Index(i) => out.push_str(&format!("[{i}]")),
+                Segment::Wildcard => out.push_str("[*]"),
+                Segment::Length => out.push_str(".length()"),
+                _ => return self.source.clone(),
+            }
+        }
+        out
+    }
+
     /// Selects from `doc` (the value of the root). A definite path gives `None` when nothing
     /// is at that location; an indefinite path always gives an array of the matches.
     pub fn select(&self, doc: &Value) -> Option<Value> {

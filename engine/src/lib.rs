@@ -4,17 +4,26 @@
 //! The engine does no I/O: no files, no network, no async runtime, no wall clock. Time comes
 //! from an injected [`Clock`] (virtual by default); randomness from a seeded [`Rng`].
 #![forbid(unsafe_code)]
-#![allow(dead_code)]
 
 mod choice;
 mod clock;
 mod diagnostics;
+mod history;
+mod interpreter;
 mod intrinsics;
 pub mod jsonpath;
+mod model;
 mod scope;
+mod template;
 mod validate;
 
 pub use clock::{Clock, Timestamp, VirtualClock};
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
+pub use history::{Event, EventId, EventKind};
+pub use interpreter::{
+    ExecutionConfig, ExecutionResult, ExecutionStatus, NotSupported, WorkflowType,
+    MAX_HISTORY_EVENTS, PAYLOAD_LIMIT_BYTES,
+};
+pub use model::{Definition, StateName};
 pub use scope::Rng;
 pub use validate::validate;

@@ -1,4 +1,204 @@
-fn main() {
-    eprintln!("not supported yet: the stepcheck CLI is being built");
-    std::process::exit(1);
+//! The `stepcheck` command line.
+//!
+//! `stepcheck exec` runs one execution on the in-process engine. Its `--json` output and exit
+//! codes are a contract other tools drive (see README.md): exit 0 when the execution ran,
+//! whatever its status; 2 when the definition is invalid (diagnostics on stderr); 1 otherwise.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use engine::{Definition, ExecutionConfig, Timestamp, WorkflowType};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "stepcheck", version, about = "Test harness and conformance suite for AWS Step Functions")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one execution of a state machine definition on the in-process engine.
+    Exec(ExecArgs),
+    /// Validate a definition and print every diagnostic.
+    Validate {
+        /// The definition file (Amazon States Language JSON).
+        definition: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum TypeArg {
+    Standard,
+    Express,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExecArgs {
+    /// The definition file (Amazon States Language JSON).
+    definition: PathBuf,
+    /// A file holding the execution input (JSON). Default: `{}`.
+    #[arg(long, conflicts_with = "input_json")]
+    input: Option<PathBuf>,
+    /// The execution input as a JSON string.
+    #[arg(long)]
+    input_json: Option<String>,
+    /// The state machine's name, as it appears in ARNs and the context object.
+    #[arg(long, default_value = "StateMachine")]
+    state_machine_name: String,
+    /// The execution's name. Default: a UUID drawn from the seed.
+    #[arg(long)]
+    name: Option<String>,
+    /// STANDARD (full history) or EXPRESS (no history).
+    #[arg(long = "type", value_enum, default_value = "STANDARD")]
+    workflow_type: TypeArg,
+    /// Seed of the execution's random numbers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// When the execution starts on the virtual clock (RFC 3339). Default: 2024-01-01T00:00:00Z.
+    #[arg(long)]
+    start_time: Option<String>,
+    /// AWS region used in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// AWS account used in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    account: String,
+    /// A Step Functions Local MockConfigFile (Task mocks).
+    #[arg(long)]
+    mock_config: Option<PathBuf>,
+    /// The test case of the MockConfigFile to use.
+    #[arg(long)]
+    test_case: Option<String>,
+    /// Print one JSON object: status, output, error, cause, history.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Exec(args) => exec(args),
+        Command::Validate { definition } => validate(definition),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_definition(path: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read definition {}", path.display()))
+}
+
+fn print_diagnostics(path: &PathBuf, diags: &[engine::Diagnostic]) {
+    eprintln!("{}: invalid state machine definition ({} problems)", path.display(), diags.len());
+    for d in diags {
+        eprintln!("  {} {}: {} at {}", d.severity.as_str(), d.code.as_str(), d.message, d.location);
+    }
+}
+
+fn validate(path: PathBuf) -> Result<ExitCode> {
+    let text = read_definition(&path)?;
+    let diags = engine::validate(&text);
+    if diags.is_empty() {
+        println!("{}: OK", path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_diagnostics(&path, &diags);
+    let errors = diags.iter().any(|d| d.severity == engine::Severity::Error);
+    Ok(if errors { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn exec(args: ExecArgs) -> Result<ExitCode> {
+    let text = read_definition(&args.definition)?;
+    let definition = match Definition::parse(&text) {
+        Ok(d) => d,
+        Err(diags) => {
+            print_diagnostics(&args.definition, &diags);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if args.mock_config.is_some() || args.test_case.is_some() {
+        anyhow::bail!("not supported yet: --mock-config and --test-case (Task mocks)");
+    }
+    let input: Value = match (&args.input, &args.input_json) {
+        (Some(path), _) => {
+            let t = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read input {}", path.display()))?;
+            serde_json::from_str(&t).with_context(|| format!("input {} is not JSON", path.display()))?
+        }
+        (None, Some(t)) => serde_json::from_str(t).context("--input-json is not JSON")?,
+        (None, None) => json!({}),
+    };
+    let start_time = match &args.start_time {
+        Some(s) => Timestamp::parse_rfc3339(s)
+            .with_context(|| format!("--start-time '{s}' is not an RFC 3339 date-time"))?,
+        None => engine::VirtualClock::DEFAULT_START,
+    };
+    let config = ExecutionConfig {
+        state_machine_name: args.state_machine_name.clone(),
+        execution_name: args.name.clone().unwrap_or_else(|| uuid_from_seed(args.seed)),
+        region: args.region.clone(),
+        account: args.account.clone(),
+        role_arn: format!("arn:aws:iam::{}:role/StepFunctionsExecutionRole", args.account),
+        workflow_type: match args.workflow_type {
+            TypeArg::Standard => WorkflowType::Standard,
+            TypeArg::Express => WorkflowType::Express,
+        },
+        start_time,
+        seed: args.seed,
+    };
+    let result = definition.execute(input, &config)?;
+    if args.json {
+        let out = json!({
+            "status": result.status.as_str(),
+            "output": result.output,
+            "error": result.error,
+            "cause": result.cause,
+            "history": result.history.iter().map(|e| e.to_api_json()).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("execution {} {}", config.execution_arn(), result.status.as_str());
+        for e in &result.history {
+            println!(
+                "  {:>4} {:<28} {} (after #{})",
+                e.id,
+                e.kind.type_name(),
+                e.timestamp,
+                e.previous_event_id
+            );
+        }
+        if let Some(o) = &result.output {
+            println!("output: {}", serde_json::to_string_pretty(o)?);
+        }
+        if let Some(e) = &result.error {
+            println!("error: {e}");
+        }
+        if let Some(c) = &result.cause {
+            println!("cause: {c}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A version-4-shaped UUID drawn from the seed, so that default execution names are stable.
+fn uuid_from_seed(seed: u64) -> String {
+    let mut rng = engine::Rng::new(seed ^ 0x5bd1_e995);
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0x0fff,
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
 }

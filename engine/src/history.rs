@@ -1,0 +1,199 @@
+//! Execution history events, shaped exactly as GetExecutionHistory returns them.
+//!
+//! Payloads (`input`, `output`) are kept as the JSON text AWS sends; the engine serialises a
+//! payload once, when the event is recorded, and that text also gives the payload size checked
+//! against the 256 KiB limit.
+
+use crate::clock::Timestamp;
+use serde_json::{json, Map, Value};
+use std::fmt;
+
+/// An event's position in the history: 1 for the first event, 0 for "none".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EventId(pub u64);
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// One history event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// This event's id, from 1.
+    pub id: EventId,
+    /// The event this one follows from (0 when none).
+    pub previous_event_id: EventId,
+    /// When it happened (on the execution's clock).
+    pub timestamp: Timestamp,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What an event records. The variant gives the API's `type` and its `*EventDetails`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `ExecutionStarted`.
+    ExecutionStarted {
+        /// The execution input as JSON text.
+        input: String,
+        /// The execution role.
+        role_arn: String,
+    },
+    /// `ExecutionSucceeded`.
+    ExecutionSucceeded {
+        /// The execution output as JSON text.
+        output: String,
+    },
+    /// `ExecutionFailed`.
+    ExecutionFailed {
+        /// The error name, when there is one.
+        error: Option<String>,
+        /// The cause, when there is one.
+        cause: Option<String>,
+    },
+    /// `ExecutionTimedOut`.
+    ExecutionTimedOut {
+        /// The error name, when there is one.
+        error: Option<String>,
+        /// The cause, when there is one.
+        cause: Option<String>,
+    },
+    /// `ExecutionAborted`.
+    ExecutionAborted {
+        /// The error name, when there is one.
+        error: Option<String>,
+        /// The cause, when there is one.
+        cause: Option<String>,
+    },
+    /// `<Type>StateEntered`, e.g. `PassStateEntered`.
+    StateEntered {
+        /// The state's `Type` (`Pass`, `Wait`, ...).
+        state_type: &'static str,
+        /// The state's name.
+        name: String,
+        /// The state input as JSON text.
+        input: String,
+    },
+    /// `<Type>StateExited`, e.g. `PassStateExited`.
+    StateExited {
+        /// The state's `Type`.
+        state_type: &'static str,
+        /// The state's name.
+        name: String,
+        /// The state output as JSON text.
+        output: String,
+    },
+}
+
+impl EventKind {
+    /// The API's `type` string.
+    pub fn type_name(&self) -> String {
+        match self {
+            EventKind::ExecutionStarted { .. } => "ExecutionStarted".into(),
+            EventKind::ExecutionSucceeded { .. } => "ExecutionSucceeded".into(),
+            EventKind::ExecutionFailed { .. } => "ExecutionFailed".into(),
+            EventKind::ExecutionTimedOut { .. } => "ExecutionTimedOut".into(),
+            EventKind::ExecutionAborted { .. } => "ExecutionAborted".into(),
+            EventKind::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
+            EventKind::StateExited { state_type, .. } => format!("{state_type}StateExited"),
+        }
+    }
+}
+
+fn error_details(error: &Option<String>, cause: &Option<String>) -> Value {
+    let mut m = Map::new();
+    if let Some(e) = error {
+        m.insert("error".into(), Value::String(e.clone()));
+    }
+    if let Some(c) = cause {
+        m.insert("cause".into(), Value::String(c.clone()));
+    }
+    Value::Object(m)
+}
+
+impl Event {
+    /// The event as the Step Functions JSON API returns it, with the timestamp as epoch
+    /// seconds (the awsJson1_0 wire format).
+    pub fn to_api_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("timestamp".into(), json!(self.timestamp.epoch_seconds()));
+        m.insert("type".into(), Value::String(self.kind.type_name()));
+        m.insert("id".into(), json!(self.id.0));
+        m.insert("previousEventId".into(), json!(self.previous_event_id.0));
+        let (key, details) = match &self.kind {
+            EventKind::ExecutionStarted { input, role_arn } => (
+                "executionStartedEventDetails",
+                json!({"input": input, "inputDetails": {"truncated": false}, "roleArn": role_arn}),
+            ),
+            EventKind::ExecutionSucceeded { output } => (
+                "executionSucceededEventDetails",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            EventKind::ExecutionFailed { error, cause } => {
+                ("executionFailedEventDetails", error_details(error, cause))
+            }
+            EventKind::ExecutionTimedOut { error, cause } => {
+                ("executionTimedOutEventDetails", error_details(error, cause))
+            }
+            EventKind::ExecutionAborted { error, cause } => {
+                ("executionAbortedEventDetails", error_details(error, cause))
+            }
+            EventKind::StateEntered { name, input, .. } => (
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": input, "inputDetails": {"truncated": false}}),
+            ),
+            EventKind::StateExited { name, output, .. } => (
+                "stateExitedEventDetails",
+                json!({"name": name, "output": output, "outputDetails": {"truncated": false}}),
+            ),
+        };
+        m.insert(key.into(), details);
+        Value::Object(m)
+    }
+}
+
+/// An append-only list of events that hands out ids.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct History {
+    events: Vec<Event>,
+    /// Events are counted even when not kept (Express), for the history-size limit.
+    count: u64,
+    keep: bool,
+}
+
+impl History {
+    pub fn new(keep: bool) -> Self {
+        History {
+            events: Vec::new(),
+            count: 0,
+            keep,
+        }
+    }
+
+    /// Appends an event and returns its id.
+    pub fn record(&mut self, previous: EventId, timestamp: Timestamp, kind: EventKind) -> EventId {
+        self.count += 1;
+        let id = EventId(self.count);
+        if self.keep {
+            self.events.push(Event {
+                id,
+                previous_event_id: previous,
+                timestamp,
+                kind,
+            });
+        }
+        id
+    }
+
+    /// How many events have been recorded (kept or not).
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+}

@@ -1,0 +1,810 @@
+//! The interpreter: runs one execution of a compiled definition on an injected clock and
+//! records its history.
+//!
+//! The step loop is the hot path. It moves the state's document from stage to stage instead of
+//! cloning it, and serialises a payload only when an event that carries it is recorded.
+
+use crate::clock::{Clock, Timestamp, VirtualClock};
+use crate::history::{Event, EventId, EventKind, History};
+use crate::jsonpath::{type_name, JsonPath};
+use crate::model::{
+    Definition, ErrorText, ResultPath, State, StateKind, StateMachine, Transition, WaitFor,
+};
+use crate::scope::{Rng, Scope};
+use serde_json::{Map, Value};
+
+/// The most bytes a payload (state input or output, execution input or output) may have.
+pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
+
+/// The most events a Standard execution's history may hold.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// Standard or Express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WorkflowType {
+    /// Exactly-once, up to a year, with a full execution history.
+    #[default]
+    Standard,
+    /// At-least-once, up to five minutes, no execution history.
+    Express,
+}
+
+impl WorkflowType {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkflowType::Standard => "STANDARD",
+            WorkflowType::Express => "EXPRESS",
+        }
+    }
+
+    /// The longest an execution of this type may run, in milliseconds.
+    fn max_duration_ms(self) -> i64 {
+        match self {
+            WorkflowType::Standard => 365 * 24 * 3600 * 1000,
+            WorkflowType::Express => 5 * 60 * 1000,
+        }
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExecutionStatus {
+    /// It reached a terminal state normally.
+    Succeeded,
+    /// A state failed and nothing caught the error.
+    Failed,
+    /// It ran past its TimeoutSeconds or the maximum duration.
+    TimedOut,
+    /// It was stopped.
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// Everything about an execution that is not the definition or the input.
+#[derive(Debug, Clone)]
+pub struct ExecutionConfig {
+    /// The state machine's name (part of the ARNs in the context object).
+    pub state_machine_name: String,
+    /// The execution's name.
+    pub execution_name: String,
+    /// AWS region of the ARNs.
+    pub region: String,
+    /// AWS account of the ARNs.
+    pub account: String,
+    /// The execution role recorded in ExecutionStarted.
+    pub role_arn: String,
+    /// Standard or Express.
+    pub workflow_type: WorkflowType,
+    /// When the execution starts on the virtual clock.
+    pub start_time: Timestamp,
+    /// Seed of the execution's random numbers (States.MathRandom, States.UUID, ...).
+    pub seed: u64,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        ExecutionConfig {
+            state_machine_name: "StateMachine".into(),
+            execution_name: "execution".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            role_arn: "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole".into(),
+            workflow_type: WorkflowType::Standard,
+            start_time: VirtualClock::DEFAULT_START,
+            seed: 0,
+        }
+    }
+}
+
+impl ExecutionConfig {
+    /// The state machine's ARN.
+    pub fn state_machine_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region, self.account, self.state_machine_name
+        )
+    }
+
+    /// The execution's ARN.
+    pub fn execution_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:{}",
+            self.region, self.account, self.state_machine_name, self.execution_name
+        )
+    }
+}
+
+/// The outcome of an execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionResult {
+    /// How it ended.
+    pub status: ExecutionStatus,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error name, when it failed or timed out.
+    pub error: Option<String>,
+    /// The cause, when there is one.
+    pub cause: Option<String>,
+    /// The history (empty for Express, which keeps none).
+    pub history: Vec<Event>,
+    /// When it started.
+    pub start_time: Timestamp,
+    /// When it stopped.
+    pub stop_time: Timestamp,
+}
+
+/// A capability the engine does not have yet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not supported yet: {what}")]
+pub struct NotSupported {
+    /// What is missing, naming the state.
+    pub what: String,
+}
+
+/// An error raised inside a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Failure {
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+impl Failure {
+    fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: Some(error.into()),
+            cause: Some(cause.into()),
+        }
+    }
+}
+
+/// How a state ended.
+enum Outcome {
+    /// It completed with this output and goes on as its transition says.
+    Done(Value, Transition),
+    /// It failed.
+    Failed(Failure),
+    /// The execution's deadline passed while the state was running.
+    TimedOut,
+}
+
+impl Definition {
+    /// Runs one execution on a virtual clock starting at `config.start_time`.
+    pub fn execute(
+        &self,
+        input: Value,
+        config: &ExecutionConfig,
+    ) -> Result<ExecutionResult, NotSupported> {
+        let mut clock = VirtualClock::starting_at(config.start_time);
+        self.execute_with_clock(input, config, &mut clock)
+    }
+
+    /// Runs one execution on the given clock.
+    pub fn execute_with_clock(
+        &self,
+        input: Value,
+        config: &ExecutionConfig,
+        clock: &mut dyn Clock,
+    ) -> Result<ExecutionResult, NotSupported> {
+        if let Some(what) = self.unsupported() {
+            return Err(NotSupported { what });
+        }
+        let uses_context = self.source_mentions_context();
+        let mut run = Run {
+            machine: &self.machine,
+            config,
+            clock,
+            history: History::new(config.workflow_type == WorkflowType::Standard),
+            rng: Rng::new(config.seed),
+            start: config.start_time,
+            deadline: config.start_time,
+            execution_input: input,
+            uses_context,
+            variables: Map::new(),
+        };
+        run.start = run.clock.now();
+        let max = config.workflow_type.max_duration_ms();
+        let limit = self
+            .machine
+            .timeout_seconds
+            .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
+        run.deadline = run.start.plus_millis(limit);
+        Ok(run.run())
+    }
+
+    /// The first capability this definition needs that the engine lacks, if any. Checked
+    /// before an execution starts, so nothing runs half-way and nothing is silently ignored.
+    fn unsupported(&self) -> Option<String> {
+        let top = self.source();
+        if top.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata") {
+            return Some("QueryLanguage JSONata (issue 5)".to_string());
+        }
+        let states = top.get("States").and_then(Value::as_object)?;
+        for (state, (name, raw)) in self.machine.states.iter().zip(states) {
+            debug_assert_eq!(state.name.as_str(), name.as_str());
+            if let StateKind::Unsupported { type_name } = &state.kind {
+                return Some(format!("{type_name} states (state '{name}')"));
+            }
+            for field in ["Assign", "Output", "Arguments"] {
+                if raw.get(field).is_some() {
+                    return Some(format!("the field '{field}' (state '{name}', issue 5)"));
+                }
+            }
+            if raw.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata") {
+                return Some(format!("QueryLanguage JSONata (state '{name}', issue 5)"));
+            }
+            let choices = raw.get("Choices").and_then(Value::as_array);
+            if choices.into_iter().flatten().any(|c| c.get("Assign").is_some() || c.get("Output").is_some()) {
+                return Some(format!("the field 'Assign' in Choice rules (state '{name}', issue 5)"));
+            }
+        }
+        None
+    }
+
+    fn source_mentions_context(&self) -> bool {
+        // Only definitions that read `$$` pay for building the context object.
+        fn walk(v: &Value) -> bool {
+            match v {
+                Value::String(s) => s.contains("$$"),
+                Value::Array(a) => a.iter().any(walk),
+                Value::Object(o) => o.values().any(walk),
+                _ => false,
+            }
+        }
+        walk(self.source())
+    }
+}
+
+struct Run<'a> {
+    machine: &'a StateMachine,
+    config: &'a ExecutionConfig,
+    clock: &'a mut dyn Clock,
+    history: History,
+    rng: Rng,
+    start: Timestamp,
+    deadline: Timestamp,
+    execution_input: Value,
+    uses_context: bool,
+    variables: Map<String, Value>,
+}
+
+fn to_json(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl Run<'_> {
+    fn run(mut self) -> ExecutionResult {
+        let now = self.clock.now();
+        let input_text = to_json(&self.execution_input);
+        self.history.record(
+            EventId(0),
+            now,
+            EventKind::ExecutionStarted {
+                input: input_text,
+                role_arn: self.config.role_arn.clone(),
+            },
+        );
+        let mut prev = EventId(0);
+        let mut current = self.machine.start;
+        let mut input = self.execution_input.clone();
+        loop {
+            if self.history.len() + 2 > MAX_HISTORY_EVENTS {
+                // Assumption: AWS fails an execution whose history would exceed 25,000 events
+                // with States.Runtime; the documentation names the limit, not the error text.
+                let f = Failure::new(
+                    "States.Runtime",
+                    format!(
+                        "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
+                    ),
+                );
+                return self.finish_failed(prev, f);
+            }
+            let state = &self.machine.states[current];
+            let entered_at = self.clock.now();
+            let entered = self.history.record(
+                prev,
+                entered_at,
+                EventKind::StateEntered {
+                    state_type: state.kind.type_name(),
+                    name: state.name.0.clone(),
+                    input: to_json(&input),
+                },
+            );
+            let outcome = self.state(state, input, entered, entered_at);
+            match outcome {
+                Outcome::Done(output, next) => {
+                    let text = to_json(&output);
+                    if text.len() > PAYLOAD_LIMIT_BYTES {
+                        let f = Failure::new(
+                            "States.DataLimitExceeded",
+                            format!(
+                                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                                state.name
+                            ),
+                        );
+                        return self.finish_failed(entered, f);
+                    }
+                    let exited = self.history.record(
+                        entered,
+                        self.clock.now(),
+                        EventKind::StateExited {
+                            state_type: state.kind.type_name(),
+                            name: state.name.0.clone(),
+                            output: text,
+                        },
+                    );
+                    prev = exited;
+                    match next {
+                        Transition::Next(i) => {
+                            current = i;
+                            input = output;
+                        }
+                        Transition::End | Transition::None => {
+                            return self.finish_succeeded(prev, output);
+                        }
+                    }
+                }
+                Outcome::Failed(f) => return self.finish_failed(entered, f),
+                Outcome::TimedOut => return self.finish_timed_out(entered),
+            }
+        }
+    }
+
+    fn finish_succeeded(self, prev: EventId, output: Value) -> ExecutionResult {
+        let now = self.clock.now();
+        let mut history = self.history;
+        history.record(
+            prev,
+            now,
+            EventKind::ExecutionSucceeded {
+                output: to_json(&output),
+            },
+        );
+        ExecutionResult {
+            status: ExecutionStatus::Succeeded,
+            output: Some(output),
+            error: None,
+            cause: None,
+            history: history.into_events(),
+            start_time: self.start,
+            stop_time: now,
+        }
+    }
+
+    fn finish_failed(self, prev: EventId, f: Failure) -> ExecutionResult {
+        let now = self.clock.now();
+        let mut history = self.history;
+        history.record(
+            prev,
+            now,
+            EventKind::ExecutionFailed {
+                error: f.error.clone(),
+                cause: f.cause.clone(),
+            },
+        );
+        ExecutionResult {
+            status: ExecutionStatus::Failed,
+            output: None,
+            error: f.error,
+            cause: f.cause,
+            history: history.into_events(),
+            start_time: self.start,
+            stop_time: now,
+        }
+    }
+
+    fn finish_timed_out(self, prev: EventId) -> ExecutionResult {
+        let now = self.clock.now();
+        let mut history = self.history;
+        // Assumption: DescribeExecution of a timed-out execution reports the error
+        // States.Timeout with no cause; the timed-out event carries the same.
+        let error = Some("States.Timeout".to_string());
+        history.record(
+            prev,
+            now,
+            EventKind::ExecutionTimedOut {
+                error: error.clone(),
+                cause: None,
+            },
+        );
+        ExecutionResult {
+            status: ExecutionStatus::TimedOut,
+            output: None,
+            error,
+            cause: None,
+            history: history.into_events(),
+            start_time: self.start,
+            stop_time: now,
+        }
+    }
+
+    /// The context object for a state entered at `entered_at`, or null when the definition
+    /// never reads it.
+    fn context(&self, state: &State, entered_at: Timestamp) -> Value {
+        if !self.uses_context {
+            return Value::Null;
+        }
+        serde_json::json!({
+            "Execution": {
+                "Id": self.config.execution_arn(),
+                "Input": self.execution_input,
+                "Name": self.config.execution_name,
+                "RoleArn": self.config.role_arn,
+                "StartTime": self.start.to_rfc3339(),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {
+                "Id": self.config.state_machine_arn(),
+                "Name": self.config.state_machine_name,
+            },
+            "State": {
+                "EnteredTime": entered_at.to_rfc3339(),
+                "Name": state.name.0,
+                "RetryCount": 0,
+            },
+        })
+    }
+
+    /// The prefix AWS puts before the detail of a run-time error in a state.
+    fn runtime_failure(&self, state: &State, entered: EventId, error: &str, detail: &str) -> Failure {
+        Failure::new(
+            error,
+            format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                state.name, entered, detail
+            ),
+        )
+    }
+
+    fn state(
+        &mut self,
+        state: &State,
+        input: Value,
+        entered: EventId,
+        entered_at: Timestamp,
+    ) -> Outcome {
+        let context = self.context(state, entered_at);
+        macro_rules! try_or_fail {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err((error, detail)) => {
+                        return Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                    }
+                }
+            };
+        }
+        match &state.kind {
+            StateKind::Fail { error, cause } => {
+                let error = try_or_fail!(self.error_text(error, "Error", &input, &context));
+                let cause = try_or_fail!(self.error_text(cause, "Cause", &input, &context));
+                Outcome::Failed(Failure { error, cause })
+            }
+            StateKind::Pass {
+                parameters,
+                result,
+                result_path,
+            } => {
+                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let result = match (parameters, result) {
+                    (Some(t), _) => {
+                        let scope = Scope {
+                            input: &effective,
+                            context: &context,
+                            variables: &self.variables,
+                        };
+                        try_or_fail!(t
+                            .eval(&scope, &mut self.rng)
+                            .map_err(|e| (leak_error(e.error), e.message)))
+                    }
+                    (None, Some(r)) => r.clone(),
+                    (None, None) => effective,
+                };
+                let combined = try_or_fail!(apply_result_path(result_path, input, result));
+                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), combined, &context));
+                Outcome::Done(output, state.next)
+            }
+            StateKind::Succeed => {
+                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                Outcome::Done(output, Transition::End)
+            }
+            StateKind::Choice { choices, default } => {
+                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let mut next = None;
+                {
+                    let scope = Scope {
+                        input: &effective,
+                        context: &context,
+                        variables: &self.variables,
+                    };
+                    for branch in choices {
+                        let matched = try_or_fail!(branch
+                            .rule
+                            .evaluate(&scope)
+                            .map_err(|e| (leak_error(e.error), e.message)));
+                        if matched {
+                            next = Some(branch.next);
+                            break;
+                        }
+                    }
+                }
+                let Some(next) = next.or(*default) else {
+                    // AWS: an unmatched Choice without Default fails with States.NoChoiceMatched.
+                    return Outcome::Failed(self.runtime_failure(
+                        state,
+                        entered,
+                        "States.NoChoiceMatched",
+                        "No Matches!",
+                    ));
+                };
+                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                Outcome::Done(output, Transition::Next(next))
+            }
+            StateKind::Wait(wait) => {
+                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let now = self.clock.now();
+                let until = try_or_fail!(wait_until(wait, now, &effective, &context, &self.variables));
+                if until > self.deadline {
+                    let gap = self.deadline.millis() - now.millis();
+                    self.clock.advance(gap);
+                    return Outcome::TimedOut;
+                }
+                self.clock.advance(until.millis() - now.millis());
+                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                Outcome::Done(output, state.next)
+            }
+            StateKind::Unsupported { type_name } => Outcome::Failed(Failure::new(
+                "States.Runtime",
+                format!("not supported yet: {type_name} states"),
+            )),
+        }
+    }
+
+    /// A Fail state's Error or Cause.
+    fn error_text(
+        &mut self,
+        text: &ErrorText,
+        field: &str,
+        input: &Value,
+        context: &Value,
+    ) -> Result<Option<String>, (&'static str, String)> {
+        let scope = Scope {
+            input,
+            context,
+            variables: &self.variables,
+        };
+        let v = match text {
+            ErrorText::None => return Ok(None),
+            ErrorText::Literal(s) => return Ok(Some(s.clone())),
+            ErrorText::Path(p) => scope.resolve(p).ok_or_else(|| {
+                (
+                    "States.Runtime",
+                    format!(
+                        "The JSONPath '{}' specified for the field '{field}Path' could not be found in the input '{}'",
+                        p.as_str(),
+                        to_json(input)
+                    ),
+                )
+            })?,
+            ErrorText::Intrinsic(f) => f
+                .eval(&scope, &mut self.rng)
+                .map_err(|e| (leak_error(e.error), e.message))?,
+        };
+        match v {
+            Value::String(s) => Ok(Some(s)),
+            // Assumption: AWS requires a string; the detail text mirrors its other
+            // path-type messages.
+            other => Err((
+                "States.Runtime",
+                format!(
+                    "The {field}Path field must reference a string, but was {}: {}",
+                    type_name(&other),
+                    to_json(&other)
+                ),
+            )),
+        }
+    }
+}
+
+/// Error names come from a small fixed set; keeping them `'static` keeps the failure path
+/// allocation-free in the common case.
+fn leak_error(name: String) -> &'static str {
+    match name.as_str() {
+        "States.Runtime" => "States.Runtime",
+        "States.IntrinsicFailure" => "States.IntrinsicFailure",
+        "States.QueryEvaluationError" => "States.QueryEvaluationError",
+        _ => "States.Runtime",
+    }
+}
+
+/// Jayway's rendering of a path in its "No results for path" message: `$['a']['b'][0]`.
+fn bracket_notation(p: &JsonPath) -> String {
+    p.bracket_notation()
+}
+
+fn apply_input_path(
+    path: Option<&JsonPath>,
+    input: &Value,
+    context: &Value,
+) -> Result<Value, (&'static str, String)> {
+    select_path("InputPath", path, input, context)
+}
+
+fn select_path(
+    _field: &str,
+    path: Option<&JsonPath>,
+    doc: &Value,
+    context: &Value,
+) -> Result<Value, (&'static str, String)> {
+    let Some(path) = path else {
+        return Ok(Value::Object(Map::new()));
+    };
+    if path.is_root() && matches!(path.root(), crate::jsonpath::PathRoot::Input) {
+        return Ok(doc.clone());
+    }
+    let root = match path.root() {
+        crate::jsonpath::PathRoot::Context => context,
+        _ => doc,
+    };
+    path.select(root).ok_or_else(|| {
+        (
+            "States.Runtime",
+            format!(
+                "Invalid path '{}' : No results for path: {}",
+                path.as_str(),
+                bracket_notation(path)
+            ),
+        )
+    })
+}
+
+fn apply_output_path(
+    path: Option<&JsonPath>,
+    doc: Value,
+    context: &Value,
+) -> Result<Value, (&'static str, String)> {
+    match path {
+        Some(p) if p.is_root() && matches!(p.root(), crate::jsonpath::PathRoot::Input) => Ok(doc),
+        _ => select_path("OutputPath", path, &doc, context),
+    }
+}
+
+fn apply_result_path(
+    rp: &ResultPath,
+    mut input: Value,
+    result: Value,
+) -> Result<Value, (&'static str, String)> {
+    match rp {
+        ResultPath::Replace => Ok(result),
+        ResultPath::Discard => Ok(input),
+        ResultPath::At(p) => {
+            let before = to_json(&input);
+            match p.set(&mut input, result) {
+                Ok(()) => Ok(input),
+                Err(_) => Err((
+                    "States.ResultPathMatchFailure",
+                    format!(
+                        "Unable to apply ResultPath '{}' to input '{}'",
+                        p.as_str(),
+                        before
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// When a Wait state ends.
+fn wait_until(
+    wait: &WaitFor,
+    now: Timestamp,
+    input: &Value,
+    context: &Value,
+    variables: &Map<String, Value>,
+) -> Result<Timestamp, (&'static str, String)> {
+    // AWS keeps wait delays within a signed 32-bit number of seconds.
+    const MAX_DELAY_SECONDS: i64 = i32::MAX as i64;
+    let scope = Scope {
+        input,
+        context,
+        variables,
+    };
+    let until = match wait {
+        WaitFor::Seconds(s) => now.plus_millis(s.saturating_mul(1000)),
+        WaitFor::SecondsPath(p) => {
+            let v = scope.resolve(p).ok_or_else(|| {
+                (
+                    "States.Runtime",
+                    format!(
+                        "The SecondsPath parameter does not reference an input value: {}",
+                        p.as_str()
+                    ),
+                )
+            })?;
+            let secs = v.as_i64().ok_or_else(|| {
+                (
+                    "States.Runtime",
+                    format!(
+                        "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
+                        p.as_str(),
+                        display_value(&v)
+                    ),
+                )
+            })?;
+            if secs < 0 {
+                return Err((
+                    "States.Runtime",
+                    format!(
+                        "The SecondsPath parameter references a negative value: {} == {}",
+                        p.as_str(),
+                        secs
+                    ),
+                ));
+            }
+            now.plus_millis(secs.saturating_mul(1000))
+        }
+        WaitFor::Timestamp(s) => Timestamp::parse_rfc3339(s).ok_or_else(|| {
+            (
+                "States.Runtime",
+                format!(
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"
+                ),
+            )
+        })?,
+        WaitFor::TimestampPath(p) => {
+            let v = scope.resolve(p);
+            let parsed = v.as_ref().and_then(Value::as_str).and_then(Timestamp::parse_rfc3339);
+            parsed.ok_or_else(|| {
+                let shown = v.as_ref().map(display_value).unwrap_or_default();
+                (
+                    "States.Runtime",
+                    format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                        p.as_str(),
+                        shown
+                    ),
+                )
+            })?
+        }
+    };
+    if (until.millis() - now.millis()) / 1000 > MAX_DELAY_SECONDS {
+        return Err(("States.Runtime", "Wait state delay is too long.".to_string()));
+    }
+    Ok(until.max(now))
+}
+
+/// A value as AWS shows it after `==` in its messages: strings bare, the rest as JSON.
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => to_json(other),
+    }
+}
+
+impl StateKind {
+    /// The state's `Type`, as event type names use it.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            StateKind::Pass { .. } => "Pass",
+            StateKind::Wait(_) => "Wait",
+            StateKind::Choice { .. } => "Choice",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail { .. } => "Fail",
+            StateKind::Unsupported { .. } => "Unsupported",
+        }
+    }
+}

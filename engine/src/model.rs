@@ -1,0 +1,427 @@
+//! The typed, compiled form of a state machine definition.
+//!
+//! [`Definition::parse`] validates the text (every diagnostic, see `validate`), then compiles
+//! it: paths, payload templates, intrinsic calls and Choice rules are parsed once here, and
+//! `Next` names become state indices, so the interpreter's step loop never parses anything.
+
+use crate::choice::Rule;
+use crate::diagnostics::{Diagnostic, DiagnosticCode, Severity};
+use crate::jsonpath::JsonPath;
+use crate::template::Template;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+
+/// The name of a state, unique across the whole definition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateName(pub String);
+
+impl StateName {
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Index of a state inside its [`StateMachine`] (top level or branch).
+pub(crate) type StateIdx = usize;
+
+/// A validated, compiled state machine definition.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub(crate) machine: StateMachine,
+    /// The definition as parsed JSON, kept for re-serialisation by drivers.
+    source: Value,
+}
+
+impl Definition {
+    /// Validates and compiles a definition's JSON text. On failure, returns every diagnostic.
+    pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
+        let diags: Vec<Diagnostic> = crate::validate::validate(text)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let source: Value = serde_json::from_str(text).map_err(|e| {
+            vec![Diagnostic::error(
+                DiagnosticCode::InvalidJsonDescription,
+                "/",
+                e.to_string(),
+            )]
+        })?;
+        let mut c = Compiler::default();
+        let machine = c.machine(&source, "");
+        if !c.diags.is_empty() {
+            return Err(c.diags);
+        }
+        Ok(Definition {
+            machine: machine.expect("a machine compiles when no diagnostic is reported"),
+            source,
+        })
+    }
+
+    /// The definition as JSON.
+    pub fn source(&self) -> &Value {
+        &self.source
+    }
+
+    /// The top-level `TimeoutSeconds`, if any.
+    pub fn timeout_seconds(&self) -> Option<u64> {
+        self.machine.timeout_seconds
+    }
+}
+
+/// A list of states with a start: the top level, a Parallel branch or a Map processor.
+#[derive(Debug, Clone)]
+pub(crate) struct StateMachine {
+    pub states: Vec<State>,
+    pub start: StateIdx,
+    pub timeout_seconds: Option<u64>,
+}
+
+/// One compiled state.
+#[derive(Debug, Clone)]
+pub(crate) struct State {
+    pub name: StateName,
+    pub kind: StateKind,
+    /// `InputPath`: `None` when `null` (the input becomes `{}`).
+    pub input_path: Option<JsonPath>,
+    /// `OutputPath`: `None` when `null` (the output becomes `{}`).
+    pub output_path: Option<JsonPath>,
+    pub next: Transition,
+}
+
+/// Where a state goes when it completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transition {
+    /// To the state with this index.
+    Next(StateIdx),
+    /// The execution (or branch) ends here.
+    End,
+    /// The state decides (Choice) or never completes normally (Fail).
+    None,
+}
+
+/// `ResultPath`.
+#[derive(Debug, Clone)]
+pub(crate) enum ResultPath {
+    /// `$` (the default): the result replaces the input.
+    Replace,
+    /// `null`: the result is discarded and the input passes through.
+    Discard,
+    /// A reference path: the result is written there, inside the input.
+    At(JsonPath),
+}
+
+/// What a state does.
+#[derive(Debug, Clone)]
+pub(crate) enum StateKind {
+    /// Passes its input (or `Result`) to its output.
+    Pass {
+        parameters: Option<Template>,
+        result: Option<Value>,
+        result_path: ResultPath,
+    },
+    /// Waits, then continues.
+    Wait(WaitFor),
+    /// Picks the next state from rules.
+    Choice {
+        choices: Vec<ChoiceBranch>,
+        default: Option<StateIdx>,
+    },
+    /// Ends the execution (or branch) successfully.
+    Succeed,
+    /// Ends the execution with an error.
+    Fail { error: ErrorText, cause: ErrorText },
+    /// A state type the engine cannot run yet (Task, Parallel, Map).
+    Unsupported { type_name: String },
+}
+
+/// How long a Wait state waits.
+#[derive(Debug, Clone)]
+pub(crate) enum WaitFor {
+    Seconds(i64),
+    SecondsPath(JsonPath),
+    Timestamp(String),
+    TimestampPath(JsonPath),
+}
+
+/// One rule of a Choice state with its target.
+#[derive(Debug, Clone)]
+pub(crate) struct ChoiceBranch {
+    pub rule: Rule,
+    pub next: StateIdx,
+}
+
+/// A Fail state's `Error` or `Cause`.
+#[derive(Debug, Clone)]
+pub(crate) enum ErrorText {
+    None,
+    Literal(String),
+    Path(JsonPath),
+    Intrinsic(crate::intrinsics::Intrinsic),
+}
+
+#[derive(Default)]
+struct Compiler {
+    diags: Vec<Diagnostic>,
+}
+
+impl Compiler {
+    fn error(&mut self, code: DiagnosticCode, loc: impl Into<String>, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, loc, msg));
+    }
+
+    fn machine(&mut self, v: &Value, loc: &str) -> Option<StateMachine> {
+        let states_v = v.get("States").and_then(Value::as_object);
+        let Some(states_v) = states_v else {
+            self.error(
+                DiagnosticCode::SchemaValidationFailed,
+                format!("{loc}/States"),
+                "The field 'States' is required",
+            );
+            return None;
+        };
+        let index: HashMap<&str, StateIdx> = states_v
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        let start = v
+            .get("StartAt")
+            .and_then(Value::as_str)
+            .and_then(|s| index.get(s).copied());
+        let Some(start) = start else {
+            self.error(
+                DiagnosticCode::MissingTransitionTarget,
+                format!("{loc}/StartAt"),
+                "Missing 'StartAt' target",
+            );
+            return None;
+        };
+        let mut states = Vec::with_capacity(states_v.len());
+        for (name, sv) in states_v {
+            let sloc = format!("{loc}/States/{name}");
+            if let Some(s) = self.state(name, sv, &sloc, &index) {
+                states.push(s);
+            }
+        }
+        let timeout_seconds = v.get("TimeoutSeconds").and_then(Value::as_u64);
+        Some(StateMachine {
+            states,
+            start,
+            timeout_seconds,
+        })
+    }
+
+    fn target(
+        &mut self,
+        obj: &Map<String, Value>,
+        field: &str,
+        loc: &str,
+        index: &HashMap<&str, StateIdx>,
+    ) -> Option<StateIdx> {
+        let name = obj.get(field)?.as_str()?;
+        match index.get(name) {
+            Some(i) => Some(*i),
+            None => {
+                self.error(
+                    DiagnosticCode::MissingTransitionTarget,
+                    format!("{loc}/{field}"),
+                    format!("Missing '{field}' target: {name}"),
+                );
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, s: &str, loc: &str) -> Option<JsonPath> {
+        match JsonPath::parse(s) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.error(DiagnosticCode::InvalidJsonPath, loc, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// An optional path field: absent gives `$`, `null` gives `None`.
+    fn path_field(&mut self, obj: &Map<String, Value>, field: &str, loc: &str) -> Option<JsonPath> {
+        match obj.get(field) {
+            None => Some(JsonPath::parse("$").expect("'$' is a valid path")),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => self.path(s, &format!("{loc}/{field}")),
+            Some(_) => {
+                self.error(
+                    DiagnosticCode::SchemaValidationFailed,
+                    format!("{loc}/{field}"),
+                    format!("The value of the field '{field}' must be a string or null"),
+                );
+                None
+            }
+        }
+    }
+
+    fn state(
+        &mut self,
+        name: &str,
+        v: &Value,
+        loc: &str,
+        index: &HashMap<&str, StateIdx>,
+    ) -> Option<State> {
+        let Some(obj) = v.as_object() else {
+            self.error(
+                DiagnosticCode::SchemaValidationFailed,
+                loc,
+                format!("The state '{name}' must be an object"),
+            );
+            return None;
+        };
+        let ty = obj.get("Type").and_then(Value::as_str).unwrap_or("");
+        let next = match (obj.get("End"), self.target(obj, "Next", loc, index)) {
+            (_, Some(i)) => Transition::Next(i),
+            (Some(Value::Bool(true)), None) => Transition::End,
+            _ => Transition::None,
+        };
+        let input_path = self.path_field(obj, "InputPath", loc);
+        let output_path = self.path_field(obj, "OutputPath", loc);
+        let kind = match ty {
+            "Pass" => StateKind::Pass {
+                parameters: self.template(obj, "Parameters", loc),
+                result: obj.get("Result").cloned(),
+                result_path: self.result_path(obj, loc),
+            },
+            "Wait" => StateKind::Wait(self.wait(obj, loc)?),
+            "Choice" => {
+                let mut choices = Vec::new();
+                for (i, rv) in obj
+                    .get("Choices")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let rloc = format!("{loc}/Choices/{i}");
+                    let rule = match Rule::from_value(rv, &rloc) {
+                        Ok(r) => Some(r),
+                        Err(ds) => {
+                            self.diags.extend(ds);
+                            None
+                        }
+                    };
+                    let target = rv
+                        .as_object()
+                        .and_then(|o| self.target(o, "Next", &rloc, index));
+                    if let (Some(rule), Some(next)) = (rule, target) {
+                        choices.push(ChoiceBranch { rule, next });
+                    }
+                }
+                StateKind::Choice {
+                    choices,
+                    default: self.target(obj, "Default", loc, index),
+                }
+            }
+            "Succeed" => StateKind::Succeed,
+            "Fail" => StateKind::Fail {
+                error: self.error_text(obj, "Error", loc),
+                cause: self.error_text(obj, "Cause", loc),
+            },
+            other => StateKind::Unsupported {
+                type_name: other.to_string(),
+            },
+        };
+        Some(State {
+            name: StateName(name.to_string()),
+            kind,
+            input_path,
+            output_path,
+            next,
+        })
+    }
+
+    fn template(&mut self, obj: &Map<String, Value>, field: &str, loc: &str) -> Option<Template> {
+        let v = obj.get(field)?;
+        match Template::compile(v, &format!("{loc}/{field}")) {
+            Ok(t) => Some(t),
+            Err(ds) => {
+                self.diags.extend(ds);
+                None
+            }
+        }
+    }
+
+    fn result_path(&mut self, obj: &Map<String, Value>, loc: &str) -> ResultPath {
+        match obj.get("ResultPath") {
+            None => ResultPath::Replace,
+            Some(Value::Null) => ResultPath::Discard,
+            Some(Value::String(s)) => match self.path(s, &format!("{loc}/ResultPath")) {
+                Some(p) if p.is_root() => ResultPath::Replace,
+                Some(p) => ResultPath::At(p),
+                None => ResultPath::Replace,
+            },
+            Some(_) => {
+                self.error(
+                    DiagnosticCode::SchemaValidationFailed,
+                    format!("{loc}/ResultPath"),
+                    "The value of the field 'ResultPath' must be a string or null",
+                );
+                ResultPath::Replace
+            }
+        }
+    }
+
+    fn wait(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<WaitFor> {
+        if let Some(s) = obj.get("Seconds").and_then(Value::as_i64) {
+            return Some(WaitFor::Seconds(s));
+        }
+        if let Some(s) = obj.get("Timestamp").and_then(Value::as_str) {
+            return Some(WaitFor::Timestamp(s.to_string()));
+        }
+        if let Some(s) = obj.get("SecondsPath").and_then(Value::as_str) {
+            return self
+                .path(s, &format!("{loc}/SecondsPath"))
+                .map(WaitFor::SecondsPath);
+        }
+        if let Some(s) = obj.get("TimestampPath").and_then(Value::as_str) {
+            return self
+                .path(s, &format!("{loc}/TimestampPath"))
+                .map(WaitFor::TimestampPath);
+        }
+        self.error(
+            DiagnosticCode::SchemaValidationFailed,
+            loc,
+            "A Wait state needs exactly one of Seconds, SecondsPath, Timestamp or TimestampPath",
+        );
+        None
+    }
+
+    fn error_text(&mut self, obj: &Map<String, Value>, field: &str, loc: &str) -> ErrorText {
+        if let Some(s) = obj.get(field).and_then(Value::as_str) {
+            return ErrorText::Literal(s.to_string());
+        }
+        let pfield = format!("{field}Path");
+        let Some(p) = obj.get(&pfield).and_then(Value::as_str) else {
+            return ErrorText::None;
+        };
+        let ploc = format!("{loc}/{pfield}");
+        if crate::intrinsics::Intrinsic::looks_like_call(p) {
+            match crate::intrinsics::Intrinsic::parse(p) {
+                Ok(f) => ErrorText::Intrinsic(f),
+                Err(e) => {
+                    self.error(DiagnosticCode::InvalidIntrinsicFunction, ploc, e.to_string());
+                    ErrorText::None
+                }
+            }
+        } else {
+            self.path(p, &ploc).map_or(ErrorText::None, ErrorText::Path)
+        }
+    }
+}
