@@ -77,7 +77,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error-level diagnostic.
-    pub fn error(code: DiagnosticCode, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: DiagnosticCode,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -89,6 +93,12 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} at {}", self.code.as_str(), self.message, self.location)
+        write!(
+            f,
+            "{}: {} at {}",
+            self.code.as_str(),
+            self.message,
+            self.location
+        )
     }
 }

@@ -247,8 +247,14 @@ impl Definition {
                 return Some(format!("QueryLanguage JSONata (state '{name}', issue 5)"));
             }
             let choices = raw.get("Choices").and_then(Value::as_array);
-            if choices.into_iter().flatten().any(|c| c.get("Assign").is_some() || c.get("Output").is_some()) {
-                return Some(format!("the field 'Assign' in Choice rules (state '{name}', issue 5)"));
+            if choices
+                .into_iter()
+                .flatten()
+                .any(|c| c.get("Assign").is_some() || c.get("Output").is_some())
+            {
+                return Some(format!(
+                    "the field 'Assign' in Choice rules (state '{name}', issue 5)"
+                ));
             }
         }
         None
@@ -459,7 +465,13 @@ impl Run<'_> {
     }
 
     /// The prefix AWS puts before the detail of a run-time error in a state.
-    fn runtime_failure(&self, state: &State, entered: EventId, error: &str, detail: &str) -> Failure {
+    fn runtime_failure(
+        &self,
+        state: &State,
+        entered: EventId,
+        error: &str,
+        detail: &str,
+    ) -> Failure {
         Failure::new(
             error,
             format!(
@@ -498,7 +510,11 @@ impl Run<'_> {
                 result,
                 result_path,
             } => {
-                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let effective = try_or_fail!(apply_input_path(
+                    state.input_path.as_ref(),
+                    &input,
+                    &context
+                ));
                 let result = match (parameters, result) {
                     (Some(t), _) => {
                         let scope = Scope {
@@ -514,16 +530,32 @@ impl Run<'_> {
                     (None, None) => effective,
                 };
                 let combined = try_or_fail!(apply_result_path(result_path, input, result));
-                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), combined, &context));
+                let output = try_or_fail!(apply_output_path(
+                    state.output_path.as_ref(),
+                    combined,
+                    &context
+                ));
                 Outcome::Done(output, state.next)
             }
             StateKind::Succeed => {
-                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
-                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                let effective = try_or_fail!(apply_input_path(
+                    state.input_path.as_ref(),
+                    &input,
+                    &context
+                ));
+                let output = try_or_fail!(apply_output_path(
+                    state.output_path.as_ref(),
+                    effective,
+                    &context
+                ));
                 Outcome::Done(output, Transition::End)
             }
             StateKind::Choice { choices, default } => {
-                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let effective = try_or_fail!(apply_input_path(
+                    state.input_path.as_ref(),
+                    &input,
+                    &context
+                ));
                 let mut next = None;
                 {
                     let scope = Scope {
@@ -551,20 +583,33 @@ impl Run<'_> {
                         "No Matches!",
                     ));
                 };
-                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                let output = try_or_fail!(apply_output_path(
+                    state.output_path.as_ref(),
+                    effective,
+                    &context
+                ));
                 Outcome::Done(output, Transition::Next(next))
             }
             StateKind::Wait(wait) => {
-                let effective = try_or_fail!(apply_input_path(state.input_path.as_ref(), &input, &context));
+                let effective = try_or_fail!(apply_input_path(
+                    state.input_path.as_ref(),
+                    &input,
+                    &context
+                ));
                 let now = self.clock.now();
-                let until = try_or_fail!(wait_until(wait, now, &effective, &context, &self.variables));
+                let until =
+                    try_or_fail!(wait_until(wait, now, &effective, &context, &self.variables));
                 if until > self.deadline {
                     let gap = self.deadline.millis() - now.millis();
                     self.clock.advance(gap);
                     return Outcome::TimedOut;
                 }
                 self.clock.advance(until.millis() - now.millis());
-                let output = try_or_fail!(apply_output_path(state.output_path.as_ref(), effective, &context));
+                let output = try_or_fail!(apply_output_path(
+                    state.output_path.as_ref(),
+                    effective,
+                    &context
+                ));
                 Outcome::Done(output, state.next)
             }
             StateKind::Unsupported { type_name } => Outcome::Failed(Failure::new(
@@ -695,12 +740,15 @@ fn apply_result_path(
             let before = to_json(&input);
             match p.set(&mut input, result) {
                 Ok(()) => Ok(input),
+                // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473:
+                // the input is shown as a JSON string literal. Assumption: the usual state
+                // prefix comes first, as for the other run-time errors of a state.
                 Err(_) => Err((
                     "States.ResultPathMatchFailure",
                     format!(
-                        "Unable to apply ResultPath '{}' to input '{}'",
+                        "Unable to apply ReferencePath {} to input {}",
                         p.as_str(),
-                        before
+                        serde_json::to_string(&before).unwrap_or_default()
                     ),
                 )),
             }
@@ -782,7 +830,10 @@ fn wait_until(
         }
     };
     if (until.millis() - now.millis()) / 1000 > MAX_DELAY_SECONDS {
-        return Err(("States.Runtime", "Wait state delay is too long.".to_string()));
+        return Err((
+            "States.Runtime",
+            "Wait state delay is too long.".to_string(),
+        ));
     }
     Ok(until.max(now))
 }

@@ -531,8 +531,7 @@ impl Parser<'_> {
     fn name(&mut self) -> &str {
         let start = self.pos;
         while let Some(c) = self.peek() {
-            if c == b'.' || c == b'[' || (c == b'(' && &self.bytes[start..self.pos] == b"length")
-            {
+            if c == b'.' || c == b'[' || (c == b'(' && &self.bytes[start..self.pos] == b"length") {
                 break;
             }
             self.pos += 1;
@@ -885,7 +884,10 @@ mod tests {
         let doc = json!({"items": [{"v": 1}, {"v": 2}, {"v": 3}, {"w": 4}]});
         assert_eq!(sel("$.items[*].v", doc.clone()), Some(json!([1, 2, 3])));
         assert_eq!(sel("$.items[1:3].v", doc.clone()), Some(json!([2, 3])));
-        assert_eq!(sel("$.items[-2:]", doc.clone()), Some(json!([{"v": 3}, {"w": 4}])));
+        assert_eq!(
+            sel("$.items[-2:]", doc.clone()),
+            Some(json!([{"v": 3}, {"w": 4}]))
+        );
         assert_eq!(sel("$.items[0,2].v", doc.clone()), Some(json!([1, 3])));
         assert_eq!(sel("$..v", doc.clone()), Some(json!([1, 2, 3])));
         assert_eq!(sel("$.nothing[*]", doc.clone()), Some(json!([])));
@@ -895,19 +897,26 @@ mod tests {
 
     #[test]
     fn filters() {
-        let doc = json!({"users": [{"year": 1997, "status": 0}, {"year": 1998, "status": 1, "n": "b"}]});
+        let doc =
+            json!({"users": [{"year": 1997, "status": 0}, {"year": 1998, "status": 1, "n": "b"}]});
         assert_eq!(
             sel("$.users[?(@.status == 0)]", doc.clone()),
             Some(json!([{"year": 1997, "status": 0}]))
         );
-        assert_eq!(sel("$.users[?(@.year > 1997)].year", doc.clone()), Some(json!([1998])));
+        assert_eq!(
+            sel("$.users[?(@.year > 1997)].year", doc.clone()),
+            Some(json!([1998]))
+        );
         assert_eq!(sel("$.users[?(@.n)].n", doc.clone()), Some(json!(["b"])));
         assert_eq!(
             sel("$.users[?(@.n == 'b' || @.status == 0)].year", doc.clone()),
             Some(json!([1997, 1998]))
         );
         assert_eq!(
-            sel("$.users[?(@.year >= 1997 && @.status != 1)].year", doc.clone()),
+            sel(
+                "$.users[?(@.year >= 1997 && @.status != 1)].year",
+                doc.clone()
+            ),
             Some(json!([1997]))
         );
     }
@@ -915,18 +924,37 @@ mod tests {
     #[test]
     fn set_creates_missing_objects() {
         let mut doc = json!({"a": 1});
-        JsonPath::parse("$.b.c").unwrap().set(&mut doc, json!(2)).unwrap();
+        JsonPath::parse("$.b.c")
+            .unwrap()
+            .set(&mut doc, json!(2))
+            .unwrap();
         assert_eq!(doc, json!({"a": 1, "b": {"c": 2}}));
         let mut doc = json!({"a": 1});
-        assert!(JsonPath::parse("$.a.c").unwrap().set(&mut doc, json!(2)).is_err());
+        assert!(JsonPath::parse("$.a.c")
+            .unwrap()
+            .set(&mut doc, json!(2))
+            .is_err());
         let mut doc = json!({"a": [0, 1]});
-        JsonPath::parse("$.a[1]").unwrap().set(&mut doc, json!(9)).unwrap();
+        JsonPath::parse("$.a[1]")
+            .unwrap()
+            .set(&mut doc, json!(9))
+            .unwrap();
         assert_eq!(doc, json!({"a": [0, 9]}));
     }
 
     #[test]
     fn syntax_errors_do_not_panic() {
-        for bad in ["", "$.", "$[", "$[?(@.a ==)]", "$.a[1", "$..", "$['a", "$.length().a", "x"] {
+        for bad in [
+            "",
+            "$.",
+            "$[",
+            "$[?(@.a ==)]",
+            "$.a[1",
+            "$..",
+            "$['a",
+            "$.length().a",
+            "x",
+        ] {
             assert!(JsonPath::parse(bad).is_err(), "{bad}");
         }
     }

@@ -416,7 +416,11 @@ impl Compiler {
             match crate::intrinsics::Intrinsic::parse(p) {
                 Ok(f) => ErrorText::Intrinsic(f),
                 Err(e) => {
-                    self.error(DiagnosticCode::InvalidIntrinsicFunction, ploc, e.to_string());
+                    self.error(
+                        DiagnosticCode::InvalidIntrinsicFunction,
+                        ploc,
+                        e.to_string(),
+                    );
                     ErrorText::None
                 }
             }

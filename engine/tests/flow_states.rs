@@ -65,7 +65,9 @@ fn data_flow_stages_follow_the_developer_guide() {
     // ResultPath writes into the state's raw input, creating the missing "result" object.
     assert_eq!(
         r.output,
-        Some(json!({"details": {"title": "Dune", "fixed": {"n": 1}, "nested": {"author": "Herbert"}}}))
+        Some(
+            json!({"details": {"title": "Dune", "fixed": {"n": 1}, "nested": {"author": "Herbert"}}})
+        )
     );
 }
 
@@ -117,6 +119,10 @@ fn result_path_into_a_non_object_fails() {
         json!({"a": 3}),
     );
     assert_eq!(r.error.as_deref(), Some("States.ResultPathMatchFailure"));
+    assert_eq!(
+        r.cause.as_deref(),
+        Some("An error occurred while executing the state 'P' (entered at the event id #2). Unable to apply ReferencePath $.a.b to input \"{\\\"a\\\":3}\"")
+    );
 }
 
 #[test]
@@ -184,18 +190,30 @@ fn wait_variants() {
     assert_eq!(past.stop_time.to_rfc3339(), "2024-01-01T00:00:00.000Z");
     let path = run(def(json!({"SecondsPath": "$.s"})), json!({"s": 60}));
     assert_eq!(path.stop_time.to_rfc3339(), "2024-01-01T00:01:00.000Z");
-    let tpath = run(def(json!({"TimestampPath": "$.t"})), json!({"t": "2024-01-01T01:00:00+01:00"}));
+    let tpath = run(
+        def(json!({"TimestampPath": "$.t"})),
+        json!({"t": "2024-01-01T01:00:00+01:00"}),
+    );
     assert_eq!(tpath.stop_time.to_rfc3339(), "2024-01-01T00:00:00.000Z");
 
-    let neg = run(def(json!({"SecondsPath": "$.input.waitSeconds"})), json!({"input": {"waitSeconds": -1}}));
+    let neg = run(
+        def(json!({"SecondsPath": "$.input.waitSeconds"})),
+        json!({"input": {"waitSeconds": -1}}),
+    );
     assert_eq!(neg.cause.as_deref(), Some("An error occurred while executing the state 'W' (entered at the event id #2). The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"));
     let frac = run(def(json!({"SecondsPath": "$.s"})), json!({"s": 1.5}));
     assert_eq!(frac.cause.as_deref(), Some("An error occurred while executing the state 'W' (entered at the event id #2). The SecondsPath parameter cannot be parsed as a long value: $.s == 1.5"));
     let missing = run(def(json!({"SecondsPath": "$.s"})), json!({}));
     assert_eq!(missing.cause.as_deref(), Some("An error occurred while executing the state 'W' (entered at the event id #2). The SecondsPath parameter does not reference an input value: $.s"));
-    let bad_ts = run(def(json!({"TimestampPath": "$.t"})), json!({"t": "05-12-2016T21:29:29Z"}));
+    let bad_ts = run(
+        def(json!({"TimestampPath": "$.t"})),
+        json!({"t": "05-12-2016T21:29:29Z"}),
+    );
     assert_eq!(bad_ts.cause.as_deref(), Some("An error occurred while executing the state 'W' (entered at the event id #2). The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.t == 05-12-2016T21:29:29Z"));
-    let far = run(def(json!({"TimestampPath": "$.t"})), json!({"t": "2094-12-11T00:11:31.000Z"}));
+    let far = run(
+        def(json!({"TimestampPath": "$.t"})),
+        json!({"t": "2094-12-11T00:11:31.000Z"}),
+    );
     assert_eq!(far.error.as_deref(), Some("States.Runtime"));
     assert_eq!(far.cause.as_deref(), Some("An error occurred while executing the state 'W' (entered at the event id #2). Wait state delay is too long."));
 }
@@ -209,7 +227,10 @@ fn execution_timeout_fires_at_the_virtual_deadline() {
     assert_eq!(r.status, ExecutionStatus::TimedOut);
     assert_eq!(r.stop_time.to_rfc3339(), "2024-01-01T00:00:10.000Z");
     let types: Vec<String> = r.history.iter().map(|e| e.kind.type_name()).collect();
-    assert_eq!(types, ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]);
+    assert_eq!(
+        types,
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    );
     assert_eq!(r.history[2].previous_event_id.0, 2);
 }
 
@@ -236,19 +257,34 @@ fn fail_state_error_and_cause() {
         json!({}),
     );
     assert_eq!(r.status, ExecutionStatus::Failed);
-    assert_eq!((r.error.as_deref(), r.cause.as_deref()), (Some("SomeFailure"), Some("Because.")));
+    assert_eq!(
+        (r.error.as_deref(), r.cause.as_deref()),
+        (Some("SomeFailure"), Some("Because."))
+    );
     let last = r.history.last().unwrap().to_api_json();
-    assert_eq!(last["executionFailedEventDetails"], json!({"error": "SomeFailure", "cause": "Because."}));
+    assert_eq!(
+        last["executionFailedEventDetails"],
+        json!({"error": "SomeFailure", "cause": "Because."})
+    );
 
-    let bare = run(json!({"StartAt": "F", "States": {"F": {"Type": "Fail"}}}), json!({}));
+    let bare = run(
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail"}}}),
+        json!({}),
+    );
     assert_eq!((bare.error, bare.cause), (None, None));
-    assert_eq!(bare.history.last().unwrap().to_api_json()["executionFailedEventDetails"], json!({}));
+    assert_eq!(
+        bare.history.last().unwrap().to_api_json()["executionFailedEventDetails"],
+        json!({})
+    );
 
     let paths = run(
         json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$$.Execution.Input.c"}}}),
         json!({"e": "E1", "c": "C1"}),
     );
-    assert_eq!((paths.error.as_deref(), paths.cause.as_deref()), (Some("E1"), Some("C1")));
+    assert_eq!(
+        (paths.error.as_deref(), paths.cause.as_deref()),
+        (Some("E1"), Some("C1"))
+    );
 
     let missing = run(
         json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.ErrorX"}}}),
@@ -265,7 +301,15 @@ fn succeed_state_applies_paths() {
     );
     assert_eq!(r.output, Some(json!([1])));
     let types: Vec<String> = r.history.iter().map(|e| e.kind.type_name()).collect();
-    assert_eq!(types, ["ExecutionStarted", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]);
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
 }
 
 #[test]
@@ -285,7 +329,9 @@ fn unsupported_states_are_refused_before_running() {
             .to_string(),
     )
     .unwrap();
-    let e = d.execute(json!({}), &ExecutionConfig::default()).unwrap_err();
+    let e = d
+        .execute(json!({}), &ExecutionConfig::default())
+        .unwrap_err();
     assert_eq!(e.to_string(), "not supported yet: Task states (state 'T')");
 }
 

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "stepcheck", version, about = "Test harness and conformance suite for AWS Step Functions")]
+#[command(
+    name = "stepcheck",
+    version,
+    about = "Test harness and conformance suite for AWS Step Functions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -94,13 +98,24 @@ fn main() -> ExitCode {
 }
 
 fn read_definition(path: &PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read definition {}", path.display()))
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read definition {}", path.display()))
 }
 
 fn print_diagnostics(path: &PathBuf, diags: &[engine::Diagnostic]) {
-    eprintln!("{}: invalid state machine definition ({} problems)", path.display(), diags.len());
+    eprintln!(
+        "{}: invalid state machine definition ({} problems)",
+        path.display(),
+        diags.len()
+    );
     for d in diags {
-        eprintln!("  {} {}: {} at {}", d.severity.as_str(), d.code.as_str(), d.message, d.location);
+        eprintln!(
+            "  {} {}: {} at {}",
+            d.severity.as_str(),
+            d.code.as_str(),
+            d.message,
+            d.location
+        );
     }
 }
 
@@ -113,7 +128,11 @@ fn validate(path: PathBuf) -> Result<ExitCode> {
     }
     print_diagnostics(&path, &diags);
     let errors = diags.iter().any(|d| d.severity == engine::Severity::Error);
-    Ok(if errors { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if errors {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn exec(args: ExecArgs) -> Result<ExitCode> {
@@ -132,7 +151,8 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
         (Some(path), _) => {
             let t = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read input {}", path.display()))?;
-            serde_json::from_str(&t).with_context(|| format!("input {} is not JSON", path.display()))?
+            serde_json::from_str(&t)
+                .with_context(|| format!("input {} is not JSON", path.display()))?
         }
         (None, Some(t)) => serde_json::from_str(t).context("--input-json is not JSON")?,
         (None, None) => json!({}),
@@ -144,10 +164,16 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
     };
     let config = ExecutionConfig {
         state_machine_name: args.state_machine_name.clone(),
-        execution_name: args.name.clone().unwrap_or_else(|| uuid_from_seed(args.seed)),
+        execution_name: args
+            .name
+            .clone()
+            .unwrap_or_else(|| uuid_from_seed(args.seed)),
         region: args.region.clone(),
         account: args.account.clone(),
-        role_arn: format!("arn:aws:iam::{}:role/StepFunctionsExecutionRole", args.account),
+        role_arn: format!(
+            "arn:aws:iam::{}:role/StepFunctionsExecutionRole",
+            args.account
+        ),
         workflow_type: match args.workflow_type {
             TypeArg::Standard => WorkflowType::Standard,
             TypeArg::Express => WorkflowType::Express,
@@ -166,7 +192,11 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
         });
         println!("{}", serde_json::to_string(&out)?);
     } else {
-        println!("execution {} {}", config.execution_arn(), result.status.as_str());
+        println!(
+            "execution {} {}",
+            config.execution_arn(),
+            result.status.as_str()
+        );
         for e in &result.history {
             println!(
                 "  {:>4} {:<28} {} (after #{})",

@@ -1,0 +1,127 @@
+//! The `stepcheck exec` contract: JSON shape and exit codes (0 ran, 2 invalid definition,
+//! 1 anything else).
+
+use serde_json::{json, Value};
+use std::process::{Command, Output};
+
+fn stepcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stepcheck"))
+        .args(args)
+        .output()
+        .expect("stepcheck runs")
+}
+
+fn write_temp(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("stepcheck-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn exec_json_prints_one_object() {
+    let def = write_temp(
+        "ok.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"a": 1}, "End": true}}}"#,
+    );
+    let out = stepcheck(&["exec", &def, "--input-json", r#"{"x": 1}"#, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"], json!({"a": 1}));
+    assert_eq!(v["error"], Value::Null);
+    assert_eq!(v["cause"], Value::Null);
+    let types: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        v["history"][0]["executionStartedEventDetails"]["input"],
+        "{\"x\":1}"
+    );
+    assert_eq!(v["history"][0]["timestamp"], json!(1_704_067_200.0));
+}
+
+#[test]
+fn failed_execution_still_exits_zero() {
+    let def = write_temp(
+        "fail.asl.json",
+        r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}"#,
+    );
+    let out = stepcheck(&["exec", &def, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["error"].as_str(),
+            v["cause"].as_str()
+        ),
+        (Some("FAILED"), Some("E"), Some("C"))
+    );
+    assert_eq!(v["output"], Value::Null);
+}
+
+#[test]
+fn invalid_definition_exits_two_with_diagnostics() {
+    let def = write_temp(
+        "bad.asl.json",
+        r#"{"StartAt": "Nowhere", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    );
+    let out = stepcheck(&["exec", &def, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("MISSING_TRANSITION_TARGET"), "{err}");
+    assert!(err.contains("/StartAt"), "{err}");
+}
+
+#[test]
+fn other_failures_exit_one() {
+    let def = write_temp(
+        "ok2.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    );
+    let bad_input = stepcheck(&["exec", &def, "--input-json", "{nope"]);
+    assert_eq!(bad_input.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_input.stderr).contains("--input-json is not JSON"));
+    let missing = stepcheck(&["exec", "/nonexistent/def.json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let task = write_temp(
+        "task.asl.json",
+        r#"{"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}}"#,
+    );
+    let unsupported = stepcheck(&["exec", &task]);
+    assert_eq!(unsupported.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unsupported.stderr)
+        .contains("not supported yet: Task states (state 'T')"));
+}
+
+#[test]
+fn express_prints_no_history() {
+    let def = write_temp(
+        "ex.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    );
+    let out = stepcheck(&["exec", &def, "--type", "EXPRESS", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["history"], json!([]));
+    assert_eq!(v["status"], "SUCCEEDED");
+}
