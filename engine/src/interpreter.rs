@@ -229,22 +229,16 @@ impl Definition {
     /// before an execution starts, so nothing runs half-way and nothing is silently ignored.
     fn unsupported(&self) -> Option<String> {
         let top = self.source();
-        if top.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata") {
-            return Some("QueryLanguage JSONata (issue 5)".to_string());
-        }
         let states = top.get("States").and_then(Value::as_object)?;
         for (state, (name, raw)) in self.machine.states.iter().zip(states) {
             debug_assert_eq!(state.name.as_str(), name.as_str());
-            if let StateKind::Unsupported { type_name } = &state.kind {
-                return Some(format!("{type_name} states (state '{name}')"));
+            if let StateKind::Unsupported { what } = &state.kind {
+                return Some(what.clone());
             }
             for field in ["Assign", "Output", "Arguments"] {
                 if raw.get(field).is_some() {
                     return Some(format!("the field '{field}' (state '{name}', issue 5)"));
                 }
-            }
-            if raw.get("QueryLanguage").and_then(Value::as_str) == Some("JSONata") {
-                return Some(format!("QueryLanguage JSONata (state '{name}', issue 5)"));
             }
             let choices = raw.get("Choices").and_then(Value::as_array);
             if choices
@@ -612,9 +606,9 @@ impl Run<'_> {
                 ));
                 Outcome::Done(output, state.next)
             }
-            StateKind::Unsupported { type_name } => Outcome::Failed(Failure::new(
+            StateKind::Unsupported { what } => Outcome::Failed(Failure::new(
                 "States.Runtime",
-                format!("not supported yet: {type_name} states"),
+                format!("not supported yet: {what}"),
             )),
         }
     }

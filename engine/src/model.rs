@@ -141,8 +141,9 @@ pub(crate) enum StateKind {
     Succeed,
     /// Ends the execution with an error.
     Fail { error: ErrorText, cause: ErrorText },
-    /// A state type the engine cannot run yet (Task, Parallel, Map).
-    Unsupported { type_name: String },
+    /// A state the engine cannot run yet (Task, Parallel, Map, JSONata states): what is
+    /// missing, for the "not supported yet" error.
+    Unsupported { what: String },
 }
 
 /// How long a Wait state waits.
@@ -181,6 +182,10 @@ impl Compiler {
     }
 
     fn machine(&mut self, v: &Value, loc: &str) -> Option<StateMachine> {
+        let query_language = v
+            .get("QueryLanguage")
+            .and_then(Value::as_str)
+            .unwrap_or("JSONPath");
         let states_v = v.get("States").and_then(Value::as_object);
         let Some(states_v) = states_v else {
             self.error(
@@ -210,7 +215,7 @@ impl Compiler {
         let mut states = Vec::with_capacity(states_v.len());
         for (name, sv) in states_v {
             let sloc = format!("{loc}/States/{name}");
-            if let Some(s) = self.state(name, sv, &sloc, &index) {
+            if let Some(s) = self.state(name, sv, &sloc, &index, query_language) {
                 states.push(s);
             }
         }
@@ -276,6 +281,7 @@ impl Compiler {
         v: &Value,
         loc: &str,
         index: &HashMap<&str, StateIdx>,
+        query_language: &str,
     ) -> Option<State> {
         let Some(obj) = v.as_object() else {
             self.error(
@@ -286,11 +292,29 @@ impl Compiler {
             return None;
         };
         let ty = obj.get("Type").and_then(Value::as_str).unwrap_or("");
+        let jsonata = obj
+            .get("QueryLanguage")
+            .and_then(Value::as_str)
+            .unwrap_or(query_language)
+            == "JSONata";
         let next = match (obj.get("End"), self.target(obj, "Next", loc, index)) {
             (_, Some(i)) => Transition::Next(i),
             (Some(Value::Bool(true)), None) => Transition::End,
             _ => Transition::None,
         };
+        if jsonata {
+            // JSONata states come with issue 5; their fields are not JSONPath and must not be
+            // compiled as such.
+            return Some(State {
+                name: StateName(name.to_string()),
+                kind: StateKind::Unsupported {
+                    what: format!("QueryLanguage JSONata (state '{name}')"),
+                },
+                input_path: None,
+                output_path: None,
+                next,
+            });
+        }
         let input_path = self.path_field(obj, "InputPath", loc);
         let output_path = self.path_field(obj, "OutputPath", loc);
         let kind = match ty {
@@ -335,7 +359,7 @@ impl Compiler {
                 cause: self.error_text(obj, "Cause", loc),
             },
             other => StateKind::Unsupported {
-                type_name: other.to_string(),
+                what: format!("{other} states (state '{name}')"),
             },
         };
         Some(State {
