@@ -188,6 +188,11 @@ impl History {
         id
     }
 
+    /// True when events are kept (Standard), false when only counted (Express).
+    pub fn keeps_events(&self) -> bool {
+        self.keep
+    }
+
     /// How many events have been recorded (kept or not).
     pub fn len(&self) -> u64 {
         self.count

@@ -6,12 +6,13 @@
 
 use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
-use crate::jsonpath::{type_name, JsonPath};
+use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
     Definition, ErrorText, ResultPath, State, StateKind, StateMachine, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -285,15 +286,35 @@ fn to_json(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// The length of a value's JSON text, without building the text.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 impl Run<'_> {
     fn run(mut self) -> ExecutionResult {
         let now = self.clock.now();
-        let input_text = to_json(&self.execution_input);
+        let keep = self.history.keeps_events();
+        // The text of the current document, when it has been serialised already: a state's
+        // output text is the next state's input text, so it is written once.
+        let mut text = keep.then(|| to_json(&self.execution_input));
         self.history.record(
             EventId(0),
             now,
             EventKind::ExecutionStarted {
-                input: input_text,
+                input: text.clone().unwrap_or_default(),
                 role_arn: self.config.role_arn.clone(),
             },
         );
@@ -320,14 +341,21 @@ impl Run<'_> {
                 EventKind::StateEntered {
                     state_type: state.kind.type_name(),
                     name: state.name.0.clone(),
-                    input: to_json(&input),
+                    input: if keep {
+                        text.take().unwrap_or_else(|| to_json(&input))
+                    } else {
+                        String::new()
+                    },
                 },
             );
             let outcome = self.state(state, input, entered, entered_at);
             match outcome {
                 Outcome::Done(output, next) => {
-                    let text = to_json(&output);
-                    if text.len() > PAYLOAD_LIMIT_BYTES {
+                    let out_text = keep.then(|| to_json(&output));
+                    let size = out_text
+                        .as_ref()
+                        .map_or_else(|| json_len(&output), String::len);
+                    if size > PAYLOAD_LIMIT_BYTES {
                         let f = Failure::new(
                             "States.DataLimitExceeded",
                             format!(
@@ -343,17 +371,18 @@ impl Run<'_> {
                         EventKind::StateExited {
                             state_type: state.kind.type_name(),
                             name: state.name.0.clone(),
-                            output: text,
+                            output: out_text.clone().unwrap_or_default(),
                         },
                     );
                     prev = exited;
+                    text = out_text;
                     match next {
                         Transition::Next(i) => {
                             current = i;
                             input = output;
                         }
                         Transition::End | Transition::None => {
-                            return self.finish_succeeded(prev, output);
+                            return self.finish_succeeded(prev, output, text);
                         }
                     }
                 }
@@ -363,14 +392,19 @@ impl Run<'_> {
         }
     }
 
-    fn finish_succeeded(self, prev: EventId, output: Value) -> ExecutionResult {
+    fn finish_succeeded(
+        self,
+        prev: EventId,
+        output: Value,
+        text: Option<String>,
+    ) -> ExecutionResult {
         let now = self.clock.now();
         let mut history = self.history;
         history.record(
             prev,
             now,
             EventKind::ExecutionSucceeded {
-                output: to_json(&output),
+                output: text.unwrap_or_default(),
             },
         );
         ExecutionResult {
@@ -504,13 +538,13 @@ impl Run<'_> {
                 result,
                 result_path,
             } => {
-                let effective = try_or_fail!(apply_input_path(
-                    state.input_path.as_ref(),
-                    &input,
-                    &context
-                ));
                 let result = match (parameters, result) {
                     (Some(t), _) => {
+                        let effective = try_or_fail!(effective_input(
+                            state.input_path.as_ref(),
+                            &input,
+                            &context
+                        ));
                         let scope = Scope {
                             input: &effective,
                             context: &context,
@@ -521,35 +555,40 @@ impl Run<'_> {
                             .map_err(|e| (leak_error(e.error), e.message)))
                     }
                     (None, Some(r)) => r.clone(),
-                    (None, None) => effective,
+                    (None, None) => match result_path {
+                        // The effective input is the result and replaces the input: move it.
+                        ResultPath::Replace => {
+                            let output =
+                                try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
+                            let output = try_or_fail!(take_path(
+                                state.output_path.as_ref(),
+                                output,
+                                &context
+                            ));
+                            return Outcome::Done(output, state.next);
+                        }
+                        ResultPath::Discard => Value::Null,
+                        ResultPath::At(_) => try_or_fail!(effective_input(
+                            state.input_path.as_ref(),
+                            &input,
+                            &context
+                        ))
+                        .into_owned(),
+                    },
                 };
                 let combined = try_or_fail!(apply_result_path(result_path, input, result));
-                let output = try_or_fail!(apply_output_path(
-                    state.output_path.as_ref(),
-                    combined,
-                    &context
-                ));
+                let output =
+                    try_or_fail!(take_path(state.output_path.as_ref(), combined, &context));
                 Outcome::Done(output, state.next)
             }
             StateKind::Succeed => {
-                let effective = try_or_fail!(apply_input_path(
-                    state.input_path.as_ref(),
-                    &input,
-                    &context
-                ));
-                let output = try_or_fail!(apply_output_path(
-                    state.output_path.as_ref(),
-                    effective,
-                    &context
-                ));
+                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
+                let output =
+                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
                 Outcome::Done(output, Transition::End)
             }
             StateKind::Choice { choices, default } => {
-                let effective = try_or_fail!(apply_input_path(
-                    state.input_path.as_ref(),
-                    &input,
-                    &context
-                ));
+                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
                 let mut next = None;
                 {
                     let scope = Scope {
@@ -577,19 +616,12 @@ impl Run<'_> {
                         "No Matches!",
                     ));
                 };
-                let output = try_or_fail!(apply_output_path(
-                    state.output_path.as_ref(),
-                    effective,
-                    &context
-                ));
+                let output =
+                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
                 Outcome::Done(output, Transition::Next(next))
             }
             StateKind::Wait(wait) => {
-                let effective = try_or_fail!(apply_input_path(
-                    state.input_path.as_ref(),
-                    &input,
-                    &context
-                ));
+                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
                 let now = self.clock.now();
                 let until =
                     try_or_fail!(wait_until(wait, now, &effective, &context, &self.variables));
@@ -599,11 +631,8 @@ impl Run<'_> {
                     return Outcome::TimedOut;
                 }
                 self.clock.advance(until.millis() - now.millis());
-                let output = try_or_fail!(apply_output_path(
-                    state.output_path.as_ref(),
-                    effective,
-                    &context
-                ));
+                let output =
+                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
                 Outcome::Done(output, state.next)
             }
             StateKind::Unsupported { what } => Outcome::Failed(Failure::new(
@@ -675,51 +704,55 @@ fn bracket_notation(p: &JsonPath) -> String {
     p.bracket_notation()
 }
 
-fn apply_input_path(
-    path: Option<&JsonPath>,
-    input: &Value,
-    context: &Value,
-) -> Result<Value, (&'static str, String)> {
-    select_path("InputPath", path, input, context)
+fn no_results(path: &JsonPath) -> (&'static str, String) {
+    (
+        "States.Runtime",
+        format!(
+            "Invalid path '{}' : No results for path: {}",
+            path.as_str(),
+            bracket_notation(path)
+        ),
+    )
 }
 
-fn select_path(
-    _field: &str,
+/// InputPath, borrowing from the input where the path allows it.
+fn effective_input<'a>(
     path: Option<&JsonPath>,
-    doc: &Value,
+    input: &'a Value,
+    context: &'a Value,
+) -> Result<Cow<'a, Value>, (&'static str, String)> {
+    let Some(path) = path else {
+        return Ok(Cow::Owned(Value::Object(Map::new())));
+    };
+    let root = match path.root() {
+        PathRoot::Context => context,
+        _ => input,
+    };
+    if let Some(v) = path.select_ref(root) {
+        return Ok(Cow::Borrowed(v));
+    }
+    path.select(root)
+        .map(Cow::Owned)
+        .ok_or_else(|| no_results(path))
+}
+
+/// InputPath or OutputPath on a document the state owns: the selected part is moved out.
+fn take_path(
+    path: Option<&JsonPath>,
+    doc: Value,
     context: &Value,
 ) -> Result<Value, (&'static str, String)> {
     let Some(path) = path else {
         return Ok(Value::Object(Map::new()));
     };
-    if path.is_root() && matches!(path.root(), crate::jsonpath::PathRoot::Input) {
-        return Ok(doc.clone());
+    if path.is_root() && *path.root() == PathRoot::Input {
+        return Ok(doc);
     }
-    let root = match path.root() {
-        crate::jsonpath::PathRoot::Context => context,
-        _ => doc,
+    let found = match path.root() {
+        PathRoot::Context => path.select(context),
+        _ => path.take(doc),
     };
-    path.select(root).ok_or_else(|| {
-        (
-            "States.Runtime",
-            format!(
-                "Invalid path '{}' : No results for path: {}",
-                path.as_str(),
-                bracket_notation(path)
-            ),
-        )
-    })
-}
-
-fn apply_output_path(
-    path: Option<&JsonPath>,
-    doc: Value,
-    context: &Value,
-) -> Result<Value, (&'static str, String)> {
-    match path {
-        Some(p) if p.is_root() && matches!(p.root(), crate::jsonpath::PathRoot::Input) => Ok(doc),
-        _ => select_path("OutputPath", path, &doc, context),
-    }
+    found.ok_or_else(|| no_results(path))
 }
 
 fn apply_result_path(

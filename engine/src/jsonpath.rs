@@ -206,6 +206,27 @@ impl JsonPath {
         Some(cur)
     }
 
+    /// Like [`JsonPath::select`], but takes the selected part out of an owned document
+    /// instead of copying it when the path is a reference path.
+    pub fn take(&self, mut doc: Value) -> Option<Value> {
+        if !self.is_reference() {
+            return self.select(&doc);
+        }
+        let mut cur = &mut doc;
+        for seg in &self.segments {
+            match seg {
+                Segment::Field(name) => cur = cur.as_object_mut()?.get_mut(name)?,
+                Segment::Index(i) => {
+                    let arr = cur.as_array_mut()?;
+                    let k = norm_index(*i, arr.len())?;
+                    cur = arr.get_mut(k)?;
+                }
+                _ => return None,
+            }
+        }
+        Some(std::mem::take(cur))
+    }
+
     /// Writes `value` at this reference path inside `doc`, creating objects for missing names
     /// (ResultPath semantics). Fails when the path crosses a value that is not an object, or an
     /// index that is not there.
