@@ -372,22 +372,29 @@ fn ordinal(n: usize) -> &'static str {
 }
 
 fn wrong_type(f: Func, n: usize, expected: &str, got: &Value) -> IntrinsicError {
+    let got = match got {
+        Value::Null => "null".to_string(),
+        Value::Array(_) | Value::Object(_) => {
+            format!("an {} {}", type_name(got), shown(got))
+        }
+        _ => format!("a {} {}", type_name(got), shown(got)),
+    };
     invalid(
         f,
         format!(
-            "the {} argument must be {expected}, but was {} {}",
-            ordinal(n),
-            article(type_name(got)),
-            java::to_json_text(got)
+            "the {} argument must be {expected}, but was {got}",
+            ordinal(n)
         ),
     )
 }
 
-fn article(type_name: &str) -> String {
-    match type_name {
-        "array" | "object" => format!("an {type_name}"),
-        "null" => "null:".to_string(),
-        other => format!("a {other}"),
+/// A value as JSON text for a message, cut to a readable length.
+fn shown(v: &Value) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = java::to_json_text(v);
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 
@@ -844,6 +851,8 @@ impl Parser<'_> {
     /// A single-quoted string. `\'`, `\{`, `\}` and `\\` stand for the character; any other
     /// backslash is an error (AWS: "an open escape backslash"). An unescaped `{}` is a
     /// placeholder when the string is a `States.Format` template, and plain text otherwise.
+    /// Assumption: a lone unescaped `{` or `}` is accepted as text (the guide says reserved
+    /// characters "must be escaped" but not that a lone brace is refused).
     fn string(&mut self) -> Result<StrLit, IntrinsicSyntaxError> {
         self.pos += 1;
         let mut value = String::new();
@@ -1372,6 +1381,17 @@ mod tests {
         assert_eq!(
             fail("States.ArrayRange(0.5, 10, 1)", json!({})),
             failure("Invalid arguments in States.ArrayRange: the first argument must be an integer, but was a number 0.5")
+        );
+        assert_eq!(
+            fail("States.ArrayRange(null, 10, 1)", json!({})),
+            failure("Invalid arguments in States.ArrayRange: the first argument must be an integer, but was null")
+        );
+        let e = fail("States.ArrayLength($.s)", json!({"s": "x".repeat(500)}));
+        assert!(
+            e.message
+                .ends_with(&format!("but was a string \"{}...", "x".repeat(199))),
+            "{}",
+            e.message
         );
         assert_eq!(
             fail("States.ArrayRange('0', 10, 1)", json!({})),
