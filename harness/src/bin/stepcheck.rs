@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use engine::{Definition, ExecutionConfig, Timestamp, WorkflowType};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run one execution of a state machine definition on the in-process engine.
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
     /// Validate a definition and print every diagnostic.
     Validate {
         /// The definition file (Amazon States Language JSON).
@@ -85,7 +85,7 @@ struct ExecArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Exec(args) => exec(args),
+        Command::Exec(args) => exec(*args),
         Command::Validate { definition } => validate(definition),
     };
     match result {
@@ -97,12 +97,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_definition(path: &PathBuf) -> Result<String> {
+fn read_definition(path: &Path) -> Result<String> {
     std::fs::read_to_string(path)
         .with_context(|| format!("cannot read definition {}", path.display()))
 }
 
-fn print_diagnostics(path: &PathBuf, diags: &[engine::Diagnostic]) {
+fn print_diagnostics(path: &Path, diags: &[engine::Diagnostic]) {
     eprintln!(
         "{}: invalid state machine definition ({} problems)",
         path.display(),
