@@ -14,6 +14,7 @@ mod intrinsics;
 pub mod jsonpath;
 mod model;
 mod scope;
+mod task;
 mod template;
 mod validate;
 
@@ -26,4 +27,5 @@ pub use interpreter::{
 };
 pub use model::{Definition, StateName};
 pub use scope::Rng;
+pub use task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};
 pub use validate::validate;

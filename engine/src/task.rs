@@ -1,0 +1,120 @@
+//! The boundary between the engine and whatever performs Task work: mocks, closures, the
+//! in-process execution service, or a real SDK. The engine decides and records; a
+//! [`TaskHandler`] performs.
+
+use serde_json::Value;
+
+/// What a Task state asks its handler to do.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskRequest<'a> {
+    /// The Task state's name.
+    pub state_name: &'a str,
+    /// The `Resource` as written in the definition (an ARN).
+    pub resource: &'a str,
+    /// The effective parameters: the state's input after InputPath and Parameters.
+    pub parameters: &'a Value,
+    /// The state machine's name (MockConfigFile test cases are chosen by it).
+    pub state_machine_name: &'a str,
+    /// The execution's name.
+    pub execution_name: &'a str,
+    /// 0 for the first attempt; each retry adds one.
+    pub attempt: u32,
+    /// The task token, for `.waitForTaskToken` resources.
+    pub task_token: Option<&'a str>,
+}
+
+/// How a task ended, as the service answered it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TaskOutcome {
+    /// The service's response. For a Lambda function ARN this is the Invoke response
+    /// (`{"StatusCode": 200, "Payload": ...}`), for `lambda:invoke` the integration's result,
+    /// for other integrations their API response; the engine shapes the state result from it.
+    Succeeded(Value),
+    /// The task failed with an error name (`Lambda.ServiceException`, `MyError`, ...).
+    Failed {
+        /// The error name.
+        error: String,
+        /// The cause text, if any.
+        cause: Option<String>,
+    },
+}
+
+/// A handler's answer: the outcome, and how long the task took on the virtual clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskResponse {
+    /// How it ended.
+    pub outcome: TaskOutcome,
+    /// Virtual milliseconds between TaskStarted and the outcome (0 for instant).
+    pub duration_ms: u64,
+}
+
+impl TaskResponse {
+    /// An instant success.
+    pub fn success(value: Value) -> Self {
+        TaskResponse {
+            outcome: TaskOutcome::Succeeded(value),
+            duration_ms: 0,
+        }
+    }
+
+    /// An instant failure.
+    pub fn failure(error: impl Into<String>, cause: Option<String>) -> Self {
+        TaskResponse {
+            outcome: TaskOutcome::Failed {
+                error: error.into(),
+                cause,
+            },
+            duration_ms: 0,
+        }
+    }
+
+    /// The same outcome, arriving after `ms` virtual milliseconds.
+    pub fn after_millis(mut self, ms: u64) -> Self {
+        self.duration_ms = ms;
+        self
+    }
+}
+
+/// Why a handler could not answer at all. This stops the run with an error for the user
+/// (it is not an execution failure: AWS would have answered something).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskHandlerError {
+    /// Nothing is configured for this state.
+    #[error("no mock for Task state '{state}' (resource {resource})")]
+    NoMock {
+        /// The Task state's name.
+        state: String,
+        /// Its resource.
+        resource: String,
+    },
+    /// A mock is configured but cannot answer this call (for example, its responses are
+    /// used up and it is configured to refuse further calls).
+    #[error("mock for Task state '{state}' cannot answer: {reason}")]
+    MockFailed {
+        /// The Task state's name.
+        state: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Performs Task work for the engine.
+pub trait TaskHandler {
+    /// Performs one attempt of a task.
+    fn invoke(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError>;
+}
+
+/// The handler used when none is given: every task is refused with [`TaskHandlerError::NoMock`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTasks;
+
+impl TaskHandler for NoTasks {
+    fn invoke(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
+        Err(TaskHandlerError::NoMock {
+            state: request.state_name.to_string(),
+            resource: request.resource.to_string(),
+        })
+    }
+}
