@@ -86,6 +86,89 @@ pub enum EventKind {
         /// The state output as JSON text.
         output: String,
     },
+    /// `LambdaFunctionScheduled` (a Task on a Lambda function ARN).
+    LambdaFunctionScheduled {
+        /// The function input as JSON text.
+        input: String,
+        /// The function ARN.
+        resource: String,
+        /// The state's TimeoutSeconds, when set.
+        timeout_in_seconds: Option<u64>,
+    },
+    /// `LambdaFunctionStarted`.
+    LambdaFunctionStarted,
+    /// `LambdaFunctionSucceeded`.
+    LambdaFunctionSucceeded {
+        /// The function result as JSON text.
+        output: String,
+    },
+    /// `LambdaFunctionFailed`.
+    LambdaFunctionFailed {
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `LambdaFunctionTimedOut`.
+    LambdaFunctionTimedOut {
+        /// The error name (`States.Timeout`).
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `TaskScheduled` (a service integration).
+    TaskScheduled {
+        /// The service, e.g. `lambda`, `sqs`, `aws-sdk:s3`.
+        resource_type: String,
+        /// The action, e.g. `invoke`, `sendMessage`.
+        resource: String,
+        /// The region.
+        region: String,
+        /// The effective parameters as JSON text.
+        parameters: String,
+        /// The state's TimeoutSeconds, when set.
+        timeout_in_seconds: Option<u64>,
+        /// The state's HeartbeatSeconds, when set.
+        heartbeat_in_seconds: Option<u64>,
+    },
+    /// `TaskStarted`.
+    TaskStarted {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+    },
+    /// `TaskSucceeded`.
+    TaskSucceeded {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+        /// The service's result as JSON text.
+        output: String,
+    },
+    /// `TaskFailed`.
+    TaskFailed {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `TaskTimedOut`.
+    TaskTimedOut {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+        /// The error name (`States.Timeout` or `States.HeartbeatTimeout`).
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
 }
 
 impl EventKind {
@@ -99,12 +182,39 @@ impl EventKind {
             EventKind::ExecutionAborted { .. } => "ExecutionAborted".into(),
             EventKind::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             EventKind::StateExited { state_type, .. } => format!("{state_type}StateExited"),
+            EventKind::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled".into(),
+            EventKind::LambdaFunctionStarted => "LambdaFunctionStarted".into(),
+            EventKind::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded".into(),
+            EventKind::LambdaFunctionFailed { .. } => "LambdaFunctionFailed".into(),
+            EventKind::LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut".into(),
+            EventKind::TaskScheduled { .. } => "TaskScheduled".into(),
+            EventKind::TaskStarted { .. } => "TaskStarted".into(),
+            EventKind::TaskSucceeded { .. } => "TaskSucceeded".into(),
+            EventKind::TaskFailed { .. } => "TaskFailed".into(),
+            EventKind::TaskTimedOut { .. } => "TaskTimedOut".into(),
         }
     }
 }
 
 fn error_details(error: &Option<String>, cause: &Option<String>) -> Value {
+    error_details_with(Map::new(), error, cause)
+}
+
+fn service(resource_type: &str, resource: &str) -> Map<String, Value> {
     let mut m = Map::new();
+    m.insert(
+        "resourceType".into(),
+        Value::String(resource_type.to_string()),
+    );
+    m.insert("resource".into(), Value::String(resource.to_string()));
+    m
+}
+
+fn error_details_with(
+    mut m: Map<String, Value>,
+    error: &Option<String>,
+    cause: &Option<String>,
+) -> Value {
     if let Some(e) = error {
         m.insert("error".into(), Value::String(e.clone()));
     }
@@ -149,6 +259,84 @@ impl Event {
                 "stateExitedEventDetails",
                 json!({"name": name, "output": output, "outputDetails": {"truncated": false}}),
             ),
+            EventKind::LambdaFunctionScheduled {
+                input,
+                resource,
+                timeout_in_seconds,
+            } => {
+                let mut d = json!({"resource": resource, "input": input, "inputDetails": {"truncated": false}});
+                if let Some(t) = timeout_in_seconds {
+                    d["timeoutInSeconds"] = json!(t);
+                }
+                ("lambdaFunctionScheduledEventDetails", d)
+            }
+            EventKind::LambdaFunctionStarted => return Value::Object(m),
+            EventKind::LambdaFunctionSucceeded { output } => (
+                "lambdaFunctionSucceededEventDetails",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            EventKind::LambdaFunctionFailed { error, cause } => (
+                "lambdaFunctionFailedEventDetails",
+                error_details(error, cause),
+            ),
+            EventKind::LambdaFunctionTimedOut { error, cause } => (
+                "lambdaFunctionTimedOutEventDetails",
+                error_details(error, cause),
+            ),
+            EventKind::TaskScheduled {
+                resource_type,
+                resource,
+                region,
+                parameters,
+                timeout_in_seconds,
+                heartbeat_in_seconds,
+            } => {
+                let mut d = service(resource_type, resource);
+                d.insert("region".into(), json!(region));
+                d.insert("parameters".into(), json!(parameters));
+                if let Some(t) = timeout_in_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat_in_seconds {
+                    d.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("taskScheduledEventDetails", Value::Object(d))
+            }
+            EventKind::TaskStarted {
+                resource_type,
+                resource,
+            } => (
+                "taskStartedEventDetails",
+                Value::Object(service(resource_type, resource)),
+            ),
+            EventKind::TaskSucceeded {
+                resource_type,
+                resource,
+                output,
+            } => {
+                let mut d = service(resource_type, resource);
+                d.insert("output".into(), json!(output));
+                d.insert("outputDetails".into(), json!({"truncated": false}));
+                ("taskSucceededEventDetails", Value::Object(d))
+            }
+            EventKind::TaskFailed {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => (
+                "taskFailedEventDetails",
+                error_details_with(service(resource_type, resource), error, cause),
+            ),
+            EventKind::TaskTimedOut {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => (
+                "taskTimedOutEventDetails",
+                error_details_with(service(resource_type, resource), error, cause),
+            ),
         };
         m.insert(key.into(), details);
         Value::Object(m)
@@ -191,6 +379,11 @@ impl History {
     /// True when events are kept (Standard), false when only counted (Express).
     pub fn keeps_events(&self) -> bool {
         self.keep
+    }
+
+    /// The id of the latest event (0 before the first).
+    pub fn last_id(&self) -> EventId {
+        EventId(self.count)
     }
 
     /// How many events have been recorded (kept or not).

@@ -8,9 +8,11 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    Definition, ErrorText, ResultPath, State, StateKind, StateMachine, Transition, WaitFor,
+    error_matches, Definition, ErrorText, ResourceKind, ResultPath, Seconds, State, StateKind,
+    StateMachine, TaskSpec, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
+use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -172,6 +174,29 @@ impl Failure {
     }
 }
 
+/// How one task attempt ended.
+enum Attempt {
+    /// The service answered with this result.
+    Done(Value),
+    /// The attempt failed (retriable and catchable, depending on the error).
+    Failed(Failure),
+    /// The state ends now, whatever Retry and Catch say.
+    Stop(Outcome),
+}
+
+/// A Lambda function's result, from its Invoke response: the `Payload`, whose text is parsed
+/// as JSON when it is a string holding JSON (Lambda returns the payload as bytes).
+fn lambda_payload(response: Value) -> Value {
+    let payload = match response {
+        Value::Object(mut o) => o.remove("Payload").unwrap_or(Value::Null),
+        other => other,
+    };
+    match payload {
+        Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+        other => other,
+    }
+}
+
 /// How a state ended.
 enum Outcome {
     /// It completed with this output and goes on as its transition says.
@@ -180,28 +205,44 @@ enum Outcome {
     Failed(Failure),
     /// The execution's deadline passed while the state was running.
     TimedOut,
+    /// The task handler could not answer; the run stops.
+    HandlerError(TaskHandlerError),
+}
+
+/// Why an execution could not be run at all (as opposed to running and failing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The definition needs a capability the engine does not have yet.
+    #[error(transparent)]
+    NotSupported(#[from] NotSupported),
+    /// A task handler could not answer (no mock for a Task state, ...).
+    #[error(transparent)]
+    Handler(#[from] TaskHandlerError),
 }
 
 impl Definition {
-    /// Runs one execution on a virtual clock starting at `config.start_time`.
+    /// Runs one execution on a virtual clock starting at `config.start_time`, with no task
+    /// handler (a Task state stops the run with [`TaskHandlerError::NoMock`]).
     pub fn execute(
         &self,
         input: Value,
         config: &ExecutionConfig,
-    ) -> Result<ExecutionResult, NotSupported> {
+    ) -> Result<ExecutionResult, RunError> {
         let mut clock = VirtualClock::starting_at(config.start_time);
-        self.execute_with_clock(input, config, &mut clock)
+        self.execute_with(input, config, &mut clock, &mut NoTasks)
     }
 
-    /// Runs one execution on the given clock.
-    pub fn execute_with_clock(
+    /// Runs one execution on the given clock, performing Task work through `handler`.
+    pub fn execute_with(
         &self,
         input: Value,
         config: &ExecutionConfig,
         clock: &mut dyn Clock,
-    ) -> Result<ExecutionResult, NotSupported> {
+        handler: &mut dyn TaskHandler,
+    ) -> Result<ExecutionResult, RunError> {
         if let Some(what) = self.unsupported() {
-            return Err(NotSupported { what });
+            return Err(NotSupported { what }.into());
         }
         let uses_context = self.source_mentions_context();
         let mut run = Run {
@@ -215,6 +256,7 @@ impl Definition {
             execution_input: input,
             uses_context,
             variables: Map::new(),
+            handler,
         };
         run.start = run.clock.now();
         let max = config.workflow_type.max_duration_ms();
@@ -223,7 +265,7 @@ impl Definition {
             .timeout_seconds
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
         run.deadline = run.start.plus_millis(limit);
-        Ok(run.run())
+        Ok(run.run()?)
     }
 
     /// The first capability this definition needs that the engine lacks, if any. Checked
@@ -235,6 +277,11 @@ impl Definition {
             debug_assert_eq!(state.name.as_str(), name.as_str());
             if let StateKind::Unsupported { what } = &state.kind {
                 return Some(what.clone());
+            }
+            if let StateKind::Task(t) = &state.kind {
+                if let ResourceKind::Unsupported(what) = &t.kind {
+                    return Some(format!("{what} (state '{name}')"));
+                }
             }
             for field in ["Assign", "Output", "Arguments"] {
                 if raw.get(field).is_some() {
@@ -280,6 +327,7 @@ struct Run<'a> {
     execution_input: Value,
     uses_context: bool,
     variables: Map<String, Value>,
+    handler: &'a mut dyn TaskHandler,
 }
 
 fn to_json(v: &Value) -> String {
@@ -304,7 +352,7 @@ fn json_len(v: &Value) -> usize {
 }
 
 impl Run<'_> {
-    fn run(mut self) -> ExecutionResult {
+    fn run(mut self) -> Result<ExecutionResult, TaskHandlerError> {
         let now = self.clock.now();
         let keep = self.history.keeps_events();
         // The text of the current document, when it has been serialised already: a state's
@@ -331,7 +379,7 @@ impl Run<'_> {
                         "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
                     ),
                 );
-                return self.finish_failed(prev, f);
+                return Ok(self.finish_failed(prev, f));
             }
             let state = &self.machine.states[current];
             let entered_at = self.clock.now();
@@ -363,10 +411,12 @@ impl Run<'_> {
                                 state.name
                             ),
                         );
-                        return self.finish_failed(entered, f);
+                        let last = self.history.last_id();
+                        return Ok(self.finish_failed(last, f));
                     }
+                    let last = self.history.last_id();
                     let exited = self.history.record(
-                        entered,
+                        last,
                         self.clock.now(),
                         EventKind::StateExited {
                             state_type: state.kind.type_name(),
@@ -382,12 +432,19 @@ impl Run<'_> {
                             input = output;
                         }
                         Transition::End | Transition::None => {
-                            return self.finish_succeeded(prev, output, text);
+                            return Ok(self.finish_succeeded(prev, output, text));
                         }
                     }
                 }
-                Outcome::Failed(f) => return self.finish_failed(entered, f),
-                Outcome::TimedOut => return self.finish_timed_out(entered),
+                Outcome::Failed(f) => {
+                    let last = self.history.last_id();
+                    return Ok(self.finish_failed(last, f));
+                }
+                Outcome::TimedOut => {
+                    let last = self.history.last_id();
+                    return Ok(self.finish_timed_out(last));
+                }
+                Outcome::HandlerError(e) => return Err(e),
             }
         }
     }
@@ -468,6 +525,15 @@ impl Run<'_> {
     /// The context object for a state entered at `entered_at`, or null when the definition
     /// never reads it.
     fn context(&self, state: &State, entered_at: Timestamp) -> Value {
+        self.context_with_retries(state, entered_at, 0)
+    }
+
+    fn context_with_retries(
+        &self,
+        state: &State,
+        entered_at: Timestamp,
+        retry_count: u32,
+    ) -> Value {
         if !self.uses_context {
             return Value::Null;
         }
@@ -487,7 +553,7 @@ impl Run<'_> {
             "State": {
                 "EnteredTime": entered_at.to_rfc3339(),
                 "Name": state.name.0,
-                "RetryCount": 0,
+                "RetryCount": retry_count,
             },
         })
     }
@@ -635,10 +701,377 @@ impl Run<'_> {
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
                 Outcome::Done(output, state.next)
             }
+            StateKind::Task(spec) => self.task(state, spec, input, entered, entered_at),
             StateKind::Unsupported { what } => Outcome::Failed(Failure::new(
                 "States.Runtime",
                 format!("not supported yet: {what}"),
             )),
+        }
+    }
+
+    /// Runs a Task state: scheduling, the handler call on the virtual clock, timeouts and
+    /// heartbeats, Retry and Catch.
+    fn task(
+        &mut self,
+        state: &State,
+        spec: &TaskSpec,
+        input: Value,
+        entered: EventId,
+        entered_at: Timestamp,
+    ) -> Outcome {
+        let mut retry_count = 0u32;
+        let mut attempts_per_retrier = vec![0u32; spec.retry.len()];
+        loop {
+            let context = self.context_with_retries(state, entered_at, retry_count);
+            let failure =
+                match self.task_attempt(state, spec, &input, &context, entered, retry_count) {
+                    Attempt::Done(v) => {
+                        let data = (|| {
+                            let result = match &spec.result_selector {
+                                Some(t) => {
+                                    let scope = Scope {
+                                        input: &v,
+                                        context: &context,
+                                        variables: &self.variables,
+                                    };
+                                    t.eval(&scope, &mut self.rng)
+                                        .map_err(|e| (leak_error(e.error), e.message))?
+                                }
+                                None => v,
+                            };
+                            let combined = apply_result_path(&spec.result_path, input, result)?;
+                            take_path(state.output_path.as_ref(), combined, &context)
+                        })();
+                        return match data {
+                            Ok(output) => Outcome::Done(output, state.next),
+                            Err((error, detail)) => Outcome::Failed(
+                                self.runtime_failure(state, entered, error, &detail),
+                            ),
+                        };
+                    }
+                    Attempt::Failed(f) => f,
+                    Attempt::Stop(outcome) => return outcome,
+                };
+            let error = failure.error.clone().unwrap_or_default();
+            // Retry: the first retrier whose ErrorEquals matches decides.
+            if let Some(i) = spec
+                .retry
+                .iter()
+                .position(|r| error_matches(&r.errors, &error))
+            {
+                let r = &spec.retry[i];
+                if attempts_per_retrier[i] < r.max_attempts {
+                    let mut delay =
+                        r.interval_seconds * r.backoff_rate.powi(attempts_per_retrier[i] as i32);
+                    if let Some(max) = r.max_delay_seconds {
+                        delay = delay.min(max);
+                    }
+                    if r.full_jitter {
+                        delay *= self.rng.next_f64();
+                    }
+                    attempts_per_retrier[i] += 1;
+                    retry_count += 1;
+                    let ms = (delay * 1000.0).round() as i64;
+                    let now = self.clock.now();
+                    if now.plus_millis(ms) > self.deadline {
+                        self.clock.advance(self.deadline.millis() - now.millis());
+                        return Outcome::TimedOut;
+                    }
+                    self.clock.advance(ms);
+                    continue;
+                }
+            }
+            // Catch: the first catcher whose ErrorEquals matches.
+            if let Some(c) = spec.catch.iter().find(|c| error_matches(&c.errors, &error)) {
+                let mut error_output = Map::new();
+                error_output.insert("Error".into(), Value::String(error));
+                if let Some(cause) = &failure.cause {
+                    error_output.insert("Cause".into(), Value::String(cause.clone()));
+                }
+                return match apply_result_path(&c.result_path, input, Value::Object(error_output)) {
+                    Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
+                    Err((error, detail)) => {
+                        Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                    }
+                };
+            }
+            return Outcome::Failed(failure);
+        }
+    }
+
+    /// One attempt of a task: the scheduled/started events, the handler call, and the
+    /// events of its outcome.
+    fn task_attempt(
+        &mut self,
+        state: &State,
+        spec: &TaskSpec,
+        input: &Value,
+        context: &Value,
+        entered: EventId,
+        attempt: u32,
+    ) -> Attempt {
+        let parameters = match effective_input(state.input_path.as_ref(), input, context) {
+            Err((error, detail)) => {
+                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
+            }
+            Ok(effective) => match &spec.parameters {
+                Some(t) => {
+                    let scope = Scope {
+                        input: &effective,
+                        context,
+                        variables: &self.variables,
+                    };
+                    match t.eval(&scope, &mut self.rng) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            return Attempt::Failed(self.runtime_failure(
+                                state,
+                                entered,
+                                leak_error(e.error),
+                                &e.message,
+                            ))
+                        }
+                    }
+                }
+                None => effective.into_owned(),
+            },
+        };
+        let timeout = match self.resolve_seconds(
+            spec.timeout.as_ref(),
+            &parameters,
+            input,
+            context,
+            "TimeoutSecondsPath",
+        ) {
+            Ok(t) => t,
+            Err((error, detail)) => {
+                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
+            }
+        };
+        let heartbeat = match self.resolve_seconds(
+            spec.heartbeat.as_ref(),
+            &parameters,
+            input,
+            context,
+            "HeartbeatSecondsPath",
+        ) {
+            Ok(t) => t,
+            Err((error, detail)) => {
+                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
+            }
+        };
+        let lambda = spec.kind == ResourceKind::LambdaFunction;
+        let (resource_type, resource) = match &spec.kind {
+            ResourceKind::Service {
+                resource_type,
+                resource,
+            } => (resource_type.clone(), resource.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let keep = self.history.keeps_events();
+        let params_text = if keep {
+            to_json(&parameters)
+        } else {
+            String::new()
+        };
+        let now = self.clock.now();
+        let prev = self.history.last_id();
+        let scheduled = if lambda {
+            self.history.record(
+                prev,
+                now,
+                EventKind::LambdaFunctionScheduled {
+                    input: params_text,
+                    resource: spec.resource.clone(),
+                    timeout_in_seconds: timeout,
+                },
+            )
+        } else {
+            self.history.record(
+                prev,
+                now,
+                EventKind::TaskScheduled {
+                    resource_type: resource_type.clone(),
+                    resource: resource.clone(),
+                    region: self.config.region.clone(),
+                    parameters: params_text,
+                    timeout_in_seconds: timeout,
+                    heartbeat_in_seconds: heartbeat,
+                },
+            )
+        };
+        let started_kind = if lambda {
+            EventKind::LambdaFunctionStarted
+        } else {
+            EventKind::TaskStarted {
+                resource_type: resource_type.clone(),
+                resource: resource.clone(),
+            }
+        };
+        let started = self.history.record(scheduled, now, started_kind);
+        let request = TaskRequest {
+            state_name: state.name.as_str(),
+            resource: &spec.resource,
+            parameters: &parameters,
+            state_machine_name: &self.config.state_machine_name,
+            execution_name: &self.config.execution_name,
+            attempt,
+            task_token: None,
+        };
+        let response = match self.handler.invoke(&request) {
+            Ok(r) => r,
+            Err(e) => return Attempt::Stop(Outcome::HandlerError(e)),
+        };
+        // AWS's default task timeout is 99999999 seconds.
+        let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
+        let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
+        let duration = response.duration_ms;
+        let (elapsed, timed_out) = match heartbeat_ms {
+            // A mocked task sends no heartbeats: one that runs past HeartbeatSeconds has
+            // missed its heartbeat.
+            Some(h) if duration > h && h < timeout_ms => (h, Some("States.HeartbeatTimeout")),
+            _ if duration > timeout_ms => (timeout_ms, Some("States.Timeout")),
+            _ => (duration, None),
+        };
+        let now = self.clock.now();
+        let elapsed = elapsed.min(i64::MAX as u64) as i64;
+        if now.plus_millis(elapsed) > self.deadline {
+            self.clock.advance(self.deadline.millis() - now.millis());
+            return Attempt::Stop(Outcome::TimedOut);
+        }
+        self.clock.advance(elapsed);
+        let now = self.clock.now();
+        if let Some(error) = timed_out {
+            let kind = if lambda {
+                EventKind::LambdaFunctionTimedOut {
+                    error: Some(error.into()),
+                    cause: None,
+                }
+            } else {
+                EventKind::TaskTimedOut {
+                    resource_type,
+                    resource,
+                    error: Some(error.into()),
+                    cause: None,
+                }
+            };
+            self.history.record(started, now, kind);
+            return Attempt::Failed(Failure {
+                error: Some(error.into()),
+                cause: None,
+            });
+        }
+        match response.outcome {
+            TaskOutcome::Succeeded(v) => {
+                let result = if lambda { lambda_payload(v) } else { v };
+                let size = json_len(&result);
+                if size > PAYLOAD_LIMIT_BYTES {
+                    let f = Failure::new(
+                        "States.DataLimitExceeded",
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            spec.resource
+                        ),
+                    );
+                    let kind = if lambda {
+                        EventKind::LambdaFunctionFailed {
+                            error: f.error.clone(),
+                            cause: f.cause.clone(),
+                        }
+                    } else {
+                        EventKind::TaskFailed {
+                            resource_type,
+                            resource,
+                            error: f.error.clone(),
+                            cause: f.cause.clone(),
+                        }
+                    };
+                    self.history.record(started, now, kind);
+                    return Attempt::Failed(f);
+                }
+                let output = if keep {
+                    to_json(&result)
+                } else {
+                    String::new()
+                };
+                let kind = if lambda {
+                    EventKind::LambdaFunctionSucceeded { output }
+                } else {
+                    EventKind::TaskSucceeded {
+                        resource_type,
+                        resource,
+                        output,
+                    }
+                };
+                self.history.record(started, now, kind);
+                Attempt::Done(result)
+            }
+            TaskOutcome::Failed { error, cause } => {
+                let kind = if lambda {
+                    EventKind::LambdaFunctionFailed {
+                        error: Some(error.clone()),
+                        cause: cause.clone(),
+                    }
+                } else {
+                    EventKind::TaskFailed {
+                        resource_type,
+                        resource,
+                        error: Some(error.clone()),
+                        cause: cause.clone(),
+                    }
+                };
+                self.history.record(started, now, kind);
+                Attempt::Failed(Failure {
+                    error: Some(error),
+                    cause,
+                })
+            }
+            #[allow(unreachable_patterns)]
+            _ => Attempt::Failed(Failure::new(
+                "States.Runtime",
+                "not supported yet: this task outcome",
+            )),
+        }
+    }
+
+    /// A `*Seconds` / `*SecondsPath` value. Paths read the state's effective input.
+    fn resolve_seconds(
+        &self,
+        s: Option<&Seconds>,
+        _parameters: &Value,
+        input: &Value,
+        context: &Value,
+        field: &str,
+    ) -> Result<Option<u64>, (&'static str, String)> {
+        match s {
+            None => Ok(None),
+            Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+            Some(Seconds::Path(p)) => {
+                let scope = Scope {
+                    input,
+                    context,
+                    variables: &self.variables,
+                };
+                match scope.resolve(p) {
+                    Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(v.as_u64()),
+                    // Assumption: AWS words this like the Wait state's SecondsPath errors.
+                    Some(v) => Err((
+                        "States.Runtime",
+                        format!(
+                            "The {field} parameter does not reference a positive integer: {} == {}",
+                            p.as_str(),
+                            display_value(&v)
+                        ),
+                    )),
+                    None => Err((
+                        "States.Runtime",
+                        format!(
+                            "The {field} parameter does not reference an input value: {}",
+                            p.as_str()
+                        ),
+                    )),
+                }
+            }
         }
     }
 
@@ -882,6 +1315,7 @@ impl StateKind {
             StateKind::Choice { .. } => "Choice",
             StateKind::Succeed => "Succeed",
             StateKind::Fail { .. } => "Fail",
+            StateKind::Task(_) => "Task",
             StateKind::Unsupported { .. } => "Unsupported",
         }
     }

@@ -141,9 +141,122 @@ pub(crate) enum StateKind {
     Succeed,
     /// Ends the execution with an error.
     Fail { error: ErrorText, cause: ErrorText },
+    /// Does work through a [`crate::TaskHandler`].
+    Task(Box<TaskSpec>),
     /// A state the engine cannot run yet (Task, Parallel, Map, JSONata states): what is
     /// missing, for the "not supported yet" error.
     Unsupported { what: String },
+}
+
+/// A Task state's compiled fields.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskSpec {
+    /// The `Resource` as written.
+    pub resource: String,
+    /// What kind of resource it is, which decides the events and the result's shape.
+    pub kind: ResourceKind,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: ResultPath,
+    /// `TimeoutSeconds` / `TimeoutSecondsPath`; `None` means AWS's default (99999999 s).
+    pub timeout: Option<Seconds>,
+    /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
+    pub heartbeat: Option<Seconds>,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+/// A number of seconds, fixed or read from the input at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Seconds {
+    Fixed(u64),
+    Path(JsonPath),
+}
+
+/// What a Task's `Resource` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ResourceKind {
+    /// A Lambda function ARN: LambdaFunction* events, the result is the function's payload.
+    LambdaFunction,
+    /// An optimised or SDK integration, `arn:aws:states:::SERVICE:ACTION`: Task* events with
+    /// this resourceType and resource (`lambda`, `invoke`).
+    Service {
+        resource_type: String,
+        resource: String,
+    },
+    /// Something the engine cannot run yet (activities, `.sync`, `.waitForTaskToken`).
+    Unsupported(String),
+}
+
+impl ResourceKind {
+    fn parse(arn: &str) -> ResourceKind {
+        let parts: Vec<&str> = arn.split(':').collect();
+        if parts.len() >= 7 && parts[2] == "lambda" && parts[5] == "function" {
+            return ResourceKind::LambdaFunction;
+        }
+        if parts.len() >= 6 && parts[2] == "states" && parts[5] == "activity" {
+            return ResourceKind::Unsupported(format!("activities ({arn})"));
+        }
+        if parts.len() >= 7
+            && parts[0] == "arn"
+            && parts[2] == "states"
+            && parts[3].is_empty()
+            && parts[4].is_empty()
+        {
+            // arn:aws:states:::SERVICE:ACTION or arn:aws:states:::aws-sdk:SERVICE:ACTION
+            let rest = &parts[5..];
+            let (resource_type, action) = if rest[0] == "aws-sdk" && rest.len() >= 3 {
+                (format!("aws-sdk:{}", rest[1]), rest[2..].join(":"))
+            } else {
+                (rest[0].to_string(), rest[1..].join(":"))
+            };
+            if action.ends_with(".sync")
+                || action.contains(".sync:")
+                || action.ends_with(".waitForTaskToken")
+            {
+                return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
+            }
+            return ResourceKind::Service {
+                resource_type,
+                resource: action,
+            };
+        }
+        ResourceKind::Unsupported(format!("the resource {arn}"))
+    }
+}
+
+/// One `Retry` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Retrier {
+    pub errors: Vec<String>,
+    pub interval_seconds: f64,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: Option<f64>,
+    /// `JitterStrategy: FULL`.
+    pub full_jitter: bool,
+}
+
+/// One `Catch` entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Catcher {
+    pub errors: Vec<String>,
+    pub result_path: ResultPath,
+    pub next: StateIdx,
+}
+
+/// Whether an error name is matched by an `ErrorEquals` list (ASL's rules): `States.ALL`
+/// matches any error but the terminal `States.DataLimitExceeded` and `States.Runtime`;
+/// `States.TaskFailed` matches any error but `States.Timeout` (and those two).
+pub(crate) fn error_matches(errors: &[String], error: &str) -> bool {
+    errors.iter().any(|e| match e.as_str() {
+        "States.ALL" => !matches!(error, "States.DataLimitExceeded" | "States.Runtime"),
+        "States.TaskFailed" => !matches!(
+            error,
+            "States.Timeout" | "States.DataLimitExceeded" | "States.Runtime"
+        ),
+        other => other == error,
+    })
 }
 
 /// How long a Wait state waits.
@@ -354,6 +467,7 @@ impl Compiler {
                 }
             }
             "Succeed" => StateKind::Succeed,
+            "Task" => StateKind::Task(Box::new(self.task(obj, loc, index))),
             "Fail" => StateKind::Fail {
                 error: self.error_text(obj, "Error", loc),
                 cause: self.error_text(obj, "Cause", loc),
@@ -400,6 +514,92 @@ impl Compiler {
                 ResultPath::Replace
             }
         }
+    }
+
+    fn task(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        index: &HashMap<&str, StateIdx>,
+    ) -> TaskSpec {
+        let resource = obj
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        TaskSpec {
+            kind: ResourceKind::parse(&resource),
+            resource,
+            parameters: self.template(obj, "Parameters", loc),
+            result_selector: self.template(obj, "ResultSelector", loc),
+            result_path: self.result_path(obj, loc),
+            timeout: self.seconds(obj, "TimeoutSeconds", loc),
+            heartbeat: self.seconds(obj, "HeartbeatSeconds", loc),
+            retry: self.retriers(obj, loc),
+            catch: self.catchers(obj, loc, index),
+        }
+    }
+
+    fn seconds(&mut self, obj: &Map<String, Value>, field: &str, loc: &str) -> Option<Seconds> {
+        if let Some(n) = obj.get(field).and_then(Value::as_u64) {
+            return Some(Seconds::Fixed(n));
+        }
+        let pfield = format!("{field}Path");
+        let p = obj.get(&pfield)?.as_str()?;
+        self.path(p, &format!("{loc}/{pfield}")).map(Seconds::Path)
+    }
+
+    fn error_list(v: &Value) -> Vec<String> {
+        v.get("ErrorEquals")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn retriers(&mut self, obj: &Map<String, Value>, _loc: &str) -> Vec<Retrier> {
+        let list = obj.get("Retry").and_then(Value::as_array);
+        list.into_iter()
+            .flatten()
+            .map(|r| Retrier {
+                errors: Self::error_list(r),
+                interval_seconds: r
+                    .get("IntervalSeconds")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(1.0),
+                max_attempts: r
+                    .get("MaxAttempts")
+                    .and_then(Value::as_u64)
+                    .map_or(3, |n| n.min(u32::MAX as u64) as u32),
+                backoff_rate: r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0),
+                max_delay_seconds: r.get("MaxDelaySeconds").and_then(Value::as_f64),
+                full_jitter: r.get("JitterStrategy").and_then(Value::as_str) == Some("FULL"),
+            })
+            .collect()
+    }
+
+    fn catchers(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        index: &HashMap<&str, StateIdx>,
+    ) -> Vec<Catcher> {
+        let list = obj.get("Catch").and_then(Value::as_array);
+        let mut out = Vec::new();
+        for (i, c) in list.into_iter().flatten().enumerate() {
+            let cloc = format!("{loc}/Catch/{i}");
+            let Some(cobj) = c.as_object() else { continue };
+            let Some(next) = self.target(cobj, "Next", &cloc, index) else {
+                continue;
+            };
+            out.push(Catcher {
+                errors: Self::error_list(c),
+                result_path: self.result_path(cobj, &cloc),
+                next,
+            });
+        }
+        out
     }
 
     fn wait(&mut self, obj: &Map<String, Value>, loc: &str) -> Option<WaitFor> {

@@ -325,6 +325,23 @@ fn oversized_output_is_a_data_limit_error() {
 #[test]
 fn unsupported_states_are_refused_before_running() {
     let d = Definition::parse(
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}], "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let e = d
+        .execute(json!({}), &ExecutionConfig::default())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not supported yet: Parallel states (state 'P')"
+    );
+}
+
+#[test]
+fn a_task_without_a_handler_stops_the_run_naming_state_and_resource() {
+    let d = Definition::parse(
         &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}})
             .to_string(),
     )
@@ -332,7 +349,10 @@ fn unsupported_states_are_refused_before_running() {
     let e = d
         .execute(json!({}), &ExecutionConfig::default())
         .unwrap_err();
-    assert_eq!(e.to_string(), "not supported yet: Task states (state 'T')");
+    assert_eq!(
+        e.to_string(),
+        "no mock for Task state 'T' (resource arn:aws:states:::lambda:invoke)"
+    );
 }
 
 #[test]
