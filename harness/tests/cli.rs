@@ -111,7 +111,7 @@ fn other_failures_exit_one() {
     let unsupported = stepcheck(&["exec", &task]);
     assert_eq!(unsupported.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unsupported.stderr)
-        .contains("not supported yet: Task states (state 'T')"));
+        .contains("no mock for Task state 'T' (resource arn:aws:states:::lambda:invoke)"));
 }
 
 #[test]
