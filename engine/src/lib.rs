@@ -25,7 +25,6 @@ pub use interpreter::{
     ExecutionConfig, ExecutionResult, ExecutionStatus, NotSupported, WorkflowType,
     MAX_HISTORY_EVENTS, PAYLOAD_LIMIT_BYTES,
 };
-pub use model::{Definition, StateName};
+pub use model::{validate, Definition, StateName};
 pub use scope::Rng;
 pub use task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};
-pub use validate::validate;

@@ -40,6 +40,22 @@ pub struct Definition {
     source: Value,
 }
 
+/// Validates a definition's text as CreateStateMachine does and returns every problem found:
+/// the structural checks, then (when the structure is sound) what compiling finds, such as
+/// malformed intrinsic function calls. An empty list means the definition is valid.
+pub fn validate(text: &str) -> Vec<Diagnostic> {
+    let mut diags = crate::validate::validate(text);
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return diags;
+    }
+    if let Ok(source) = serde_json::from_str::<Value>(text) {
+        let mut c = Compiler::default();
+        c.machine(&source, "");
+        diags.extend(c.diags);
+    }
+    diags
+}
+
 impl Definition {
     /// Validates and compiles a definition's JSON text. On failure, returns every diagnostic.
     pub fn parse(text: &str) -> Result<Definition, Vec<Diagnostic>> {
