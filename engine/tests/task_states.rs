@@ -230,8 +230,8 @@ fn retry_max_delay_and_exhaustion_then_catch() {
     let failed = r
         .history
         .iter()
-        .filter(|e| e.kind.type_name() == "LambdaFunctionFailed")
-        .last()
+        .rev()
+        .find(|e| e.kind.type_name() == "LambdaFunctionFailed")
         .unwrap();
     assert_eq!(exited.previous_event_id, failed.id);
 }
