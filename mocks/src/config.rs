@@ -65,6 +65,12 @@ impl MockedResponse {
     }
 }
 
+/// A test case: (state name, mocked-response name) pairs in file order.
+type TestCase = Vec<(String, String)>;
+
+/// A state machine's test cases: (test case name, test case) pairs in file order.
+type TestCases = Vec<(String, TestCase)>;
+
 /// A parsed, validated MockConfigFile.
 ///
 /// Build one with [`MockConfig::from_json_str`] (accepts what Step Functions Local accepts) or
@@ -74,7 +80,7 @@ impl MockedResponse {
 pub struct MockConfig {
     /// State machines in file order, each with its test cases in file order; a test case maps
     /// state names to mocked-response names.
-    machines: Vec<(String, Vec<(String, Vec<(String, String)>)>)>,
+    machines: Vec<(String, TestCases)>,
     responses: HashMap<String, Arc<MockedResponse>>,
     response_order: Vec<String>,
 }

@@ -13,8 +13,8 @@ use crate::config::{MockResponse, MockedResponse};
 #[non_exhaustive]
 pub enum Exhaustion {
     /// As Step Functions Local does: the task fails with `States.Runtime` (the cause names the
-    /// state, the invocation number and the numbers defined). The engine treats
-    /// `States.Runtime` as it does any run-time error: the execution fails.
+    /// state, the invocation number and the numbers defined). AWS documents `States.Runtime`
+    /// as never retried and not caught by `States.ALL`, so the execution fails.
     #[default]
     Fail,
     /// Not Step Functions Local's behaviour, offered for convenience: an invocation past the
