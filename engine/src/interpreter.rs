@@ -163,6 +163,9 @@ pub struct NotSupported {
 struct Failure {
     error: Option<String>,
     cause: Option<String>,
+    /// True when the task reported the error (a TaskFailed-style event), false when the
+    /// state's own processing raised it.
+    from_task: bool,
 }
 
 impl Failure {
@@ -170,6 +173,7 @@ impl Failure {
         Failure {
             error: Some(error.into()),
             cause: Some(cause.into()),
+            from_task: false,
         }
     }
 }
@@ -597,7 +601,11 @@ impl Run<'_> {
             StateKind::Fail { error, cause } => {
                 let error = try_or_fail!(self.error_text(error, "Error", &input, &context));
                 let cause = try_or_fail!(self.error_text(cause, "Cause", &input, &context));
-                Outcome::Failed(Failure { error, cause })
+                Outcome::Failed(Failure {
+                    error,
+                    cause,
+                    from_task: false,
+                })
             }
             StateKind::Pass {
                 parameters,
@@ -757,7 +765,7 @@ impl Run<'_> {
             if let Some(i) = spec
                 .retry
                 .iter()
-                .position(|r| error_matches(&r.errors, &error))
+                .position(|r| error_matches(&r.errors, &error, failure.from_task))
             {
                 let r = &spec.retry[i];
                 if attempts_per_retrier[i] < r.max_attempts {
@@ -782,7 +790,11 @@ impl Run<'_> {
                 }
             }
             // Catch: the first catcher whose ErrorEquals matches.
-            if let Some(c) = spec.catch.iter().find(|c| error_matches(&c.errors, &error)) {
+            if let Some(c) = spec
+                .catch
+                .iter()
+                .find(|c| error_matches(&c.errors, &error, failure.from_task))
+            {
                 let mut error_output = Map::new();
                 error_output.insert("Error".into(), Value::String(error));
                 if let Some(cause) = &failure.cause {
@@ -959,6 +971,7 @@ impl Run<'_> {
             return Attempt::Failed(Failure {
                 error: Some(error.into()),
                 cause: None,
+                from_task: true,
             });
         }
         match response.outcome {
@@ -987,7 +1000,10 @@ impl Run<'_> {
                         }
                     };
                     self.history.record(started, now, kind);
-                    return Attempt::Failed(f);
+                    return Attempt::Failed(Failure {
+                        from_task: true,
+                        ..f
+                    });
                 }
                 let output = if keep {
                     to_json(&result)
@@ -1021,9 +1037,13 @@ impl Run<'_> {
                     }
                 };
                 self.history.record(started, now, kind);
+                // A handler's States.Runtime (an exhausted mock, as in Step Functions Local)
+                // stays terminal: nothing retries or catches it.
+                let from_task = error != "States.Runtime";
                 Attempt::Failed(Failure {
                     error: Some(error),
                     cause,
+                    from_task,
                 })
             }
             #[allow(unreachable_patterns)]

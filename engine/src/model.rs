@@ -261,16 +261,17 @@ pub(crate) struct Catcher {
     pub next: StateIdx,
 }
 
-/// Whether an error name is matched by an `ErrorEquals` list (ASL's rules): `States.ALL`
-/// matches any error but the terminal `States.DataLimitExceeded` and `States.Runtime`;
-/// `States.TaskFailed` matches any error but `States.Timeout` (and those two).
-pub(crate) fn error_matches(errors: &[String], error: &str) -> bool {
+/// Whether an error is matched by an `ErrorEquals` list (ASL's rules): `States.ALL` matches
+/// any error, and `States.TaskFailed` any error but `States.Timeout`, except that neither
+/// matches a terminal error the state itself raised (`States.DataLimitExceeded`,
+/// `States.Runtime`). `from_task` says the error came from the task (a TaskFailed or
+/// LambdaFunctionFailed event): AWS catches those with `States.ALL` whatever their name, even
+/// `States.DataLimitExceeded` for an oversized result (seen in an execution recorded on AWS).
+pub(crate) fn error_matches(errors: &[String], error: &str, from_task: bool) -> bool {
+    let terminal = !from_task && matches!(error, "States.DataLimitExceeded" | "States.Runtime");
     errors.iter().any(|e| match e.as_str() {
-        "States.ALL" => !matches!(error, "States.DataLimitExceeded" | "States.Runtime"),
-        "States.TaskFailed" => !matches!(
-            error,
-            "States.Timeout" | "States.DataLimitExceeded" | "States.Runtime"
-        ),
+        "States.ALL" => !terminal,
+        "States.TaskFailed" => !terminal && error != "States.Timeout",
         other => other == error,
     })
 }

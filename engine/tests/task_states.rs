@@ -351,3 +351,46 @@ fn states_all_does_not_catch_runtime_errors() {
     assert_eq!(r.error.as_deref(), Some("States.Runtime"));
     assert!(s.calls.is_empty());
 }
+
+#[test]
+fn an_oversized_task_result_is_a_task_failure_that_states_all_catches() {
+    // Recorded on AWS: LambdaFunctionFailed with States.DataLimitExceeded, then the catcher.
+    let big = "x".repeat(engine::PAYLOAD_LIMIT_BYTES);
+    let mut s = Script::new(vec![TaskResponse::success(
+        json!({"StatusCode": 200, "Payload": big}),
+    )]);
+    let r = run(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}], "End": true},
+            "H": {"Type": "Pass", "End": true}}}),
+        json!({}),
+        &mut s,
+    );
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        r.output,
+        Some(json!({"Error": "States.DataLimitExceeded",
+            "Cause": format!("The state/task '{LAMBDA}' returned a result with a size exceeding the maximum number of bytes service limit.")}))
+    );
+    assert_eq!(types(&r)[4], "LambdaFunctionFailed");
+}
+
+#[test]
+fn a_handlers_states_runtime_is_never_caught() {
+    let mut s = Script::new(vec![TaskResponse::failure(
+        "States.Runtime",
+        Some("no more mocked responses".into()),
+    )]);
+    let r = run(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}], "End": true},
+            "H": {"Type": "Pass", "End": true}}}),
+        json!({}),
+        &mut s,
+    );
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(r.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(s.calls.len(), 1);
+}

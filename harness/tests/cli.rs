@@ -125,3 +125,76 @@ fn express_prints_no_history() {
     assert_eq!(v["history"], json!([]));
     assert_eq!(v["status"], "SUCCEEDED");
 }
+
+#[test]
+fn exec_reads_a_step_functions_local_mock_config() {
+    let def = write_temp(
+        "mocked.asl.json",
+        r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "OutputPath": "$.Payload",
+            "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 1}], "End": true}}}"#,
+    );
+    let mocks = write_temp(
+        "mocks.json",
+        r#"{"StateMachines": {"Orders": {"TestCases": {"Flaky": {"Call": "FlakyThenOk"}}}},
+            "MockedResponses": {"FlakyThenOk": {
+                "0": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "try again"}},
+                "1": {"Return": {"StatusCode": 200, "Payload": {"ok": true}}}}}}"#,
+    );
+    let out = stepcheck(&[
+        "exec",
+        &def,
+        "--state-machine-name",
+        "Orders",
+        "--mock-config",
+        &mocks,
+        "--test-case",
+        "Flaky",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"], json!({"ok": true}));
+    let types: Vec<&str> = v["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let unknown_case = stepcheck(&[
+        "exec",
+        &def,
+        "--state-machine-name",
+        "Orders",
+        "--mock-config",
+        &mocks,
+        "--test-case",
+        "Nope",
+    ]);
+    assert_eq!(unknown_case.status.code(), Some(1));
+    let alone = stepcheck(&["exec", &def, "--mock-config", &mocks]);
+    assert_eq!(alone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&alone.stderr)
+        .contains("--mock-config and --test-case go together"));
+}

@@ -144,9 +144,21 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    if args.mock_config.is_some() || args.test_case.is_some() {
-        anyhow::bail!("not supported yet: --mock-config and --test-case (Task mocks)");
-    }
+    let mut handler: Box<dyn engine::TaskHandler> = match (&args.mock_config, &args.test_case) {
+        (Some(path), Some(case)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read mock config {}", path.display()))?;
+            let config = mocks::MockConfig::from_json_str(&text)
+                .with_context(|| format!("mock config {} is invalid", path.display()))?;
+            Box::new(
+                config
+                    .handler(&args.state_machine_name, case)
+                    .with_context(|| format!("mock config {}", path.display()))?,
+            )
+        }
+        (None, None) => Box::new(engine::NoTasks),
+        _ => anyhow::bail!("--mock-config and --test-case go together"),
+    };
     let input: Value = match (&args.input, &args.input_json) {
         (Some(path), _) => {
             let t = std::fs::read_to_string(path)
@@ -181,7 +193,8 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
         start_time,
         seed: args.seed,
     };
-    let result = definition.execute(input, &config)?;
+    let mut clock = engine::VirtualClock::starting_at(config.start_time);
+    let result = definition.execute_with(input, &config, &mut clock, handler.as_mut())?;
     if args.json {
         let out = json!({
             "status": result.status.as_str(),
