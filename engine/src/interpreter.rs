@@ -822,52 +822,32 @@ impl Run<'_> {
         entered: EventId,
         attempt: u32,
     ) -> Attempt {
-        let parameters = match effective_input(state.input_path.as_ref(), input, context) {
-            Err((error, detail)) => {
-                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
-            }
-            Ok(effective) => match &spec.parameters {
+        let prepared = (|| {
+            let effective = effective_input(state.input_path.as_ref(), input, context)?;
+            let parameters = match &spec.parameters {
                 Some(t) => {
                     let scope = Scope {
                         input: &effective,
                         context,
                         variables: &self.variables,
                     };
-                    match t.eval(&scope, &mut self.rng) {
-                        Ok(v) => v,
-                        Err(e) => {
-                            return Attempt::Failed(self.runtime_failure(
-                                state,
-                                entered,
-                                leak_error(e.error),
-                                &e.message,
-                            ))
-                        }
-                    }
+                    t.eval(&scope, &mut self.rng)
+                        .map_err(|e| (leak_error(e.error), e.message))?
                 }
                 None => effective.into_owned(),
-            },
-        };
-        let timeout = match self.resolve_seconds(
-            spec.timeout.as_ref(),
-            &parameters,
-            input,
-            context,
-            "TimeoutSecondsPath",
-        ) {
-            Ok(t) => t,
-            Err((error, detail)) => {
-                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
-            }
-        };
-        let heartbeat = match self.resolve_seconds(
-            spec.heartbeat.as_ref(),
-            &parameters,
-            input,
-            context,
-            "HeartbeatSecondsPath",
-        ) {
-            Ok(t) => t,
+            };
+            let timeout =
+                self.resolve_seconds(spec.timeout.as_ref(), input, context, "TimeoutSecondsPath")?;
+            let heartbeat = self.resolve_seconds(
+                spec.heartbeat.as_ref(),
+                input,
+                context,
+                "HeartbeatSecondsPath",
+            )?;
+            Ok((parameters, timeout, heartbeat))
+        })();
+        let (parameters, timeout, heartbeat) = match prepared {
+            Ok(p) => p,
             Err((error, detail)) => {
                 return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
             }
@@ -1058,7 +1038,6 @@ impl Run<'_> {
     fn resolve_seconds(
         &self,
         s: Option<&Seconds>,
-        _parameters: &Value,
         input: &Value,
         context: &Value,
         field: &str,
