@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 fn stepcheck(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stepcheck"))
         .args(args)
+        .env_remove("SFN_MOCK_CONFIG")
         .output()
         .expect("stepcheck runs")
 }
@@ -193,6 +194,27 @@ fn exec_reads_a_step_functions_local_mock_config() {
         "Nope",
     ]);
     assert_eq!(unknown_case.status.code(), Some(1));
+    let from_env = Command::new(env!("CARGO_BIN_EXE_stepcheck"))
+        .args([
+            "exec",
+            &def,
+            "--state-machine-name",
+            "Orders",
+            "--test-case",
+            "Flaky",
+            "--json",
+        ])
+        .env("SFN_MOCK_CONFIG", &mocks)
+        .output()
+        .unwrap();
+    assert_eq!(
+        from_env.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+    let v: Value = serde_json::from_slice(&from_env.stdout).unwrap();
+    assert_eq!(v["output"], json!({"ok": true}));
     let alone = stepcheck(&["exec", &def, "--mock-config", &mocks]);
     assert_eq!(alone.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&alone.stderr)

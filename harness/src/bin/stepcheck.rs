@@ -71,8 +71,9 @@ struct ExecArgs {
     /// AWS account used in ARNs.
     #[arg(long, default_value = "123456789012")]
     account: String,
-    /// A Step Functions Local MockConfigFile (Task mocks).
-    #[arg(long)]
+    /// A Step Functions Local MockConfigFile (Task mocks). Defaults to the SFN_MOCK_CONFIG
+    /// environment variable, as Step Functions Local and LocalStack read it.
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
     mock_config: Option<PathBuf>,
     /// The test case of the MockConfigFile to use.
     #[arg(long)]
@@ -157,6 +158,11 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             )
         }
         (None, None) => Box::new(engine::NoTasks),
+        // A mock file from SFN_MOCK_CONFIG without a test case: no mocks, as Step Functions
+        // Local does for an execution started without `#TestCase`.
+        (Some(_), None) if std::env::var_os("SFN_MOCK_CONFIG").is_some() => {
+            Box::new(engine::NoTasks)
+        }
         _ => anyhow::bail!("--mock-config and --test-case go together"),
     };
     let input: Value = match (&args.input, &args.input_json) {
