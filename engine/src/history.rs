@@ -86,6 +86,36 @@ pub enum EventKind {
         /// The state output as JSON text.
         output: String,
     },
+    /// `<Type>StateAborted`: a state that was running when its branch was stopped.
+    StateAborted {
+        /// The state's `Type`.
+        state_type: &'static str,
+    },
+    /// `ParallelStateStarted`.
+    ParallelStateStarted,
+    /// `ParallelStateSucceeded`.
+    ParallelStateSucceeded,
+    /// `ParallelStateFailed`.
+    ParallelStateFailed,
+    /// `MapStateStarted`.
+    MapStateStarted {
+        /// How many items the Map runs.
+        length: usize,
+    },
+    /// `MapStateSucceeded`.
+    MapStateSucceeded,
+    /// `MapStateFailed`.
+    MapStateFailed,
+    /// `MapIterationStarted`, `MapIterationSucceeded`, `MapIterationFailed` or
+    /// `MapIterationAborted`.
+    MapIteration {
+        /// `Started`, `Succeeded`, `Failed` or `Aborted`.
+        what: &'static str,
+        /// The item's index.
+        index: usize,
+        /// The Map state's name.
+        name: String,
+    },
     /// `LambdaFunctionScheduled` (a Task on a Lambda function ARN).
     LambdaFunctionScheduled {
         /// The function input as JSON text.
@@ -182,6 +212,14 @@ impl EventKind {
             EventKind::ExecutionAborted { .. } => "ExecutionAborted".into(),
             EventKind::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             EventKind::StateExited { state_type, .. } => format!("{state_type}StateExited"),
+            EventKind::StateAborted { state_type } => format!("{state_type}StateAborted"),
+            EventKind::ParallelStateStarted => "ParallelStateStarted".into(),
+            EventKind::ParallelStateSucceeded => "ParallelStateSucceeded".into(),
+            EventKind::ParallelStateFailed => "ParallelStateFailed".into(),
+            EventKind::MapStateStarted { .. } => "MapStateStarted".into(),
+            EventKind::MapStateSucceeded => "MapStateSucceeded".into(),
+            EventKind::MapStateFailed => "MapStateFailed".into(),
+            EventKind::MapIteration { what, .. } => format!("MapIteration{what}"),
             EventKind::LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled".into(),
             EventKind::LambdaFunctionStarted => "LambdaFunctionStarted".into(),
             EventKind::LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded".into(),
@@ -270,7 +308,25 @@ impl Event {
                 }
                 ("lambdaFunctionScheduledEventDetails", d)
             }
-            EventKind::LambdaFunctionStarted => return Value::Object(m),
+            EventKind::LambdaFunctionStarted
+            | EventKind::StateAborted { .. }
+            | EventKind::ParallelStateStarted
+            | EventKind::ParallelStateSucceeded
+            | EventKind::ParallelStateFailed
+            | EventKind::MapStateSucceeded
+            | EventKind::MapStateFailed => return Value::Object(m),
+            EventKind::MapStateStarted { length } => {
+                ("mapStateStartedEventDetails", json!({"length": length}))
+            }
+            EventKind::MapIteration { what, index, name } => (
+                match *what {
+                    "Started" => "mapIterationStartedEventDetails",
+                    "Succeeded" => "mapIterationSucceededEventDetails",
+                    "Failed" => "mapIterationFailedEventDetails",
+                    _ => "mapIterationAbortedEventDetails",
+                },
+                json!({"name": name, "index": index}),
+            ),
             EventKind::LambdaFunctionSucceeded { output } => (
                 "lambdaFunctionSucceededEventDetails",
                 json!({"output": output, "outputDetails": {"truncated": false}}),

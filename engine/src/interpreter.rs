@@ -8,8 +8,8 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    error_matches, Definition, ErrorText, ResourceKind, ResultPath, Seconds, State, StateKind,
-    StateMachine, TaskSpec, Transition, WaitFor,
+    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, ResourceKind, ResultPath,
+    Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
@@ -178,16 +178,6 @@ impl Failure {
     }
 }
 
-/// How one task attempt ended.
-enum Attempt {
-    /// The service answered with this result.
-    Done(Value),
-    /// The attempt failed (retriable and catchable, depending on the error).
-    Failed(Failure),
-    /// The state ends now, whatever Retry and Catch say.
-    Stop(Outcome),
-}
-
 /// A Lambda function's result, from its Invoke response: the `Payload`, whose text is parsed
 /// as JSON when it is a string holding JSON (Lambda returns the payload as bytes).
 fn lambda_payload(response: Value) -> Value {
@@ -207,10 +197,6 @@ enum Outcome {
     Done(Value, Transition),
     /// It failed.
     Failed(Failure),
-    /// The execution's deadline passed while the state was running.
-    TimedOut,
-    /// The task handler could not answer; the run stops.
-    HandlerError(TaskHandlerError),
 }
 
 /// Why an execution could not be run at all (as opposed to running and failing).
@@ -261,6 +247,10 @@ impl Definition {
             uses_context,
             variables: Map::new(),
             handler,
+            fibers: Vec::new(),
+            live: vec![0],
+            outcome: None,
+            scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
         };
         run.start = run.clock.now();
         let max = config.workflow_type.max_duration_ms();
@@ -275,35 +265,77 @@ impl Definition {
     /// The first capability this definition needs that the engine lacks, if any. Checked
     /// before an execution starts, so nothing runs half-way and nothing is silently ignored.
     fn unsupported(&self) -> Option<String> {
-        let top = self.source();
-        let states = top.get("States").and_then(Value::as_object)?;
-        for (state, (name, raw)) in self.machine.states.iter().zip(states) {
-            debug_assert_eq!(state.name.as_str(), name.as_str());
-            if let StateKind::Unsupported { what } = &state.kind {
-                return Some(what.clone());
-            }
-            if let StateKind::Task(t) = &state.kind {
-                if let ResourceKind::Unsupported(what) = &t.kind {
-                    return Some(format!("{what} (state '{name}')"));
+        fn walk(machine: &StateMachine, raw: &Value) -> Option<String> {
+            let states = raw.get("States").and_then(Value::as_object)?;
+            for (state, (name, raw)) in machine.states.iter().zip(states) {
+                debug_assert_eq!(state.name.as_str(), name.as_str());
+                match &state.kind {
+                    StateKind::Unsupported { what } => return Some(what.clone()),
+                    StateKind::Task(t) => {
+                        if let ResourceKind::Unsupported(what) = &t.kind {
+                            return Some(format!("{what} (state '{name}')"));
+                        }
+                    }
+                    StateKind::Parallel(p) => {
+                        if raw.get("Retry").is_some() {
+                            return Some(format!("Retry on Parallel states (state '{name}')"));
+                        }
+                        let branches = raw.get("Branches").and_then(Value::as_array)?;
+                        for (b, rb) in p.branches.iter().zip(branches) {
+                            if let Some(w) = walk(b, rb) {
+                                return Some(w);
+                            }
+                        }
+                    }
+                    StateKind::Map(m) => {
+                        for field in [
+                            "Retry",
+                            "ItemReader",
+                            "ItemBatcher",
+                            "ResultWriter",
+                            "ToleratedFailureCount",
+                            "ToleratedFailureCountPath",
+                            "ToleratedFailurePercentage",
+                            "ToleratedFailurePercentagePath",
+                        ] {
+                            if raw.get(field).is_some() {
+                                return Some(format!(
+                                    "the field '{field}' on Map states (state '{name}')"
+                                ));
+                            }
+                        }
+                        let processor = raw.get("ItemProcessor").or_else(|| raw.get("Iterator"))?;
+                        let mode = processor
+                            .pointer("/ProcessorConfig/Mode")
+                            .and_then(Value::as_str);
+                        if mode == Some("DISTRIBUTED") {
+                            return Some(format!("distributed Map (state '{name}')"));
+                        }
+                        if let Some(w) = walk(&m.processor, processor) {
+                            return Some(w);
+                        }
+                    }
+                    _ => {}
+                }
+                for field in ["Assign", "Output", "Arguments"] {
+                    if raw.get(field).is_some() {
+                        return Some(format!("the field '{field}' (state '{name}', issue 5)"));
+                    }
+                }
+                let choices = raw.get("Choices").and_then(Value::as_array);
+                if choices
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c.get("Assign").is_some() || c.get("Output").is_some())
+                {
+                    return Some(format!(
+                        "the field 'Assign' in Choice rules (state '{name}', issue 5)"
+                    ));
                 }
             }
-            for field in ["Assign", "Output", "Arguments"] {
-                if raw.get(field).is_some() {
-                    return Some(format!("the field '{field}' (state '{name}', issue 5)"));
-                }
-            }
-            let choices = raw.get("Choices").and_then(Value::as_array);
-            if choices
-                .into_iter()
-                .flatten()
-                .any(|c| c.get("Assign").is_some() || c.get("Output").is_some())
-            {
-                return Some(format!(
-                    "the field 'Assign' in Choice rules (state '{name}', issue 5)"
-                ));
-            }
+            None
         }
-        None
+        walk(&self.machine, self.source())
     }
 
     fn source_mentions_context(&self) -> bool {
@@ -326,12 +358,94 @@ struct Run<'a> {
     clock: &'a mut dyn Clock,
     history: History,
     rng: Rng,
+    /// Picks the next fiber to step. Separate from `rng`, so that the interleaving does not
+    /// change the values of States.UUID or States.MathRandom.
+    scheduler: Rng,
     start: Timestamp,
     deadline: Timestamp,
     execution_input: Value,
     uses_context: bool,
     variables: Map<String, Value>,
     handler: &'a mut dyn TaskHandler,
+    fibers: Vec<Fiber<'a>>,
+    /// The fibers that have not finished; the scheduler looks only at these.
+    live: Vec<FiberId>,
+    /// How the top-level fiber ended, once it has.
+    outcome: Option<Result<Value, Failure>>,
+}
+
+/// Index of a fiber in `Run::fibers`.
+type FiberId = usize;
+
+/// A thread of states: the top level, one Parallel branch or one Map iteration.
+struct Fiber<'m> {
+    machine: &'m StateMachine,
+    current: StateIdx,
+    phase: Phase,
+    /// The fiber's latest event: the previousEventId of its next one.
+    last: EventId,
+    /// When a sleeping fiber may run again.
+    wake: Timestamp,
+    /// The current state's Entered event and its time.
+    entered: EventId,
+    entered_at: Timestamp,
+    /// The parent fiber and this fiber's slot there (branch or item index).
+    parent: Option<(FiberId, usize)>,
+    /// `$$.Map.Item` of a Map iteration: index and value.
+    item: Option<(usize, Value)>,
+}
+
+/// Where a fiber is.
+enum Phase {
+    /// About to enter the current state with this input.
+    Enter(Value),
+    /// Inside the current state, waiting for the virtual clock.
+    Sleeping(Resume),
+    /// Inside a Parallel or Map state, waiting for its branches.
+    Join(Box<Join>),
+    /// Ended (successfully, failed or aborted).
+    Finished,
+}
+
+/// What a sleeping fiber does when it wakes.
+enum Resume {
+    /// A Wait state's time is up: exit with this output.
+    WaitDone(Value),
+    /// A task attempt's answer arrives.
+    TaskAnswer(
+        Box<TaskRun>,
+        Box<crate::task::TaskResponse>,
+        Option<&'static str>,
+    ),
+    /// A retry's backoff is over: the next attempt.
+    TaskRetry(Box<TaskRun>),
+}
+
+/// A Task state in progress.
+struct TaskRun {
+    /// The state's raw input (for ResultPath and Catch).
+    input: Value,
+    retry_count: u32,
+    attempts_per_retrier: Vec<u32>,
+    /// The attempt's TaskStarted / LambdaFunctionStarted event.
+    started: EventId,
+}
+
+/// A Parallel or Map state waiting for its branches.
+struct Join {
+    /// The state's raw input (for ResultPath and Catch).
+    input: Value,
+    /// The running child fiber of each slot.
+    children: Vec<Option<FiberId>>,
+    results: Vec<Option<Value>>,
+    /// Map items not started yet, in order: (index, iteration input).
+    pending: std::collections::VecDeque<(usize, Value, Value)>,
+    running: usize,
+    /// The most iterations in flight at once (usize::MAX for unlimited).
+    max_concurrency: usize,
+    /// The event the state's Succeeded and Exited events follow.
+    last_done: EventId,
+    is_map: bool,
 }
 
 fn to_json(v: &Value) -> String {
@@ -355,25 +469,46 @@ fn json_len(v: &Value) -> usize {
     c.0
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     fn run(mut self) -> Result<ExecutionResult, TaskHandlerError> {
         let now = self.clock.now();
         let keep = self.history.keeps_events();
-        // The text of the current document, when it has been serialised already: a state's
-        // output text is the next state's input text, so it is written once.
-        let mut text = keep.then(|| to_json(&self.execution_input));
         self.history.record(
             EventId(0),
             now,
             EventKind::ExecutionStarted {
-                input: text.clone().unwrap_or_default(),
+                input: if keep {
+                    to_json(&self.execution_input)
+                } else {
+                    String::new()
+                },
                 role_arn: self.config.role_arn.clone(),
             },
         );
-        let mut prev = EventId(0);
-        let mut current = self.machine.start;
-        let mut input = self.execution_input.clone();
+        let input = self.execution_input.clone();
+        self.fibers.push(Fiber {
+            machine: self.machine,
+            current: self.machine.start,
+            phase: Phase::Enter(input),
+            last: EventId(0),
+            wake: now,
+            entered: EventId(0),
+            entered_at: now,
+            parent: None,
+            item: None,
+        });
+        let mut runnable = Vec::new();
         loop {
+            if let Some(outcome) = self.outcome.take() {
+                let last = self.fibers[0].last;
+                return Ok(match outcome {
+                    Ok(output) => {
+                        let text = keep.then(|| to_json(&output));
+                        self.finish_succeeded(last, output, text)
+                    }
+                    Err(f) => self.finish_failed(last, f),
+                });
+            }
             if self.history.len() + 2 > MAX_HISTORY_EVENTS {
                 // Assumption: AWS fails an execution whose history would exceed 25,000 events
                 // with States.Runtime; the documentation names the limit, not the error text.
@@ -383,72 +518,207 @@ impl Run<'_> {
                         "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
                     ),
                 );
-                return Ok(self.finish_failed(prev, f));
+                let last = self.history.last_id();
+                return Ok(self.finish_failed(last, f));
             }
-            let state = &self.machine.states[current];
-            let entered_at = self.clock.now();
-            let entered = self.history.record(
-                prev,
-                entered_at,
-                EventKind::StateEntered {
-                    state_type: state.kind.type_name(),
-                    name: state.name.0.clone(),
-                    input: if keep {
-                        text.take().unwrap_or_else(|| to_json(&input))
-                    } else {
-                        String::new()
-                    },
-                },
-            );
-            let outcome = self.state(state, input, entered, entered_at);
-            match outcome {
-                Outcome::Done(output, next) => {
-                    let out_text = keep.then(|| to_json(&output));
-                    let size = out_text
-                        .as_ref()
-                        .map_or_else(|| json_len(&output), String::len);
-                    if size > PAYLOAD_LIMIT_BYTES {
-                        let f = Failure::new(
-                            "States.DataLimitExceeded",
-                            format!(
-                                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                                state.name
-                            ),
-                        );
-                        let last = self.history.last_id();
-                        return Ok(self.finish_failed(last, f));
+            let now = self.clock.now();
+            runnable.clear();
+            let mut next_wake: Option<Timestamp> = None;
+            let fibers = &self.fibers;
+            self.live
+                .retain(|&i| !matches!(fibers[i].phase, Phase::Finished));
+            for &i in &self.live {
+                let f = &self.fibers[i];
+                match f.phase {
+                    Phase::Enter(_) => runnable.push(i),
+                    Phase::Sleeping(_) if f.wake <= now => runnable.push(i),
+                    Phase::Sleeping(_) => {
+                        next_wake = Some(next_wake.map_or(f.wake, |w| w.min(f.wake)))
                     }
-                    let last = self.history.last_id();
-                    let exited = self.history.record(
-                        last,
-                        self.clock.now(),
-                        EventKind::StateExited {
-                            state_type: state.kind.type_name(),
-                            name: state.name.0.clone(),
-                            output: out_text.clone().unwrap_or_default(),
-                        },
-                    );
-                    prev = exited;
-                    text = out_text;
-                    match next {
-                        Transition::Next(i) => {
-                            current = i;
-                            input = output;
-                        }
-                        Transition::End | Transition::None => {
-                            return Ok(self.finish_succeeded(prev, output, text));
-                        }
-                    }
+                    _ => {}
                 }
-                Outcome::Failed(f) => {
+            }
+            if runnable.is_empty() {
+                let Some(wake) = next_wake else {
+                    // Every fiber waits on another: an engine bug, reported rather than hung.
+                    let f = Failure::new("States.Runtime", "internal error: no fiber can run");
                     let last = self.history.last_id();
                     return Ok(self.finish_failed(last, f));
-                }
-                Outcome::TimedOut => {
+                };
+                if wake > self.deadline {
+                    let gap = self.deadline.millis() - now.millis();
+                    self.clock.advance(gap);
                     let last = self.history.last_id();
                     return Ok(self.finish_timed_out(last));
                 }
-                Outcome::HandlerError(e) => return Err(e),
+                self.clock.advance(wake.millis() - now.millis());
+                continue;
+            }
+            // One runnable fiber takes no draw, so single-branch runs never touch the
+            // scheduler's generator.
+            let pick = if runnable.len() == 1 {
+                runnable[0]
+            } else {
+                runnable[(self.scheduler.next_u64() % runnable.len() as u64) as usize]
+            };
+            self.step(pick)?;
+        }
+    }
+
+    /// Records an event for a fiber, after its latest one.
+    fn record(&mut self, fid: FiberId, kind: EventKind) -> EventId {
+        let now = self.clock.now();
+        let id = self.history.record(self.fibers[fid].last, now, kind);
+        self.fibers[fid].last = id;
+        id
+    }
+
+    /// Runs one step of a fiber: entering a state, or what comes after a sleep.
+    fn step(&mut self, fid: FiberId) -> Result<(), TaskHandlerError> {
+        match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
+            Phase::Enter(input) => self.enter(fid, input),
+            Phase::Sleeping(resume) => self.resume(fid, resume),
+            other => {
+                self.fibers[fid].phase = other;
+                Ok(())
+            }
+        }
+    }
+
+    fn state_of(&self, fid: FiberId) -> &'a State {
+        let f = &self.fibers[fid];
+        &f.machine.states[f.current]
+    }
+
+    fn enter(&mut self, fid: FiberId, input: Value) -> Result<(), TaskHandlerError> {
+        let state = self.state_of(fid);
+        let keep = self.history.keeps_events();
+        let entered = self.record(
+            fid,
+            EventKind::StateEntered {
+                state_type: state.kind.type_name(),
+                name: state.name.0.clone(),
+                input: if keep { to_json(&input) } else { String::new() },
+            },
+        );
+        let entered_at = self.clock.now();
+        self.fibers[fid].entered = entered;
+        self.fibers[fid].entered_at = entered_at;
+        match &state.kind {
+            StateKind::Wait(wait) => {
+                let context = self.context_for(fid, 0);
+                let now = self.clock.now();
+                let until =
+                    take_path(state.input_path.as_ref(), input, &context).and_then(|effective| {
+                        let until = wait_until(wait, now, &effective, &context, &self.variables)?;
+                        let output = take_path(state.output_path.as_ref(), effective, &context)?;
+                        Ok((until, output))
+                    });
+                match until {
+                    Ok((until, output)) => {
+                        self.fibers[fid].wake = until;
+                        self.fibers[fid].phase = Phase::Sleeping(Resume::WaitDone(output));
+                        Ok(())
+                    }
+                    Err((error, detail)) => {
+                        let f = self.runtime_failure(state, entered, error, &detail);
+                        self.finish_fiber(fid, Err(f));
+                        Ok(())
+                    }
+                }
+            }
+            StateKind::Task(spec) => {
+                let run = TaskRun {
+                    input,
+                    retry_count: 0,
+                    attempts_per_retrier: vec![0; spec.retry.len()],
+                    started: EventId(0),
+                };
+                self.task_attempt(fid, spec, run)
+            }
+            StateKind::Parallel(spec) => {
+                self.parallel_start(fid, spec, input);
+                Ok(())
+            }
+            StateKind::Map(spec) => {
+                self.map_start(fid, spec, input);
+                Ok(())
+            }
+            _ => {
+                let context = self.context_for(fid, 0);
+                let outcome = self.state(state, input, entered, &context);
+                self.complete(fid, outcome)
+            }
+        }
+    }
+
+    /// A state has finished with `outcome`: exit it and move on, or end the fiber.
+    fn complete(&mut self, fid: FiberId, outcome: Outcome) -> Result<(), TaskHandlerError> {
+        let state = self.state_of(fid);
+        match outcome {
+            Outcome::Done(output, next) => {
+                let keep = self.history.keeps_events();
+                let text = keep.then(|| to_json(&output));
+                let size = text.as_ref().map_or_else(|| json_len(&output), String::len);
+                if size > PAYLOAD_LIMIT_BYTES {
+                    let f = Failure::new(
+                        "States.DataLimitExceeded",
+                        format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            state.name
+                        ),
+                    );
+                    self.finish_fiber(fid, Err(f));
+                    return Ok(());
+                }
+                self.record(
+                    fid,
+                    EventKind::StateExited {
+                        state_type: state.kind.type_name(),
+                        name: state.name.0.clone(),
+                        output: text.unwrap_or_default(),
+                    },
+                );
+                match next {
+                    Transition::Next(i) => {
+                        self.fibers[fid].current = i;
+                        self.fibers[fid].phase = Phase::Enter(output);
+                    }
+                    Transition::End | Transition::None => self.finish_fiber(fid, Ok(output)),
+                }
+                Ok(())
+            }
+            Outcome::Failed(f) => {
+                self.finish_fiber(fid, Err(f));
+                Ok(())
+            }
+        }
+    }
+
+    /// A fiber has ended: hand its result to its parent, or to the execution.
+    fn finish_fiber(&mut self, fid: FiberId, result: Result<Value, Failure>) {
+        self.fibers[fid].phase = Phase::Finished;
+        match self.fibers[fid].parent {
+            None => self.outcome = Some(result),
+            Some((parent, slot)) => self.child_finished(parent, slot, fid, result),
+        }
+    }
+
+    fn resume(&mut self, fid: FiberId, resume: Resume) -> Result<(), TaskHandlerError> {
+        let state = self.state_of(fid);
+        match resume {
+            Resume::WaitDone(output) => self.complete(fid, Outcome::Done(output, state.next)),
+            Resume::TaskAnswer(run, response, timed_out) => {
+                let StateKind::Task(spec) = &state.kind else {
+                    return Ok(());
+                };
+                self.task_answer(fid, spec, *run, *response, timed_out)
+            }
+            Resume::TaskRetry(run) => {
+                let StateKind::Task(spec) = &state.kind else {
+                    return Ok(());
+                };
+                self.task_attempt(fid, spec, *run)
             }
         }
     }
@@ -526,22 +796,16 @@ impl Run<'_> {
         }
     }
 
-    /// The context object for a state entered at `entered_at`, or null when the definition
-    /// never reads it.
-    fn context(&self, state: &State, entered_at: Timestamp) -> Value {
-        self.context_with_retries(state, entered_at, 0)
-    }
-
-    fn context_with_retries(
-        &self,
-        state: &State,
-        entered_at: Timestamp,
-        retry_count: u32,
-    ) -> Value {
+    /// The context object of a fiber's current state, or null when the definition never
+    /// reads it.
+    fn context_for(&self, fid: FiberId, retry_count: u32) -> Value {
         if !self.uses_context {
             return Value::Null;
         }
-        serde_json::json!({
+        let f = &self.fibers[fid];
+        let state = &f.machine.states[f.current];
+        let entered_at = f.entered_at;
+        let mut ctx = serde_json::json!({
             "Execution": {
                 "Id": self.config.execution_arn(),
                 "Input": self.execution_input,
@@ -559,7 +823,11 @@ impl Run<'_> {
                 "Name": state.name.0,
                 "RetryCount": retry_count,
             },
-        })
+        });
+        if let Some((index, value)) = &f.item {
+            ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
+        }
+        ctx
     }
 
     /// The prefix AWS puts before the detail of a run-time error in a state.
@@ -579,14 +847,9 @@ impl Run<'_> {
         )
     }
 
-    fn state(
-        &mut self,
-        state: &State,
-        input: Value,
-        entered: EventId,
-        entered_at: Timestamp,
-    ) -> Outcome {
-        let context = self.context(state, entered_at);
+    /// The states that finish at once: Pass, Choice, Succeed, Fail.
+    fn state(&mut self, state: &State, input: Value, entered: EventId, context: &Value) -> Outcome {
+        let context = context.clone();
         macro_rules! try_or_fail {
             ($e:expr) => {
                 match $e {
@@ -694,22 +957,13 @@ impl Run<'_> {
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
                 Outcome::Done(output, Transition::Next(next))
             }
-            StateKind::Wait(wait) => {
-                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
-                let now = self.clock.now();
-                let until =
-                    try_or_fail!(wait_until(wait, now, &effective, &context, &self.variables));
-                if until > self.deadline {
-                    let gap = self.deadline.millis() - now.millis();
-                    self.clock.advance(gap);
-                    return Outcome::TimedOut;
-                }
-                self.clock.advance(until.millis() - now.millis());
-                let output =
-                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
-                Outcome::Done(output, state.next)
-            }
-            StateKind::Task(spec) => self.task(state, spec, input, entered, entered_at),
+            StateKind::Wait(_)
+            | StateKind::Task(_)
+            | StateKind::Parallel(_)
+            | StateKind::Map(_) => Outcome::Failed(Failure::new(
+                "States.Runtime",
+                "internal error: a state that takes time was run as an instant one",
+            )),
             StateKind::Unsupported { what } => Outcome::Failed(Failure::new(
                 "States.Runtime",
                 format!("not supported yet: {what}"),
@@ -717,118 +971,24 @@ impl Run<'_> {
         }
     }
 
-    /// Runs a Task state: scheduling, the handler call on the virtual clock, timeouts and
-    /// heartbeats, Retry and Catch.
-    fn task(
-        &mut self,
-        state: &State,
-        spec: &TaskSpec,
-        input: Value,
-        entered: EventId,
-        entered_at: Timestamp,
-    ) -> Outcome {
-        let mut retry_count = 0u32;
-        let mut attempts_per_retrier = vec![0u32; spec.retry.len()];
-        loop {
-            let context = self.context_with_retries(state, entered_at, retry_count);
-            let failure =
-                match self.task_attempt(state, spec, &input, &context, entered, retry_count) {
-                    Attempt::Done(v) => {
-                        let data = (|| {
-                            let result = match &spec.result_selector {
-                                Some(t) => {
-                                    let scope = Scope {
-                                        input: &v,
-                                        context: &context,
-                                        variables: &self.variables,
-                                    };
-                                    t.eval(&scope, &mut self.rng)
-                                        .map_err(|e| (leak_error(e.error), e.message))?
-                                }
-                                None => v,
-                            };
-                            let combined = apply_result_path(&spec.result_path, input, result)?;
-                            take_path(state.output_path.as_ref(), combined, &context)
-                        })();
-                        return match data {
-                            Ok(output) => Outcome::Done(output, state.next),
-                            Err((error, detail)) => Outcome::Failed(
-                                self.runtime_failure(state, entered, error, &detail),
-                            ),
-                        };
-                    }
-                    Attempt::Failed(f) => f,
-                    Attempt::Stop(outcome) => return outcome,
-                };
-            let error = failure.error.clone().unwrap_or_default();
-            // Retry: the first retrier whose ErrorEquals matches decides.
-            if let Some(i) = spec
-                .retry
-                .iter()
-                .position(|r| error_matches(&r.errors, &error, failure.from_task))
-            {
-                let r = &spec.retry[i];
-                if attempts_per_retrier[i] < r.max_attempts {
-                    let mut delay =
-                        r.interval_seconds * r.backoff_rate.powi(attempts_per_retrier[i] as i32);
-                    if let Some(max) = r.max_delay_seconds {
-                        delay = delay.min(max);
-                    }
-                    if r.full_jitter {
-                        delay *= self.rng.next_f64();
-                    }
-                    attempts_per_retrier[i] += 1;
-                    retry_count += 1;
-                    let ms = (delay * 1000.0).round() as i64;
-                    let now = self.clock.now();
-                    if now.plus_millis(ms) > self.deadline {
-                        self.clock.advance(self.deadline.millis() - now.millis());
-                        return Outcome::TimedOut;
-                    }
-                    self.clock.advance(ms);
-                    continue;
-                }
-            }
-            // Catch: the first catcher whose ErrorEquals matches.
-            if let Some(c) = spec
-                .catch
-                .iter()
-                .find(|c| error_matches(&c.errors, &error, failure.from_task))
-            {
-                let mut error_output = Map::new();
-                error_output.insert("Error".into(), Value::String(error));
-                if let Some(cause) = &failure.cause {
-                    error_output.insert("Cause".into(), Value::String(cause.clone()));
-                }
-                return match apply_result_path(&c.result_path, input, Value::Object(error_output)) {
-                    Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
-                    Err((error, detail)) => {
-                        Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
-                    }
-                };
-            }
-            return Outcome::Failed(failure);
-        }
-    }
-
-    /// One attempt of a task: the scheduled/started events, the handler call, and the
-    /// events of its outcome.
+    /// One task attempt: the scheduled/started events and the handler call; the answer
+    /// arrives after the task's (virtual) duration.
     fn task_attempt(
         &mut self,
-        state: &State,
+        fid: FiberId,
         spec: &TaskSpec,
-        input: &Value,
-        context: &Value,
-        entered: EventId,
-        attempt: u32,
-    ) -> Attempt {
+        mut run: TaskRun,
+    ) -> Result<(), TaskHandlerError> {
+        let state = self.state_of(fid);
+        let entered = self.fibers[fid].entered;
+        let context = self.context_for(fid, run.retry_count);
         let prepared = (|| {
-            let effective = effective_input(state.input_path.as_ref(), input, context)?;
+            let effective = effective_input(state.input_path.as_ref(), &run.input, &context)?;
             let parameters = match &spec.parameters {
                 Some(t) => {
                     let scope = Scope {
                         input: &effective,
-                        context,
+                        context: &context,
                         variables: &self.variables,
                     };
                     t.eval(&scope, &mut self.rng)
@@ -836,12 +996,16 @@ impl Run<'_> {
                 }
                 None => effective.into_owned(),
             };
-            let timeout =
-                self.resolve_seconds(spec.timeout.as_ref(), input, context, "TimeoutSecondsPath")?;
+            let timeout = self.resolve_seconds(
+                spec.timeout.as_ref(),
+                &run.input,
+                &context,
+                "TimeoutSecondsPath",
+            )?;
             let heartbeat = self.resolve_seconds(
                 spec.heartbeat.as_ref(),
-                input,
-                context,
+                &run.input,
+                &context,
                 "HeartbeatSecondsPath",
             )?;
             Ok((parameters, timeout, heartbeat))
@@ -849,39 +1013,31 @@ impl Run<'_> {
         let (parameters, timeout, heartbeat) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                return Attempt::Failed(self.runtime_failure(state, entered, error, &detail))
+                let f = self.runtime_failure(state, entered, error, &detail);
+                return self.task_failed(fid, spec, run, f);
             }
         };
         let lambda = spec.kind == ResourceKind::LambdaFunction;
-        let (resource_type, resource) = match &spec.kind {
-            ResourceKind::Service {
-                resource_type,
-                resource,
-            } => (resource_type.clone(), resource.clone()),
-            _ => (String::new(), String::new()),
-        };
+        let (resource_type, resource) = service_names(spec);
         let keep = self.history.keeps_events();
         let params_text = if keep {
             to_json(&parameters)
         } else {
             String::new()
         };
-        let now = self.clock.now();
-        let prev = self.history.last_id();
-        let scheduled = if lambda {
-            self.history.record(
-                prev,
-                now,
+        if lambda {
+            self.record(
+                fid,
                 EventKind::LambdaFunctionScheduled {
                     input: params_text,
                     resource: spec.resource.clone(),
                     timeout_in_seconds: timeout,
                 },
-            )
+            );
+            run.started = self.record(fid, EventKind::LambdaFunctionStarted);
         } else {
-            self.history.record(
-                prev,
-                now,
+            self.record(
+                fid,
                 EventKind::TaskScheduled {
                     resource_type: resource_type.clone(),
                     resource: resource.clone(),
@@ -890,30 +1046,25 @@ impl Run<'_> {
                     timeout_in_seconds: timeout,
                     heartbeat_in_seconds: heartbeat,
                 },
-            )
-        };
-        let started_kind = if lambda {
-            EventKind::LambdaFunctionStarted
-        } else {
-            EventKind::TaskStarted {
-                resource_type: resource_type.clone(),
-                resource: resource.clone(),
-            }
-        };
-        let started = self.history.record(scheduled, now, started_kind);
+            );
+            run.started = self.record(
+                fid,
+                EventKind::TaskStarted {
+                    resource_type,
+                    resource,
+                },
+            );
+        }
         let request = TaskRequest {
             state_name: state.name.as_str(),
             resource: &spec.resource,
             parameters: &parameters,
             state_machine_name: &self.config.state_machine_name,
             execution_name: &self.config.execution_name,
-            attempt,
+            attempt: run.retry_count,
             task_token: None,
         };
-        let response = match self.handler.invoke(&request) {
-            Ok(r) => r,
-            Err(e) => return Attempt::Stop(Outcome::HandlerError(e)),
-        };
+        let response = self.handler.invoke(&request)?;
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
@@ -926,13 +1077,28 @@ impl Run<'_> {
             _ => (duration, None),
         };
         let now = self.clock.now();
-        let elapsed = elapsed.min(i64::MAX as u64) as i64;
-        if now.plus_millis(elapsed) > self.deadline {
-            self.clock.advance(self.deadline.millis() - now.millis());
-            return Attempt::Stop(Outcome::TimedOut);
-        }
-        self.clock.advance(elapsed);
-        let now = self.clock.now();
+        self.fibers[fid].wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
+        self.fibers[fid].phase = Phase::Sleeping(Resume::TaskAnswer(
+            Box::new(run),
+            Box::new(response),
+            timed_out,
+        ));
+        Ok(())
+    }
+
+    /// The answer of a task attempt arrives: record it, then succeed, retry, catch or fail.
+    fn task_answer(
+        &mut self,
+        fid: FiberId,
+        spec: &TaskSpec,
+        run: TaskRun,
+        response: crate::task::TaskResponse,
+        timed_out: Option<&'static str>,
+    ) -> Result<(), TaskHandlerError> {
+        let state = self.state_of(fid);
+        let lambda = spec.kind == ResourceKind::LambdaFunction;
+        let (resource_type, resource) = service_names(spec);
+        let keep = self.history.keeps_events();
         if let Some(error) = timed_out {
             let kind = if lambda {
                 EventKind::LambdaFunctionTimedOut {
@@ -947,25 +1113,28 @@ impl Run<'_> {
                     cause: None,
                 }
             };
-            self.history.record(started, now, kind);
-            return Attempt::Failed(Failure {
+            self.record(fid, kind);
+            let f = Failure {
                 error: Some(error.into()),
                 cause: None,
                 from_task: true,
-            });
+            };
+            return self.task_failed(fid, spec, run, f);
         }
         match response.outcome {
             TaskOutcome::Succeeded(v) => {
                 let result = if lambda { lambda_payload(v) } else { v };
-                let size = json_len(&result);
-                if size > PAYLOAD_LIMIT_BYTES {
-                    let f = Failure::new(
-                        "States.DataLimitExceeded",
-                        format!(
-                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                            spec.resource
-                        ),
-                    );
+                if json_len(&result) > PAYLOAD_LIMIT_BYTES {
+                    let f = Failure {
+                        from_task: true,
+                        ..Failure::new(
+                            "States.DataLimitExceeded",
+                            format!(
+                                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                                spec.resource
+                            ),
+                        )
+                    };
                     let kind = if lambda {
                         EventKind::LambdaFunctionFailed {
                             error: f.error.clone(),
@@ -979,11 +1148,8 @@ impl Run<'_> {
                             cause: f.cause.clone(),
                         }
                     };
-                    self.history.record(started, now, kind);
-                    return Attempt::Failed(Failure {
-                        from_task: true,
-                        ..f
-                    });
+                    self.record(fid, kind);
+                    return self.task_failed(fid, spec, run, f);
                 }
                 let output = if keep {
                     to_json(&result)
@@ -999,8 +1165,32 @@ impl Run<'_> {
                         output,
                     }
                 };
-                self.history.record(started, now, kind);
-                Attempt::Done(result)
+                self.record(fid, kind);
+                let context = self.context_for(fid, run.retry_count);
+                let entered = self.fibers[fid].entered;
+                let data = (|| {
+                    let result = match &spec.result_selector {
+                        Some(t) => {
+                            let scope = Scope {
+                                input: &result,
+                                context: &context,
+                                variables: &self.variables,
+                            };
+                            t.eval(&scope, &mut self.rng)
+                                .map_err(|e| (leak_error(e.error), e.message))?
+                        }
+                        None => result,
+                    };
+                    let combined = apply_result_path(&spec.result_path, run.input, result)?;
+                    take_path(state.output_path.as_ref(), combined, &context)
+                })();
+                let outcome = match data {
+                    Ok(output) => Outcome::Done(output, state.next),
+                    Err((error, detail)) => {
+                        Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                    }
+                };
+                self.complete(fid, outcome)
             }
             TaskOutcome::Failed { error, cause } => {
                 let kind = if lambda {
@@ -1016,21 +1206,502 @@ impl Run<'_> {
                         cause: cause.clone(),
                     }
                 };
-                self.history.record(started, now, kind);
+                self.record(fid, kind);
                 // A handler's States.Runtime (an exhausted mock, as in Step Functions Local)
                 // stays terminal: nothing retries or catches it.
                 let from_task = error != "States.Runtime";
-                Attempt::Failed(Failure {
-                    error: Some(error),
-                    cause,
-                    from_task,
-                })
+                self.task_failed(
+                    fid,
+                    spec,
+                    run,
+                    Failure {
+                        error: Some(error),
+                        cause,
+                        from_task,
+                    },
+                )
             }
             #[allow(unreachable_patterns)]
-            _ => Attempt::Failed(Failure::new(
-                "States.Runtime",
-                "not supported yet: this task outcome",
-            )),
+            _ => {
+                let f = Failure::new("States.Runtime", "not supported yet: this task outcome");
+                self.task_failed(fid, spec, run, f)
+            }
+        }
+    }
+
+    /// A task attempt failed: retry after the backoff, catch, or fail the state.
+    fn task_failed(
+        &mut self,
+        fid: FiberId,
+        spec: &TaskSpec,
+        mut run: TaskRun,
+        failure: Failure,
+    ) -> Result<(), TaskHandlerError> {
+        let error = failure.error.clone().unwrap_or_default();
+        // Retry: the first retrier whose ErrorEquals matches decides.
+        if let Some(i) = spec
+            .retry
+            .iter()
+            .position(|r| error_matches(&r.errors, &error, failure.from_task))
+        {
+            let r = &spec.retry[i];
+            if run.attempts_per_retrier[i] < r.max_attempts {
+                let mut delay =
+                    r.interval_seconds * r.backoff_rate.powi(run.attempts_per_retrier[i] as i32);
+                if let Some(max) = r.max_delay_seconds {
+                    delay = delay.min(max);
+                }
+                if r.full_jitter {
+                    delay *= self.rng.next_f64();
+                }
+                run.attempts_per_retrier[i] += 1;
+                run.retry_count += 1;
+                let now = self.clock.now();
+                self.fibers[fid].wake = now.plus_millis((delay * 1000.0).round() as i64);
+                self.fibers[fid].phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
+                return Ok(());
+            }
+        }
+        let outcome = self.catch(fid, &spec.catch, run.input, failure);
+        self.complete(fid, outcome)
+    }
+
+    /// Applies the first matching catcher, or fails the state.
+    fn catch(
+        &mut self,
+        fid: FiberId,
+        catchers: &[Catcher],
+        input: Value,
+        failure: Failure,
+    ) -> Outcome {
+        let error = failure.error.clone().unwrap_or_default();
+        let Some(c) = catchers
+            .iter()
+            .find(|c| error_matches(&c.errors, &error, failure.from_task))
+        else {
+            return Outcome::Failed(failure);
+        };
+        let mut error_output = Map::new();
+        error_output.insert("Error".into(), Value::String(error));
+        if let Some(cause) = &failure.cause {
+            error_output.insert("Cause".into(), Value::String(cause.clone()));
+        }
+        match apply_result_path(&c.result_path, input, Value::Object(error_output)) {
+            Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
+            Err((error, detail)) => {
+                let state = self.state_of(fid);
+                Outcome::Failed(self.runtime_failure(
+                    state,
+                    self.fibers[fid].entered,
+                    error,
+                    &detail,
+                ))
+            }
+        }
+    }
+
+    /// Starts a child fiber for a branch or an item.
+    fn spawn(
+        &mut self,
+        parent: FiberId,
+        slot: usize,
+        machine: &'a StateMachine,
+        input: Value,
+        item: Option<(usize, Value)>,
+    ) -> FiberId {
+        let now = self.clock.now();
+        self.fibers.push(Fiber {
+            machine,
+            current: machine.start,
+            phase: Phase::Enter(input),
+            last: self.fibers[parent].last,
+            wake: now,
+            entered: EventId(0),
+            entered_at: now,
+            parent: Some((parent, slot)),
+            item,
+        });
+        let id = self.fibers.len() - 1;
+        self.live.push(id);
+        id
+    }
+
+    fn parallel_start(&mut self, fid: FiberId, spec: &'a ParallelSpec, input: Value) {
+        let state = self.state_of(fid);
+        let context = self.context_for(fid, 0);
+        let entered = self.fibers[fid].entered;
+        let branch_input = (|| {
+            let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
+            match &spec.parameters {
+                Some(t) => {
+                    let scope = Scope {
+                        input: &effective,
+                        context: &context,
+                        variables: &self.variables,
+                    };
+                    t.eval(&scope, &mut self.rng)
+                        .map_err(|e| (leak_error(e.error), e.message))
+                }
+                None => Ok(effective.into_owned()),
+            }
+        })();
+        let branch_input = match branch_input {
+            Ok(v) => v,
+            Err((error, detail)) => {
+                let f = self.runtime_failure(state, entered, error, &detail);
+                self.finish_fiber(fid, Err(f));
+                return;
+            }
+        };
+        let started = self.record(fid, EventKind::ParallelStateStarted);
+        let n = spec.branches.len();
+        let mut join = Join {
+            input,
+            children: vec![None; n],
+            results: vec![None; n],
+            pending: Default::default(),
+            running: n,
+            max_concurrency: usize::MAX,
+            last_done: started,
+            is_map: false,
+        };
+        for (i, b) in spec.branches.iter().enumerate() {
+            join.children[i] = Some(self.spawn(fid, i, b, branch_input.clone(), None));
+        }
+        self.fibers[fid].phase = Phase::Join(Box::new(join));
+    }
+
+    fn map_start(&mut self, fid: FiberId, spec: &'a MapSpec, input: Value) {
+        let state = self.state_of(fid);
+        let context = self.context_for(fid, 0);
+        let entered = self.fibers[fid].entered;
+        let prepared = (|| {
+            let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
+            let items = match &spec.items_path {
+                Some(p) => {
+                    let root = if *p.root() == PathRoot::Context {
+                        &context
+                    } else {
+                        &*effective
+                    };
+                    p.select(root).ok_or_else(|| no_results(p))?
+                }
+                None => effective.clone().into_owned(),
+            };
+            let Value::Array(items) = items else {
+                // Assumption: the JSONPath wording mirrors the recorded JSONata one.
+                return Err((
+                    "States.Runtime",
+                    format!(
+                        "Map state input must be an array but was: {}",
+                        to_json(&items)
+                    ),
+                ));
+            };
+            let max = match &spec.max_concurrency {
+                None => 0,
+                Some(Seconds::Fixed(n)) => *n,
+                Some(Seconds::Path(p)) => {
+                    let v = Scope {
+                        input: &effective,
+                        context: &context,
+                        variables: &self.variables,
+                    }
+                    .resolve(p)
+                    .unwrap_or(Value::Null);
+                    v.as_u64().ok_or_else(|| {
+                        let shown = match &v { Value::String(s) => s.clone(), other => to_json(other) };
+                        ("States.Runtime", format!(
+                            "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
+                            p.as_str()
+                        ))
+                    })?
+                }
+            };
+            let mut pending = std::collections::VecDeque::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                let iteration_input = match &spec.item_selector {
+                    Some(t) => {
+                        let mut ctx = context.clone();
+                        if ctx.is_object() {
+                            ctx["Map"] =
+                                serde_json::json!({"Item": {"Index": index, "Value": item}});
+                        }
+                        let scope = Scope {
+                            input: &effective,
+                            context: &ctx,
+                            variables: &self.variables,
+                        };
+                        t.eval(&scope, &mut self.rng)
+                            .map_err(|e| (leak_error(e.error), e.message))?
+                    }
+                    None => item.clone(),
+                };
+                pending.push_back((index, item, iteration_input));
+            }
+            Ok((pending, max))
+        })();
+        let (pending, max) = match prepared {
+            Ok(p) => p,
+            Err((error, detail)) => {
+                let f = self.runtime_failure(state, entered, error, &detail);
+                self.finish_fiber(fid, Err(f));
+                return;
+            }
+        };
+        let n = pending.len();
+        let started = self.record(fid, EventKind::MapStateStarted { length: n });
+        let join = Join {
+            input,
+            children: vec![None; n],
+            results: vec![None; n],
+            pending,
+            running: 0,
+            max_concurrency: if max == 0 { usize::MAX } else { max as usize },
+            last_done: started,
+            is_map: true,
+        };
+        self.fibers[fid].phase = Phase::Join(Box::new(join));
+        self.map_fill(fid, spec, started);
+        self.join_check(fid);
+    }
+
+    /// Starts pending Map iterations while MaxConcurrency allows; each MapIterationStarted
+    /// follows `after`.
+    fn map_fill(&mut self, fid: FiberId, spec: &'a MapSpec, after: EventId) {
+        let name = self.state_of(fid).name.0.clone();
+        loop {
+            let Phase::Join(join) = &mut self.fibers[fid].phase else {
+                return;
+            };
+            if join.running >= join.max_concurrency {
+                return;
+            }
+            let Some((index, item, input)) = join.pending.pop_front() else {
+                return;
+            };
+            join.running += 1;
+            let now = self.clock.now();
+            let started = self.history.record(
+                after,
+                now,
+                EventKind::MapIteration {
+                    what: "Started",
+                    index,
+                    name: name.clone(),
+                },
+            );
+            let child = self.spawn(fid, index, &spec.processor, input, Some((index, item)));
+            self.fibers[child].last = started;
+            if let Phase::Join(join) = &mut self.fibers[fid].phase {
+                join.children[index] = Some(child);
+            }
+        }
+    }
+
+    /// Completes a Parallel or Map state whose branches have all succeeded.
+    fn join_check(&mut self, fid: FiberId) {
+        let Phase::Join(join) = &self.fibers[fid].phase else {
+            return;
+        };
+        if join.running > 0 || !join.pending.is_empty() {
+            return;
+        }
+        let Phase::Join(join) = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
+        else {
+            return;
+        };
+        let state = self.state_of(fid);
+        let now = self.clock.now();
+        let kind = if join.is_map {
+            EventKind::MapStateSucceeded
+        } else {
+            EventKind::ParallelStateSucceeded
+        };
+        self.history.record(join.last_done, now, kind);
+        // AWS links the state's Exited event to the last branch event too, not to Succeeded.
+        self.fibers[fid].last = join.last_done;
+        let Join { results, input, .. } = *join;
+        let results = Value::Array(
+            results
+                .into_iter()
+                .map(|r| r.unwrap_or(Value::Null))
+                .collect(),
+        );
+        let context = self.context_for(fid, 0);
+        let entered = self.fibers[fid].entered;
+        let (result_selector, result_path) = match &state.kind {
+            StateKind::Parallel(p) => (&p.result_selector, &p.result_path),
+            StateKind::Map(m) => (&m.result_selector, &m.result_path),
+            _ => return,
+        };
+        let data = (|| {
+            let result = match result_selector {
+                Some(t) => {
+                    let scope = Scope {
+                        input: &results,
+                        context: &context,
+                        variables: &self.variables,
+                    };
+                    t.eval(&scope, &mut self.rng)
+                        .map_err(|e| (leak_error(e.error), e.message))?
+                }
+                None => results.clone(),
+            };
+            let combined = apply_result_path(result_path, input, result)?;
+            take_path(state.output_path.as_ref(), combined, &context)
+        })();
+        let outcome = match data {
+            Ok(output) => Outcome::Done(output, state.next),
+            Err((error, detail)) => {
+                Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+            }
+        };
+        // A handler error cannot arise here: no task runs while exiting.
+        let _ = self.complete(fid, outcome);
+    }
+
+    /// A branch or iteration has ended.
+    fn child_finished(
+        &mut self,
+        parent: FiberId,
+        slot: usize,
+        child: FiberId,
+        result: Result<Value, Failure>,
+    ) {
+        let child_last = self.fibers[child].last;
+        let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
+        let name = self.state_of(parent).name.0.clone();
+        let now = self.clock.now();
+        match result {
+            Ok(value) => {
+                let Phase::Join(join) = &mut self.fibers[parent].phase else {
+                    return;
+                };
+                join.results[slot] = Some(value);
+                join.children[slot] = None;
+                join.running -= 1;
+                if is_map {
+                    let done = self.history.record(
+                        child_last,
+                        now,
+                        EventKind::MapIteration {
+                            what: "Succeeded",
+                            index: slot,
+                            name,
+                        },
+                    );
+                    if let Phase::Join(join) = &mut self.fibers[parent].phase {
+                        join.last_done = done;
+                    }
+                    // The next iteration follows the finished one's last state event.
+                    if let StateKind::Map(spec) = &self.state_of(parent).kind {
+                        self.map_fill(parent, spec, child_last);
+                    }
+                } else if let Phase::Join(join) = &mut self.fibers[parent].phase {
+                    join.last_done = child_last;
+                }
+                self.join_check(parent);
+            }
+            Err(failure) => {
+                // Fail-fast: the first failure stops every other branch.
+                let Phase::Join(join) =
+                    std::mem::replace(&mut self.fibers[parent].phase, Phase::Finished)
+                else {
+                    return;
+                };
+                if is_map {
+                    self.history.record(
+                        child_last,
+                        now,
+                        EventKind::MapIteration {
+                            what: "Failed",
+                            index: slot,
+                            name: name.clone(),
+                        },
+                    );
+                }
+                for (i, c) in join.children.iter().enumerate() {
+                    let Some(c) = *c else { continue };
+                    if c == child {
+                        continue;
+                    }
+                    self.abort(c, child_last);
+                    if is_map {
+                        self.history.record(
+                            child_last,
+                            now,
+                            EventKind::MapIteration {
+                                what: "Aborted",
+                                index: i,
+                                name: name.clone(),
+                            },
+                        );
+                    }
+                }
+                // The failed branch's own state, if it was one that runs, never exited.
+                let failed_kind = &self.state_of(child).kind;
+                if matches!(
+                    failed_kind,
+                    StateKind::Task(_)
+                        | StateKind::Parallel(_)
+                        | StateKind::Map(_)
+                        | StateKind::Wait(_)
+                ) {
+                    let st = failed_kind.type_name();
+                    self.history.record(
+                        child_last,
+                        now,
+                        EventKind::StateAborted { state_type: st },
+                    );
+                }
+                let kind = if is_map {
+                    EventKind::MapStateFailed
+                } else {
+                    EventKind::ParallelStateFailed
+                };
+                let failed = self.history.record(child_last, now, kind);
+                self.fibers[parent].last = failed;
+                let catchers = match &self.state_of(parent).kind {
+                    StateKind::Parallel(p) => &p.catch,
+                    StateKind::Map(m) => &m.catch,
+                    _ => return,
+                };
+                let outcome = self.catch(
+                    parent,
+                    catchers,
+                    join.input,
+                    Failure {
+                        from_task: true,
+                        ..failure
+                    },
+                );
+                let _ = self.complete(parent, outcome);
+            }
+        }
+    }
+
+    /// Stops a running fiber and everything below it, recording the abort of the state it
+    /// was in.
+    fn abort(&mut self, fid: FiberId, after: EventId) {
+        let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
+        match phase {
+            Phase::Finished | Phase::Enter(_) => {}
+            Phase::Join(join) => {
+                for c in join.children.into_iter().flatten() {
+                    self.abort(c, after);
+                }
+                let st = self.state_of(fid).kind.type_name();
+                let now = self.clock.now();
+                self.history
+                    .record(after, now, EventKind::StateAborted { state_type: st });
+            }
+            Phase::Sleeping(_) => {
+                let st = self.state_of(fid).kind.type_name();
+                let now = self.clock.now();
+                self.history
+                    .record(after, now, EventKind::StateAborted { state_type: st });
+            }
         }
     }
 
@@ -1128,6 +1799,17 @@ fn leak_error(name: String) -> &'static str {
         "States.IntrinsicFailure" => "States.IntrinsicFailure",
         "States.QueryEvaluationError" => "States.QueryEvaluationError",
         _ => "States.Runtime",
+    }
+}
+
+/// The `resourceType` and `resource` of a service integration's events.
+fn service_names(spec: &TaskSpec) -> (String, String) {
+    match &spec.kind {
+        ResourceKind::Service {
+            resource_type,
+            resource,
+        } => (resource_type.clone(), resource.clone()),
+        _ => (String::new(), String::new()),
     }
 }
 
@@ -1315,6 +1997,8 @@ impl StateKind {
             StateKind::Succeed => "Succeed",
             StateKind::Fail { .. } => "Fail",
             StateKind::Task(_) => "Task",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
             StateKind::Unsupported { .. } => "Unsupported",
         }
     }

@@ -159,6 +159,10 @@ pub(crate) enum StateKind {
     Fail { error: ErrorText, cause: ErrorText },
     /// Does work through a [`crate::TaskHandler`].
     Task(Box<TaskSpec>),
+    /// Runs its branches concurrently; the output is the array of their outputs.
+    Parallel(Box<ParallelSpec>),
+    /// Runs its item processor once per item (inline mode).
+    Map(Box<MapSpec>),
     /// A state the engine cannot run yet (Task, Parallel, Map, JSONata states): what is
     /// missing, for the "not supported yet" error.
     Unsupported { what: String },
@@ -179,6 +183,31 @@ pub(crate) struct TaskSpec {
     /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
     pub heartbeat: Option<Seconds>,
     pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+/// A Parallel state's compiled fields.
+#[derive(Debug, Clone)]
+pub(crate) struct ParallelSpec {
+    pub branches: Vec<StateMachine>,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: ResultPath,
+    pub catch: Vec<Catcher>,
+}
+
+/// An inline Map state's compiled fields.
+#[derive(Debug, Clone)]
+pub(crate) struct MapSpec {
+    pub processor: StateMachine,
+    /// `ItemsPath` (default `$`).
+    pub items_path: Option<JsonPath>,
+    /// `ItemSelector` or the legacy `Parameters`.
+    pub item_selector: Option<Template>,
+    pub result_selector: Option<Template>,
+    pub result_path: ResultPath,
+    /// `MaxConcurrency` (0 = unlimited) or `MaxConcurrencyPath`.
+    pub max_concurrency: Option<Seconds>,
     pub catch: Vec<Catcher>,
 }
 
@@ -312,9 +341,16 @@ impl Compiler {
     }
 
     fn machine(&mut self, v: &Value, loc: &str) -> Option<StateMachine> {
+        self.machine_in(v, loc, "JSONPath")
+    }
+
+    /// A machine whose states inherit `inherited` as their query language unless the machine
+    /// (the top level) says otherwise.
+    fn machine_in(&mut self, v: &Value, loc: &str, inherited: &str) -> Option<StateMachine> {
         let query_language = v
             .get("QueryLanguage")
             .and_then(Value::as_str)
+            .or(Some(inherited))
             .unwrap_or("JSONPath");
         let states_v = v.get("States").and_then(Value::as_object);
         let Some(states_v) = states_v else {
@@ -485,6 +521,62 @@ impl Compiler {
             }
             "Succeed" => StateKind::Succeed,
             "Task" => StateKind::Task(Box::new(self.task(obj, loc, index))),
+            "Parallel" => {
+                let mut branches = Vec::new();
+                for (i, b) in obj
+                    .get("Branches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    if let Some(m) =
+                        self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language)
+                    {
+                        branches.push(m);
+                    }
+                }
+                StateKind::Parallel(Box::new(ParallelSpec {
+                    branches,
+                    parameters: self.template(obj, "Parameters", loc),
+                    result_selector: self.template(obj, "ResultSelector", loc),
+                    result_path: self.result_path(obj, loc),
+                    catch: self.catchers(obj, loc, index),
+                }))
+            }
+            "Map" => {
+                let processor_field = if obj.contains_key("ItemProcessor") {
+                    "ItemProcessor"
+                } else {
+                    "Iterator"
+                };
+                let processor = obj.get(processor_field).and_then(|p| {
+                    self.machine_in(p, &format!("{loc}/{processor_field}"), query_language)
+                });
+                let selector_field = if obj.contains_key("ItemSelector") {
+                    "ItemSelector"
+                } else {
+                    "Parameters"
+                };
+                let items_path = match obj.get("ItemsPath").and_then(Value::as_str) {
+                    Some(p) => self.path(p, &format!("{loc}/ItemsPath")),
+                    None => JsonPath::parse("$").ok(),
+                };
+                match processor {
+                    Some(processor) => StateKind::Map(Box::new(MapSpec {
+                        processor,
+                        items_path,
+                        item_selector: self.template(obj, selector_field, loc),
+                        result_selector: self.template(obj, "ResultSelector", loc),
+                        result_path: self.result_path(obj, loc),
+                        max_concurrency: self.seconds(obj, "MaxConcurrency", loc),
+                        catch: self.catchers(obj, loc, index),
+                    })),
+                    None => StateKind::Unsupported {
+                        what: format!("Map states without an inline processor (state '{name}')"),
+                    },
+                }
+            }
             "Fail" => StateKind::Fail {
                 error: self.error_text(obj, "Error", loc),
                 cause: self.error_text(obj, "Cause", loc),

@@ -325,17 +325,18 @@ fn oversized_output_is_a_data_limit_error() {
 #[test]
 fn unsupported_states_are_refused_before_running() {
     let d = Definition::parse(
-        &json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [
-            {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}], "End": true}}})
+        &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}, "End": true}}})
         .to_string(),
     )
     .unwrap();
     let e = d
-        .execute(json!({}), &ExecutionConfig::default())
+        .execute(json!([]), &ExecutionConfig::default())
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "not supported yet: Parallel states (state 'P')"
+        "not supported yet: distributed Map (state 'M')"
     );
 }
 
