@@ -565,6 +565,28 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Applies an optional payload template (Parameters, ResultSelector, ItemSelector) to
+    /// `input`, or passes `input` on when there is none.
+    fn apply_template(
+        &mut self,
+        template: Option<&crate::template::Template>,
+        input: Cow<'_, Value>,
+        context: &Value,
+    ) -> Result<Value, (&'static str, String)> {
+        match template {
+            Some(t) => {
+                let scope = Scope {
+                    input: &input,
+                    context,
+                    variables: &self.variables,
+                };
+                t.eval(&scope, &mut self.rng)
+                    .map_err(|e| (leak_error(e.error), e.message))
+            }
+            None => Ok(input.into_owned()),
+        }
+    }
+
     /// Records an event for a fiber, after its latest one.
     fn record(&mut self, fid: FiberId, kind: EventKind) -> EventId {
         let now = self.clock.now();
@@ -984,18 +1006,7 @@ impl<'a> Run<'a> {
         let context = self.context_for(fid, run.retry_count);
         let prepared = (|| {
             let effective = effective_input(state.input_path.as_ref(), &run.input, &context)?;
-            let parameters = match &spec.parameters {
-                Some(t) => {
-                    let scope = Scope {
-                        input: &effective,
-                        context: &context,
-                        variables: &self.variables,
-                    };
-                    t.eval(&scope, &mut self.rng)
-                        .map_err(|e| (leak_error(e.error), e.message))?
-                }
-                None => effective.into_owned(),
-            };
+            let parameters = self.apply_template(spec.parameters.as_ref(), effective, &context)?;
             let timeout = self.resolve_seconds(
                 spec.timeout.as_ref(),
                 &run.input,
@@ -1169,18 +1180,11 @@ impl<'a> Run<'a> {
                 let context = self.context_for(fid, run.retry_count);
                 let entered = self.fibers[fid].entered;
                 let data = (|| {
-                    let result = match &spec.result_selector {
-                        Some(t) => {
-                            let scope = Scope {
-                                input: &result,
-                                context: &context,
-                                variables: &self.variables,
-                            };
-                            t.eval(&scope, &mut self.rng)
-                                .map_err(|e| (leak_error(e.error), e.message))?
-                        }
-                        None => result,
-                    };
+                    let result = self.apply_template(
+                        spec.result_selector.as_ref(),
+                        Cow::Owned(result),
+                        &context,
+                    )?;
                     let combined = apply_result_path(&spec.result_path, run.input, result)?;
                     take_path(state.output_path.as_ref(), combined, &context)
                 })();
@@ -1332,18 +1336,7 @@ impl<'a> Run<'a> {
         let entered = self.fibers[fid].entered;
         let branch_input = (|| {
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
-            match &spec.parameters {
-                Some(t) => {
-                    let scope = Scope {
-                        input: &effective,
-                        context: &context,
-                        variables: &self.variables,
-                    };
-                    t.eval(&scope, &mut self.rng)
-                        .map_err(|e| (leak_error(e.error), e.message))
-                }
-                None => Ok(effective.into_owned()),
-            }
+            self.apply_template(spec.parameters.as_ref(), effective, &context)
         })();
         let branch_input = match branch_input {
             Ok(v) => v,
@@ -1536,18 +1529,8 @@ impl<'a> Run<'a> {
             _ => return,
         };
         let data = (|| {
-            let result = match result_selector {
-                Some(t) => {
-                    let scope = Scope {
-                        input: &results,
-                        context: &context,
-                        variables: &self.variables,
-                    };
-                    t.eval(&scope, &mut self.rng)
-                        .map_err(|e| (leak_error(e.error), e.message))?
-                }
-                None => results.clone(),
-            };
+            let result =
+                self.apply_template(result_selector.as_ref(), Cow::Borrowed(&results), &context)?;
             let combined = apply_result_path(result_path, input, result)?;
             take_path(state.output_path.as_ref(), combined, &context)
         })();
