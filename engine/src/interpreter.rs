@@ -277,9 +277,6 @@ impl Definition {
                         }
                     }
                     StateKind::Parallel(p) => {
-                        if raw.get("Retry").is_some() {
-                            return Some(format!("Retry on Parallel states (state '{name}')"));
-                        }
                         let branches = raw.get("Branches").and_then(Value::as_array)?;
                         for (b, rb) in p.branches.iter().zip(branches) {
                             if let Some(w) = walk(b, rb) {
@@ -289,7 +286,6 @@ impl Definition {
                     }
                     StateKind::Map(m) => {
                         for field in [
-                            "Retry",
                             "ItemReader",
                             "ItemBatcher",
                             "ResultWriter",
@@ -419,6 +415,8 @@ enum Resume {
     ),
     /// A retry's backoff is over: the next attempt.
     TaskRetry(Box<TaskRun>),
+    /// A Parallel or Map retry's backoff is over: run the branches again.
+    JoinRetry(Value, Vec<u32>),
 }
 
 /// A Task state in progress.
@@ -446,6 +444,8 @@ struct Join {
     /// The event the state's Succeeded and Exited events follow.
     last_done: EventId,
     is_map: bool,
+    /// Attempts used per retrier of the state (Retry on Parallel and Map).
+    attempts_per_retrier: Vec<u32>,
 }
 
 fn to_json(v: &Value) -> String {
@@ -659,11 +659,11 @@ impl<'a> Run<'a> {
                 self.task_attempt(fid, spec, run)
             }
             StateKind::Parallel(spec) => {
-                self.parallel_start(fid, spec, input);
+                self.parallel_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
             }
             StateKind::Map(spec) => {
-                self.map_start(fid, spec, input);
+                self.map_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
             }
             _ => {
@@ -741,6 +741,14 @@ impl<'a> Run<'a> {
                     return Ok(());
                 };
                 self.task_attempt(fid, spec, *run)
+            }
+            Resume::JoinRetry(input, attempts) => {
+                match &state.kind {
+                    StateKind::Parallel(spec) => self.parallel_start(fid, spec, input, attempts),
+                    StateKind::Map(spec) => self.map_start(fid, spec, input, attempts),
+                    _ => {}
+                }
+                Ok(())
             }
         }
     }
@@ -1330,7 +1338,13 @@ impl<'a> Run<'a> {
         id
     }
 
-    fn parallel_start(&mut self, fid: FiberId, spec: &'a ParallelSpec, input: Value) {
+    fn parallel_start(
+        &mut self,
+        fid: FiberId,
+        spec: &'a ParallelSpec,
+        input: Value,
+        attempts_per_retrier: Vec<u32>,
+    ) {
         let state = self.state_of(fid);
         let context = self.context_for(fid, 0);
         let entered = self.fibers[fid].entered;
@@ -1357,6 +1371,7 @@ impl<'a> Run<'a> {
             max_concurrency: usize::MAX,
             last_done: started,
             is_map: false,
+            attempts_per_retrier,
         };
         for (i, b) in spec.branches.iter().enumerate() {
             join.children[i] = Some(self.spawn(fid, i, b, branch_input.clone(), None));
@@ -1364,7 +1379,13 @@ impl<'a> Run<'a> {
         self.fibers[fid].phase = Phase::Join(Box::new(join));
     }
 
-    fn map_start(&mut self, fid: FiberId, spec: &'a MapSpec, input: Value) {
+    fn map_start(
+        &mut self,
+        fid: FiberId,
+        spec: &'a MapSpec,
+        input: Value,
+        attempts_per_retrier: Vec<u32>,
+    ) {
         let state = self.state_of(fid);
         let context = self.context_for(fid, 0);
         let entered = self.fibers[fid].entered;
@@ -1453,6 +1474,7 @@ impl<'a> Run<'a> {
             max_concurrency: if max == 0 { usize::MAX } else { max as usize },
             last_done: started,
             is_map: true,
+            attempts_per_retrier,
         };
         self.fibers[fid].phase = Phase::Join(Box::new(join));
         self.map_fill(fid, spec, started);
@@ -1638,6 +1660,37 @@ impl<'a> Run<'a> {
                         EventKind::StateAborted { state_type: st },
                     );
                 }
+                let (retriers, catchers) = match &self.state_of(parent).kind {
+                    StateKind::Parallel(p) => (&p.retry, &p.catch),
+                    StateKind::Map(m) => (&m.retry, &m.catch),
+                    _ => return,
+                };
+                // Retry: AWS records no Failed event between attempts; the next Started
+                // follows the failing event after the backoff.
+                let error = failure.error.clone().unwrap_or_default();
+                let mut attempts = join.attempts_per_retrier;
+                if let Some(i) = retriers
+                    .iter()
+                    .position(|r| error_matches(&r.errors, &error, failure.from_task))
+                {
+                    let r = &retriers[i];
+                    if attempts[i] < r.max_attempts {
+                        let mut delay =
+                            r.interval_seconds * r.backoff_rate.powi(attempts[i] as i32);
+                        if let Some(max) = r.max_delay_seconds {
+                            delay = delay.min(max);
+                        }
+                        if r.full_jitter {
+                            delay *= self.rng.next_f64();
+                        }
+                        attempts[i] += 1;
+                        self.fibers[parent].last = child_last;
+                        self.fibers[parent].wake = now.plus_millis((delay * 1000.0).round() as i64);
+                        self.fibers[parent].phase =
+                            Phase::Sleeping(Resume::JoinRetry(join.input, attempts));
+                        return;
+                    }
+                }
                 let kind = if is_map {
                     EventKind::MapStateFailed
                 } else {
@@ -1645,20 +1698,7 @@ impl<'a> Run<'a> {
                 };
                 let failed = self.history.record(child_last, now, kind);
                 self.fibers[parent].last = failed;
-                let catchers = match &self.state_of(parent).kind {
-                    StateKind::Parallel(p) => &p.catch,
-                    StateKind::Map(m) => &m.catch,
-                    _ => return,
-                };
-                let outcome = self.catch(
-                    parent,
-                    catchers,
-                    join.input,
-                    Failure {
-                        from_task: true,
-                        ..failure
-                    },
-                );
+                let outcome = self.catch(parent, catchers, join.input, failure);
                 let _ = self.complete(parent, outcome);
             }
         }

@@ -193,6 +193,7 @@ pub(crate) struct ParallelSpec {
     pub parameters: Option<Template>,
     pub result_selector: Option<Template>,
     pub result_path: ResultPath,
+    pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
 }
 
@@ -208,6 +209,7 @@ pub(crate) struct MapSpec {
     pub result_path: ResultPath,
     /// `MaxConcurrency` (0 = unlimited) or `MaxConcurrencyPath`.
     pub max_concurrency: Option<Seconds>,
+    pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
 }
 
@@ -541,6 +543,7 @@ impl Compiler {
                     parameters: self.template(obj, "Parameters", loc),
                     result_selector: self.template(obj, "ResultSelector", loc),
                     result_path: self.result_path(obj, loc),
+                    retry: self.retriers(obj, loc),
                     catch: self.catchers(obj, loc, index),
                 }))
             }
@@ -570,6 +573,7 @@ impl Compiler {
                         result_selector: self.template(obj, "ResultSelector", loc),
                         result_path: self.result_path(obj, loc),
                         max_concurrency: self.seconds(obj, "MaxConcurrency", loc),
+                        retry: self.retriers(obj, loc),
                         catch: self.catchers(obj, loc, index),
                     })),
                     None => StateKind::Unsupported {

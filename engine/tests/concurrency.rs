@@ -332,3 +332,43 @@ fn empty_map_succeeds_at_once() {
         ]
     );
 }
+
+#[test]
+fn a_retried_parallel_runs_its_branches_again_without_failed_events_between() {
+    // The sequence AWS records for a Parallel whose only branch always fails.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "Final",
+            "Retry": [{"ErrorEquals": ["FailureType"], "MaxAttempts": 2, "IntervalSeconds": 3}],
+            "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Fail", "Error": "FailureType", "Cause": "Cause description"}}}]},
+        "Final": {"Type": "Pass", "End": true}}});
+    let r = run(&def, json!({}));
+    assert_eq!(r.status, ExecutionStatus::Failed);
+    assert_eq!(
+        (r.error.as_deref(), r.cause.as_deref()),
+        (Some("FailureType"), Some("Cause description"))
+    );
+    assert_eq!(
+        lines(&r),
+        [
+            "1 0 ExecutionStarted",
+            "2 0 ParallelStateEntered P",
+            "3 2 ParallelStateStarted",
+            "4 3 FailStateEntered B",
+            "5 4 ParallelStateStarted",
+            "6 5 FailStateEntered B",
+            "7 6 ParallelStateStarted",
+            "8 7 FailStateEntered B",
+            "9 8 ParallelStateFailed",
+            "10 9 ExecutionFailed",
+        ]
+    );
+    // Backoff 3 s then 6 s.
+    assert_eq!(
+        r.history[4].timestamp.to_rfc3339(),
+        "2024-01-01T00:00:03.000Z"
+    );
+    assert_eq!(
+        r.history[6].timestamp.to_rfc3339(),
+        "2024-01-01T00:00:09.000Z"
+    );
+}
