@@ -572,7 +572,7 @@ impl<'a> Run<'a> {
         template: Option<&crate::template::Template>,
         input: Cow<'_, Value>,
         context: &Value,
-    ) -> Result<Value, (&'static str, String)> {
+    ) -> Result<Value, StepError> {
         match template {
             Some(t) => {
                 let scope = Scope {
@@ -581,7 +581,7 @@ impl<'a> Run<'a> {
                     variables: &self.variables,
                 };
                 t.eval(&scope, &mut self.rng)
-                    .map_err(|e| (leak_error(e.error), e.message))
+                    .map_err(|e| (Cow::Owned(e.error), e.message))
             }
             None => Ok(input.into_owned()),
         }
@@ -643,7 +643,7 @@ impl<'a> Run<'a> {
                         Ok(())
                     }
                     Err((error, detail)) => {
-                        let f = self.runtime_failure(state, entered, error, &detail);
+                        let f = self.runtime_failure(state, entered, &error, &detail);
                         self.finish_fiber(fid, Err(f));
                         Ok(())
                     }
@@ -885,7 +885,9 @@ impl<'a> Run<'a> {
                 match $e {
                     Ok(v) => v,
                     Err((error, detail)) => {
-                        return Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                        return Outcome::Failed(
+                            self.runtime_failure(state, entered, &error, &detail),
+                        )
                     }
                 }
             };
@@ -919,7 +921,7 @@ impl<'a> Run<'a> {
                         };
                         try_or_fail!(t
                             .eval(&scope, &mut self.rng)
-                            .map_err(|e| (leak_error(e.error), e.message)))
+                            .map_err(|e| (Cow::Owned(e.error), e.message)))
                     }
                     (None, Some(r)) => r.clone(),
                     (None, None) => match result_path {
@@ -967,7 +969,7 @@ impl<'a> Run<'a> {
                         let matched = try_or_fail!(branch
                             .rule
                             .evaluate(&scope)
-                            .map_err(|e| (leak_error(e.error), e.message)));
+                            .map_err(|e| (Cow::Owned(e.error), e.message)));
                         if matched {
                             next = Some(branch.next);
                             break;
@@ -1032,7 +1034,7 @@ impl<'a> Run<'a> {
         let (parameters, timeout, heartbeat) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, error, &detail);
+                let f = self.runtime_failure(state, entered, &error, &detail);
                 return self.task_failed(fid, spec, run, f);
             }
         };
@@ -1199,7 +1201,7 @@ impl<'a> Run<'a> {
                 let outcome = match data {
                     Ok(output) => Outcome::Done(output, state.next),
                     Err((error, detail)) => {
-                        Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                        Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
                     }
                 };
                 self.complete(fid, outcome)
@@ -1305,7 +1307,7 @@ impl<'a> Run<'a> {
                 Outcome::Failed(self.runtime_failure(
                     state,
                     self.fibers[fid].entered,
-                    error,
+                    &error,
                     &detail,
                 ))
             }
@@ -1355,7 +1357,7 @@ impl<'a> Run<'a> {
         let branch_input = match branch_input {
             Ok(v) => v,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, error, &detail);
+                let f = self.runtime_failure(state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1405,7 +1407,7 @@ impl<'a> Run<'a> {
             let Value::Array(items) = items else {
                 // Assumption: the JSONPath wording mirrors the recorded JSONata one.
                 return Err((
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "Map state input must be an array but was: {}",
                         to_json(&items)
@@ -1425,7 +1427,7 @@ impl<'a> Run<'a> {
                     .unwrap_or(Value::Null);
                     v.as_u64().ok_or_else(|| {
                         let shown = match &v { Value::String(s) => s.clone(), other => to_json(other) };
-                        ("States.Runtime", format!(
+                        (Cow::Borrowed("States.Runtime"), format!(
                             "The MaxConcurrencyPath field refers to value \"{shown}\" which is not a valid integer: {}",
                             p.as_str()
                         ))
@@ -1447,7 +1449,7 @@ impl<'a> Run<'a> {
                             variables: &self.variables,
                         };
                         t.eval(&scope, &mut self.rng)
-                            .map_err(|e| (leak_error(e.error), e.message))?
+                            .map_err(|e| (Cow::Owned(e.error), e.message))?
                     }
                     None => item.clone(),
                 };
@@ -1458,7 +1460,7 @@ impl<'a> Run<'a> {
         let (pending, max) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, error, &detail);
+                let f = self.runtime_failure(state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1559,7 +1561,7 @@ impl<'a> Run<'a> {
         let outcome = match data {
             Ok(output) => Outcome::Done(output, state.next),
             Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(state, entered, error, &detail))
+                Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
             }
         };
         // A handler error cannot arise here: no task runs while exiting.
@@ -1735,7 +1737,7 @@ impl<'a> Run<'a> {
         input: &Value,
         context: &Value,
         field: &str,
-    ) -> Result<Option<u64>, (&'static str, String)> {
+    ) -> Result<Option<u64>, StepError> {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
@@ -1749,7 +1751,7 @@ impl<'a> Run<'a> {
                     Some(v) if v.as_u64().is_some_and(|n| n > 0) => Ok(v.as_u64()),
                     // Assumption: AWS words this like the Wait state's SecondsPath errors.
                     Some(v) => Err((
-                        "States.Runtime",
+                        Cow::Borrowed("States.Runtime"),
                         format!(
                             "The {field} parameter does not reference a positive integer: {} == {}",
                             p.as_str(),
@@ -1757,7 +1759,7 @@ impl<'a> Run<'a> {
                         ),
                     )),
                     None => Err((
-                        "States.Runtime",
+                        Cow::Borrowed("States.Runtime"),
                         format!(
                             "The {field} parameter does not reference an input value: {}",
                             p.as_str()
@@ -1775,7 +1777,7 @@ impl<'a> Run<'a> {
         field: &str,
         input: &Value,
         context: &Value,
-    ) -> Result<Option<String>, (&'static str, String)> {
+    ) -> Result<Option<String>, StepError> {
         let scope = Scope {
             input,
             context,
@@ -1786,7 +1788,7 @@ impl<'a> Run<'a> {
             ErrorText::Literal(s) => return Ok(Some(s.clone())),
             ErrorText::Path(p) => scope.resolve(p).ok_or_else(|| {
                 (
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "The JSONPath '{}' specified for the field '{field}Path' could not be found in the input '{}'",
                         p.as_str(),
@@ -1796,14 +1798,14 @@ impl<'a> Run<'a> {
             })?,
             ErrorText::Intrinsic(f) => f
                 .eval(&scope, &mut self.rng)
-                .map_err(|e| (leak_error(e.error), e.message))?,
+                .map_err(|e| (Cow::Owned(e.error), e.message))?,
         };
         match v {
             Value::String(s) => Ok(Some(s)),
             // Assumption: AWS requires a string; the detail text mirrors its other
             // path-type messages.
             other => Err((
-                "States.Runtime",
+                Cow::Borrowed("States.Runtime"),
                 format!(
                     "The {field}Path field must reference a string, but was {}: {}",
                     type_name(&other),
@@ -1814,16 +1816,9 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Error names come from a small fixed set; keeping them `'static` keeps the failure path
-/// allocation-free in the common case.
-fn leak_error(name: String) -> &'static str {
-    match name.as_str() {
-        "States.Runtime" => "States.Runtime",
-        "States.IntrinsicFailure" => "States.IntrinsicFailure",
-        "States.QueryEvaluationError" => "States.QueryEvaluationError",
-        _ => "States.Runtime",
-    }
-}
+/// A run-time error inside a state: AWS's error name and the detail that follows the
+/// "An error occurred while executing the state ..." prefix in the cause.
+type StepError = (Cow<'static, str>, String);
 
 /// The `resourceType` and `resource` of a service integration's events.
 fn service_names(spec: &TaskSpec) -> (String, String) {
@@ -1836,18 +1831,13 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
     }
 }
 
-/// Jayway's rendering of a path in its "No results for path" message: `$['a']['b'][0]`.
-fn bracket_notation(p: &JsonPath) -> String {
-    p.bracket_notation()
-}
-
-fn no_results(path: &JsonPath) -> (&'static str, String) {
+fn no_results(path: &JsonPath) -> StepError {
     (
-        "States.Runtime",
+        Cow::Borrowed("States.Runtime"),
         format!(
             "Invalid path '{}' : No results for path: {}",
             path.as_str(),
-            bracket_notation(path)
+            path.bracket_notation()
         ),
     )
 }
@@ -1857,7 +1847,7 @@ fn effective_input<'a>(
     path: Option<&JsonPath>,
     input: &'a Value,
     context: &'a Value,
-) -> Result<Cow<'a, Value>, (&'static str, String)> {
+) -> Result<Cow<'a, Value>, StepError> {
     let Some(path) = path else {
         return Ok(Cow::Owned(Value::Object(Map::new())));
     };
@@ -1874,11 +1864,7 @@ fn effective_input<'a>(
 }
 
 /// InputPath or OutputPath on a document the state owns: the selected part is moved out.
-fn take_path(
-    path: Option<&JsonPath>,
-    doc: Value,
-    context: &Value,
-) -> Result<Value, (&'static str, String)> {
+fn take_path(path: Option<&JsonPath>, doc: Value, context: &Value) -> Result<Value, StepError> {
     let Some(path) = path else {
         return Ok(Value::Object(Map::new()));
     };
@@ -1892,11 +1878,7 @@ fn take_path(
     found.ok_or_else(|| no_results(path))
 }
 
-fn apply_result_path(
-    rp: &ResultPath,
-    mut input: Value,
-    result: Value,
-) -> Result<Value, (&'static str, String)> {
+fn apply_result_path(rp: &ResultPath, mut input: Value, result: Value) -> Result<Value, StepError> {
     match rp {
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(input),
@@ -1908,7 +1890,7 @@ fn apply_result_path(
                 // the input is shown as a JSON string literal. Assumption: the usual state
                 // prefix comes first, as for the other run-time errors of a state.
                 Err(_) => Err((
-                    "States.ResultPathMatchFailure",
+                    Cow::Borrowed("States.ResultPathMatchFailure"),
                     format!(
                         "Unable to apply ReferencePath {} to input {}",
                         p.as_str(),
@@ -1927,7 +1909,7 @@ fn wait_until(
     input: &Value,
     context: &Value,
     variables: &Map<String, Value>,
-) -> Result<Timestamp, (&'static str, String)> {
+) -> Result<Timestamp, StepError> {
     // AWS keeps wait delays within a signed 32-bit number of seconds.
     const MAX_DELAY_SECONDS: i64 = i32::MAX as i64;
     let scope = Scope {
@@ -1940,7 +1922,7 @@ fn wait_until(
         WaitFor::SecondsPath(p) => {
             let v = scope.resolve(p).ok_or_else(|| {
                 (
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "The SecondsPath parameter does not reference an input value: {}",
                         p.as_str()
@@ -1949,7 +1931,7 @@ fn wait_until(
             })?;
             let secs = v.as_i64().ok_or_else(|| {
                 (
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "The SecondsPath parameter cannot be parsed as a long value: {} == {}",
                         p.as_str(),
@@ -1959,7 +1941,7 @@ fn wait_until(
             })?;
             if secs < 0 {
                 return Err((
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "The SecondsPath parameter references a negative value: {} == {}",
                         p.as_str(),
@@ -1971,7 +1953,7 @@ fn wait_until(
         }
         WaitFor::Timestamp(s) => Timestamp::parse_rfc3339(s).ok_or_else(|| {
             (
-                "States.Runtime",
+                Cow::Borrowed("States.Runtime"),
                 format!(
                     "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"
                 ),
@@ -1983,7 +1965,7 @@ fn wait_until(
             parsed.ok_or_else(|| {
                 let shown = v.as_ref().map(display_value).unwrap_or_default();
                 (
-                    "States.Runtime",
+                    Cow::Borrowed("States.Runtime"),
                     format!(
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
                         p.as_str(),
@@ -1995,7 +1977,7 @@ fn wait_until(
     };
     if (until.millis() - now.millis()) / 1000 > MAX_DELAY_SECONDS {
         return Err((
-            "States.Runtime",
+            Cow::Borrowed("States.Runtime"),
             "Wait state delay is too long.".to_string(),
         ));
     }
