@@ -231,10 +231,10 @@ impl Definition {
         clock: &mut dyn Clock,
         handler: &mut dyn TaskHandler,
     ) -> Result<ExecutionResult, RunError> {
-        if let Some(what) = self.unsupported() {
+        if let Some(what) = self.unsupported.clone() {
             return Err(NotSupported { what }.into());
         }
-        let uses_context = self.source_mentions_context();
+        let uses_context = self.uses_context;
         let mut run = Run {
             machine: &self.machine,
             config,
@@ -262,9 +262,10 @@ impl Definition {
         Ok(run.run()?)
     }
 
-    /// The first capability this definition needs that the engine lacks, if any. Checked
-    /// before an execution starts, so nothing runs half-way and nothing is silently ignored.
-    fn unsupported(&self) -> Option<String> {
+    /// The first capability this definition needs that the engine lacks, if any. Computed
+    /// when the definition loads and checked before an execution starts, so nothing runs
+    /// half-way and nothing is silently ignored.
+    pub(crate) fn find_unsupported(&self) -> Option<String> {
         fn walk(machine: &StateMachine, raw: &Value) -> Option<String> {
             let states = raw.get("States").and_then(Value::as_object)?;
             for (state, (name, raw)) in machine.states.iter().zip(states) {
@@ -334,7 +335,7 @@ impl Definition {
         walk(&self.machine, self.source())
     }
 
-    fn source_mentions_context(&self) -> bool {
+    pub(crate) fn source_mentions_context(&self) -> bool {
         // Only definitions that read `$$` pay for building the context object.
         fn walk(v: &Value) -> bool {
             match v {

@@ -38,6 +38,10 @@ pub struct Definition {
     pub(crate) machine: StateMachine,
     /// The definition as parsed JSON, kept for re-serialisation by drivers.
     source: Value,
+    /// The first capability the definition needs that the engine lacks, found at parse time.
+    pub(crate) unsupported: Option<String>,
+    /// Whether any string mentions `$$`: only then is the context object built.
+    pub(crate) uses_context: bool,
 }
 
 /// Validates a definition's text as CreateStateMachine does and returns every problem found:
@@ -78,10 +82,15 @@ impl Definition {
         if !c.diags.is_empty() {
             return Err(c.diags);
         }
-        Ok(Definition {
+        let mut definition = Definition {
             machine: machine.expect("a machine compiles when no diagnostic is reported"),
             source,
-        })
+            unsupported: None,
+            uses_context: false,
+        };
+        definition.unsupported = definition.find_unsupported();
+        definition.uses_context = definition.source_mentions_context();
+        Ok(definition)
     }
 
     /// The definition as JSON.
