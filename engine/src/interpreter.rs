@@ -390,6 +390,9 @@ struct Fiber<'m> {
     parent: Option<(FiberId, usize)>,
     /// `$$.Map.Item` of a Map iteration: index and value.
     item: Option<(usize, Value)>,
+    /// The JSON text of the document the fiber carries, when it is already written: a
+    /// state's output text is the next state's input text, so it is serialised once.
+    text: Option<String>,
 }
 
 /// Where a fiber is.
@@ -474,15 +477,12 @@ impl<'a> Run<'a> {
     fn run(mut self) -> Result<ExecutionResult, TaskHandlerError> {
         let now = self.clock.now();
         let keep = self.history.keeps_events();
+        let input_text = keep.then(|| to_json(&self.execution_input));
         self.history.record(
             EventId(0),
             now,
             EventKind::ExecutionStarted {
-                input: if keep {
-                    to_json(&self.execution_input)
-                } else {
-                    String::new()
-                },
+                input: input_text.clone().unwrap_or_default(),
                 role_arn: self.config.role_arn.clone(),
             },
         );
@@ -497,6 +497,7 @@ impl<'a> Run<'a> {
             entered_at: now,
             parent: None,
             item: None,
+            text: input_text,
         });
         let mut runnable = Vec::new();
         loop {
@@ -504,7 +505,10 @@ impl<'a> Run<'a> {
                 let last = self.fibers[0].last;
                 return Ok(match outcome {
                     Ok(output) => {
-                        let text = keep.then(|| to_json(&output));
+                        let text = match self.fibers[0].text.take() {
+                            Some(t) => Some(t),
+                            None => keep.then(|| to_json(&output)),
+                        };
                         self.finish_succeeded(last, output, text)
                     }
                     Err(f) => self.finish_failed(last, f),
@@ -616,12 +620,18 @@ impl<'a> Run<'a> {
     fn enter(&mut self, fid: FiberId, input: Value) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let keep = self.history.keeps_events();
+        let cached = self.fibers[fid].text.take();
+        let input_text = if keep {
+            cached.unwrap_or_else(|| to_json(&input))
+        } else {
+            String::new()
+        };
         let entered = self.record(
             fid,
             EventKind::StateEntered {
                 state_type: state.kind.type_name(),
                 name: state.name.0.clone(),
-                input: if keep { to_json(&input) } else { String::new() },
+                input: input_text,
             },
         );
         let entered_at = self.clock.now();
@@ -699,9 +709,10 @@ impl<'a> Run<'a> {
                     EventKind::StateExited {
                         state_type: state.kind.type_name(),
                         name: state.name.0.clone(),
-                        output: text.unwrap_or_default(),
+                        output: text.clone().unwrap_or_default(),
                     },
                 );
+                self.fibers[fid].text = text;
                 match next {
                     Transition::Next(i) => {
                         self.fibers[fid].current = i;
@@ -880,7 +891,6 @@ impl<'a> Run<'a> {
 
     /// The states that finish at once: Pass, Choice, Succeed, Fail.
     fn state(&mut self, state: &State, input: Value, entered: EventId, context: &Value) -> Outcome {
-        let context = context.clone();
         macro_rules! try_or_fail {
             ($e:expr) => {
                 match $e {
@@ -895,8 +905,8 @@ impl<'a> Run<'a> {
         }
         match &state.kind {
             StateKind::Fail { error, cause } => {
-                let error = try_or_fail!(self.error_text(error, "Error", &input, &context));
-                let cause = try_or_fail!(self.error_text(cause, "Cause", &input, &context));
+                let error = try_or_fail!(self.error_text(error, "Error", &input, context));
+                let cause = try_or_fail!(self.error_text(cause, "Cause", &input, context));
                 Outcome::Failed(Failure {
                     error,
                     cause,
@@ -913,11 +923,11 @@ impl<'a> Run<'a> {
                         let effective = try_or_fail!(effective_input(
                             state.input_path.as_ref(),
                             &input,
-                            &context
+                            context
                         ));
                         let scope = Scope {
                             input: &effective,
-                            context: &context,
+                            context,
                             variables: &self.variables,
                         };
                         try_or_fail!(t
@@ -929,11 +939,11 @@ impl<'a> Run<'a> {
                         // The effective input is the result and replaces the input: move it.
                         ResultPath::Replace => {
                             let output =
-                                try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
+                                try_or_fail!(take_path(state.input_path.as_ref(), input, context));
                             let output = try_or_fail!(take_path(
                                 state.output_path.as_ref(),
                                 output,
-                                &context
+                                context
                             ));
                             return Outcome::Done(output, state.next);
                         }
@@ -941,29 +951,28 @@ impl<'a> Run<'a> {
                         ResultPath::At(_) => try_or_fail!(effective_input(
                             state.input_path.as_ref(),
                             &input,
-                            &context
+                            context
                         ))
                         .into_owned(),
                     },
                 };
                 let combined = try_or_fail!(apply_result_path(result_path, input, result));
-                let output =
-                    try_or_fail!(take_path(state.output_path.as_ref(), combined, &context));
+                let output = try_or_fail!(take_path(state.output_path.as_ref(), combined, context));
                 Outcome::Done(output, state.next)
             }
             StateKind::Succeed => {
-                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
+                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, context));
                 let output =
-                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
+                    try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 Outcome::Done(output, Transition::End)
             }
             StateKind::Choice { choices, default } => {
-                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, &context));
+                let effective = try_or_fail!(take_path(state.input_path.as_ref(), input, context));
                 let mut next = None;
                 {
                     let scope = Scope {
                         input: &effective,
-                        context: &context,
+                        context,
                         variables: &self.variables,
                     };
                     for branch in choices {
@@ -987,7 +996,7 @@ impl<'a> Run<'a> {
                     ));
                 };
                 let output =
-                    try_or_fail!(take_path(state.output_path.as_ref(), effective, &context));
+                    try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 Outcome::Done(output, Transition::Next(next))
             }
             StateKind::Wait(_)
@@ -1335,6 +1344,7 @@ impl<'a> Run<'a> {
             entered_at: now,
             parent: Some((parent, slot)),
             item,
+            text: None,
         });
         let id = self.fibers.len() - 1;
         self.live.push(id);
@@ -1436,10 +1446,15 @@ impl<'a> Run<'a> {
                 }
             };
             let mut pending = std::collections::VecDeque::with_capacity(items.len());
+            // One copy of the context for all items; only `Map.Item` changes between them.
+            let mut ctx = if spec.item_selector.is_some() {
+                context.clone()
+            } else {
+                Value::Null
+            };
             for (index, item) in items.into_iter().enumerate() {
                 let iteration_input = match &spec.item_selector {
                     Some(t) => {
-                        let mut ctx = context.clone();
                         if ctx.is_object() {
                             ctx["Map"] =
                                 serde_json::json!({"Item": {"Index": index, "Value": item}});
