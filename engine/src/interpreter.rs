@@ -1270,18 +1270,11 @@ impl<'a> Run<'a> {
         {
             let r = &spec.retry[i];
             if run.attempts_per_retrier[i] < r.max_attempts {
-                let mut delay =
-                    r.interval_seconds * r.backoff_rate.powi(run.attempts_per_retrier[i] as i32);
-                if let Some(max) = r.max_delay_seconds {
-                    delay = delay.min(max);
-                }
-                if r.full_jitter {
-                    delay *= self.rng.next_f64();
-                }
+                let delay = r.delay_ms(run.attempts_per_retrier[i], &mut self.rng);
                 run.attempts_per_retrier[i] += 1;
                 run.retry_count += 1;
                 let now = self.clock.now();
-                self.fibers[fid].wake = now.plus_millis((delay * 1000.0).round() as i64);
+                self.fibers[fid].wake = now.plus_millis(delay);
                 self.fibers[fid].phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
                 return Ok(());
             }
@@ -1693,17 +1686,10 @@ impl<'a> Run<'a> {
                 {
                     let r = &retriers[i];
                     if attempts[i] < r.max_attempts {
-                        let mut delay =
-                            r.interval_seconds * r.backoff_rate.powi(attempts[i] as i32);
-                        if let Some(max) = r.max_delay_seconds {
-                            delay = delay.min(max);
-                        }
-                        if r.full_jitter {
-                            delay *= self.rng.next_f64();
-                        }
+                        let delay = r.delay_ms(attempts[i], &mut self.rng);
                         attempts[i] += 1;
                         self.fibers[parent].last = child_last;
-                        self.fibers[parent].wake = now.plus_millis((delay * 1000.0).round() as i64);
+                        self.fibers[parent].wake = now.plus_millis(delay);
                         self.fibers[parent].phase =
                             Phase::Sleeping(Resume::JoinRetry(join.input, attempts));
                         return;

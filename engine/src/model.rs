@@ -293,6 +293,22 @@ pub(crate) struct Retrier {
     pub full_jitter: bool,
 }
 
+impl Retrier {
+    /// The wait before retry number `attempt + 1`, in milliseconds: IntervalSeconds ×
+    /// BackoffRate^attempt, capped by MaxDelaySeconds, scaled by a random factor in [0, 1)
+    /// with FULL jitter.
+    pub fn delay_ms(&self, attempt: u32, rng: &mut crate::scope::Rng) -> i64 {
+        let mut delay = self.interval_seconds * self.backoff_rate.powi(attempt as i32);
+        if let Some(max) = self.max_delay_seconds {
+            delay = delay.min(max);
+        }
+        if self.full_jitter {
+            delay *= rng.next_f64();
+        }
+        (delay * 1000.0).round() as i64
+    }
+}
+
 /// One `Catch` entry.
 #[derive(Debug, Clone)]
 pub(crate) struct Catcher {
