@@ -447,6 +447,10 @@ impl History {
         self.count
     }
 
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
     pub fn into_events(self) -> Vec<Event> {
         self.events
     }

@@ -15,6 +15,7 @@ use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -63,6 +64,8 @@ pub enum ExecutionStatus {
     TimedOut,
     /// It was stopped.
     Aborted,
+    /// It has not ended yet.
+    Running,
 }
 
 impl ExecutionStatus {
@@ -73,6 +76,7 @@ impl ExecutionStatus {
             ExecutionStatus::Failed => "FAILED",
             ExecutionStatus::TimedOut => "TIMED_OUT",
             ExecutionStatus::Aborted => "ABORTED",
+            ExecutionStatus::Running => "RUNNING",
         }
     }
 }
@@ -209,6 +213,13 @@ pub enum RunError {
     /// A task handler could not answer (no mock for a Task state, ...).
     #[error(transparent)]
     Handler(#[from] TaskHandlerError),
+    /// The execution can only go on when somebody answers a task token, and this driver has
+    /// nobody who could.
+    #[error("the execution waits for a callback that nothing here can send (state {waiting}); answer its task token through the execution service, or mock the state")]
+    Blocked {
+        /// The waiting states' names.
+        waiting: String,
+    },
 }
 
 impl Definition {
@@ -224,6 +235,11 @@ impl Definition {
     }
 
     /// Runs one execution on the given clock, performing Task work through `handler`.
+    ///
+    /// This is the simplest driver of an [`Execution`]: it runs what is due, advances the
+    /// clock to the next timer, and repeats until the execution ends. An execution that can
+    /// only go on when somebody outside answers a task token stops the run with
+    /// [`RunError::Blocked`], since nobody else can answer here.
     pub fn execute_with(
         &self,
         input: Value,
@@ -231,35 +247,57 @@ impl Definition {
         clock: &mut dyn Clock,
         handler: &mut dyn TaskHandler,
     ) -> Result<ExecutionResult, RunError> {
-        if let Some(what) = self.unsupported.clone() {
-            return Err(NotSupported { what }.into());
+        let mut config = config.clone();
+        config.start_time = clock.now();
+        let mut execution = self.start(input, config)?;
+        loop {
+            execution.run_due(handler)?;
+            if execution.status() != ExecutionStatus::Running {
+                return Ok(execution.into_result());
+            }
+            let Some(wake) = execution.next_wake() else {
+                return Err(RunError::Blocked {
+                    waiting: execution.waiting_states().join(", "),
+                });
+            };
+            let now = clock.now();
+            clock.advance(wake.millis() - now.millis());
+            execution.advance_to(clock.now());
         }
-        let uses_context = self.uses_context;
-        let mut run = Run {
-            machine: &self.machine,
-            config,
-            clock,
-            history: History::new(config.workflow_type == WorkflowType::Standard),
-            rng: Rng::new(config.seed),
-            start: config.start_time,
-            deadline: config.start_time,
-            execution_input: input,
-            uses_context,
-            variables: Map::new(),
-            handler,
-            fibers: Vec::new(),
-            live: vec![0],
-            outcome: None,
-            scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
-        };
-        run.start = run.clock.now();
+    }
+
+    /// Starts an execution at `config.start_time`: records ExecutionStarted and makes the
+    /// start state due. Nothing runs until a driver calls [`Execution::run_due`].
+    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, NotSupported> {
+        if let Some(what) = self.unsupported.clone() {
+            return Err(NotSupported { what });
+        }
+        let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();
         let limit = self
             .machine
             .timeout_seconds
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
-        run.deadline = run.start.plus_millis(limit);
-        Ok(run.run()?)
+        let mut execution = Execution {
+            machine: self.machine.clone(),
+            history: History::new(config.workflow_type == WorkflowType::Standard),
+            rng: Rng::new(config.seed),
+            scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
+            now: start,
+            start,
+            deadline: start.plus_millis(limit),
+            execution_input: input,
+            uses_context: self.uses_context,
+            variables: Map::new(),
+            fibers: Vec::new(),
+            live: vec![0],
+            outcome: None,
+            ended: None,
+            tokens_issued: 0,
+            config,
+        };
+        execution.begin();
+        Ok(execution)
     }
 
     /// The first capability this definition needs that the engine lacks, if any. Computed
@@ -349,10 +387,11 @@ impl Definition {
     }
 }
 
-struct Run<'a> {
-    machine: &'a StateMachine,
-    config: &'a ExecutionConfig,
-    clock: &'a mut dyn Clock,
+pub struct Execution {
+    machine: Arc<StateMachine>,
+    config: ExecutionConfig,
+    /// The execution's current time, as the driver's clock gave it.
+    now: Timestamp,
     history: History,
     rng: Rng,
     /// Picks the next fiber to step. Separate from `rng`, so that the interleaving does not
@@ -363,20 +402,64 @@ struct Run<'a> {
     execution_input: Value,
     uses_context: bool,
     variables: Map<String, Value>,
-    handler: &'a mut dyn TaskHandler,
-    fibers: Vec<Fiber<'a>>,
+    fibers: Vec<Fiber>,
     /// The fibers that have not finished; the scheduler looks only at these.
     live: Vec<FiberId>,
     /// How the top-level fiber ended, once it has.
     outcome: Option<Result<Value, Failure>>,
+    /// How the execution ended, once it has.
+    ended: Option<Ending>,
+    /// Task tokens handed out so far (each token is unique within the execution).
+    tokens_issued: u64,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("arn", &self.config.execution_arn())
+            .field("status", &self.status())
+            .field("now", &self.now)
+            .field("events", &self.history.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// Succeeded, Failed, TimedOut or Aborted.
+    pub status: ExecutionStatus,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error name, when it failed, timed out or was stopped with one.
+    pub error: Option<String>,
+    /// The cause, when there is one.
+    pub cause: Option<String>,
+    /// When it ended.
+    pub stop_time: Timestamp,
+}
+
+/// A fiber's current state; it holds the fiber's machine, so that the execution stays free
+/// to change while the state is in use.
+struct StateRef {
+    machine: Arc<StateMachine>,
+    index: StateIdx,
+}
+
+impl std::ops::Deref for StateRef {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.machine.states[self.index]
+    }
 }
 
 /// Index of a fiber in `Run::fibers`.
 type FiberId = usize;
 
 /// A thread of states: the top level, one Parallel branch or one Map iteration.
-struct Fiber<'m> {
-    machine: &'m StateMachine,
+struct Fiber {
+    machine: Arc<StateMachine>,
     current: StateIdx,
     phase: Phase,
     /// The fiber's latest event: the previousEventId of its next one.
@@ -473,9 +556,10 @@ fn json_len(v: &Value) -> usize {
     c.0
 }
 
-impl<'a> Run<'a> {
-    fn run(mut self) -> Result<ExecutionResult, TaskHandlerError> {
-        let now = self.clock.now();
+impl Execution {
+    /// Records ExecutionStarted and creates the top-level fiber.
+    fn begin(&mut self) {
+        let now = self.now;
         let keep = self.history.keeps_events();
         let input_text = keep.then(|| to_json(&self.execution_input));
         self.history.record(
@@ -488,7 +572,7 @@ impl<'a> Run<'a> {
         );
         let input = self.execution_input.clone();
         self.fibers.push(Fiber {
-            machine: self.machine,
+            machine: self.machine.clone(),
             current: self.machine.start,
             phase: Phase::Enter(input),
             last: EventId(0),
@@ -499,20 +583,26 @@ impl<'a> Run<'a> {
             item: None,
             text: input_text,
         });
+    }
+
+    /// Runs every step that is due at the current time, in the order the seeded scheduler
+    /// picks, until nothing more is due or the execution ends. The clock does not move.
+    pub fn run_due(&mut self, handler: &mut dyn TaskHandler) -> Result<(), TaskHandlerError> {
         let mut runnable = Vec::new();
-        loop {
+        while self.ended.is_none() {
             if let Some(outcome) = self.outcome.take() {
                 let last = self.fibers[0].last;
-                return Ok(match outcome {
+                match outcome {
                     Ok(output) => {
                         let text = match self.fibers[0].text.take() {
                             Some(t) => Some(t),
-                            None => keep.then(|| to_json(&output)),
+                            None => self.history.keeps_events().then(|| to_json(&output)),
                         };
                         self.finish_succeeded(last, output, text)
                     }
                     Err(f) => self.finish_failed(last, f),
-                });
+                }
+                break;
             }
             if self.history.len() + 2 > MAX_HISTORY_EVENTS {
                 // Assumption: AWS fails an execution whose history would exceed 25,000 events
@@ -524,11 +614,11 @@ impl<'a> Run<'a> {
                     ),
                 );
                 let last = self.history.last_id();
-                return Ok(self.finish_failed(last, f));
+                self.finish_failed(last, f);
+                break;
             }
-            let now = self.clock.now();
+            let now = self.now;
             runnable.clear();
-            let mut next_wake: Option<Timestamp> = None;
             let fibers = &self.fibers;
             self.live
                 .retain(|&i| !matches!(fibers[i].phase, Phase::Finished));
@@ -537,27 +627,15 @@ impl<'a> Run<'a> {
                 match f.phase {
                     Phase::Enter(_) => runnable.push(i),
                     Phase::Sleeping(_) if f.wake <= now => runnable.push(i),
-                    Phase::Sleeping(_) => {
-                        next_wake = Some(next_wake.map_or(f.wake, |w| w.min(f.wake)))
-                    }
                     _ => {}
                 }
             }
             if runnable.is_empty() {
-                let Some(wake) = next_wake else {
-                    // Every fiber waits on another: an engine bug, reported rather than hung.
-                    let f = Failure::new("States.Runtime", "internal error: no fiber can run");
+                if now >= self.deadline {
                     let last = self.history.last_id();
-                    return Ok(self.finish_failed(last, f));
-                };
-                if wake > self.deadline {
-                    let gap = self.deadline.millis() - now.millis();
-                    self.clock.advance(gap);
-                    let last = self.history.last_id();
-                    return Ok(self.finish_timed_out(last));
+                    self.finish_timed_out(last);
                 }
-                self.clock.advance(wake.millis() - now.millis());
-                continue;
+                break;
             }
             // One runnable fiber takes no draw, so single-branch runs never touch the
             // scheduler's generator.
@@ -566,7 +644,108 @@ impl<'a> Run<'a> {
             } else {
                 runnable[(self.scheduler.next_u64() % runnable.len() as u64) as usize]
             };
-            self.step(pick)?;
+            self.step(handler, pick)?;
+        }
+        Ok(())
+    }
+
+    /// When something next happens by itself: the earliest timer of a sleeping state, or the
+    /// execution's deadline when a state waits for a timer that comes later. `None` when the
+    /// execution has ended, or when it can only go on through a callback (a task token
+    /// answer), whose own timeouts do not count: a driver with other work may still have
+    /// that answer coming.
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        if self.ended.is_some() {
+            return None;
+        }
+        if self.outcome.is_some() {
+            return Some(self.now);
+        }
+        let mut next: Option<Timestamp> = None;
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            match f.phase {
+                Phase::Enter(_) => return Some(self.now),
+                Phase::Sleeping(_) => next = Some(next.map_or(f.wake, |w| w.min(f.wake))),
+                _ => {}
+            }
+        }
+        next.map(|w| w.min(self.deadline))
+    }
+
+    /// The earliest time at which a state waiting for a callback times out (its
+    /// HeartbeatSeconds or TimeoutSeconds), or the execution's deadline; `None` once ended.
+    pub fn next_timeout(&self) -> Option<Timestamp> {
+        if self.ended.is_some() {
+            return None;
+        }
+        Some(self.deadline)
+    }
+
+    /// Moves the execution's clock forward to `t` (never backwards). Steps that become due
+    /// run at the next [`Execution::run_due`].
+    pub fn advance_to(&mut self, t: Timestamp) {
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// The names of the states that wait for something from outside (a task token answer).
+    pub fn waiting_states(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The execution's current time.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Where the execution is: running, or how it ended.
+    pub fn status(&self) -> ExecutionStatus {
+        self.ended
+            .as_ref()
+            .map_or(ExecutionStatus::Running, |e| e.status)
+    }
+
+    /// The configuration it runs with (names, ARNs, type).
+    pub fn config(&self) -> &ExecutionConfig {
+        &self.config
+    }
+
+    /// The execution's input.
+    pub fn input(&self) -> &Value {
+        &self.execution_input
+    }
+
+    /// When it started.
+    pub fn start_time(&self) -> Timestamp {
+        self.start
+    }
+
+    /// The history so far (empty for Express, which keeps none).
+    pub fn history(&self) -> &[Event] {
+        self.history.events()
+    }
+
+    /// How it ended, once it has: output, error, cause and stop time.
+    pub fn ending(&self) -> Option<&Ending> {
+        self.ended.as_ref()
+    }
+
+    /// The result of an ended execution (a running one reports status Running).
+    pub fn into_result(self) -> ExecutionResult {
+        let (status, output, error, cause, stop_time) = match self.ended {
+            Some(e) => (e.status, e.output, e.error, e.cause, e.stop_time),
+            None => (ExecutionStatus::Running, None, None, None, self.now),
+        };
+        ExecutionResult {
+            status,
+            output,
+            error,
+            cause,
+            history: self.history.into_events(),
+            start_time: self.start,
+            stop_time,
         }
     }
 
@@ -594,17 +773,17 @@ impl<'a> Run<'a> {
 
     /// Records an event for a fiber, after its latest one.
     fn record(&mut self, fid: FiberId, kind: EventKind) -> EventId {
-        let now = self.clock.now();
+        let now = self.now;
         let id = self.history.record(self.fibers[fid].last, now, kind);
         self.fibers[fid].last = id;
         id
     }
 
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
-    fn step(&mut self, fid: FiberId) -> Result<(), TaskHandlerError> {
+    fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
         match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
-            Phase::Enter(input) => self.enter(fid, input),
-            Phase::Sleeping(resume) => self.resume(fid, resume),
+            Phase::Enter(input) => self.enter(h, fid, input),
+            Phase::Sleeping(resume) => self.resume(h, fid, resume),
             other => {
                 self.fibers[fid].phase = other;
                 Ok(())
@@ -612,12 +791,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn state_of(&self, fid: FiberId) -> &'a State {
+    fn state_of(&self, fid: FiberId) -> StateRef {
         let f = &self.fibers[fid];
-        &f.machine.states[f.current]
+        StateRef {
+            machine: f.machine.clone(),
+            index: f.current,
+        }
     }
 
-    fn enter(&mut self, fid: FiberId, input: Value) -> Result<(), TaskHandlerError> {
+    fn enter(
+        &mut self,
+        h: &mut dyn TaskHandler,
+        fid: FiberId,
+        input: Value,
+    ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let keep = self.history.keeps_events();
         let cached = self.fibers[fid].text.take();
@@ -634,13 +821,13 @@ impl<'a> Run<'a> {
                 input: input_text,
             },
         );
-        let entered_at = self.clock.now();
+        let entered_at = self.now;
         self.fibers[fid].entered = entered;
         self.fibers[fid].entered_at = entered_at;
         match &state.kind {
             StateKind::Wait(wait) => {
                 let context = self.context_for(fid, 0);
-                let now = self.clock.now();
+                let now = self.now;
                 let until =
                     take_path(state.input_path.as_ref(), input, &context).and_then(|effective| {
                         let until = wait_until(wait, now, &effective, &context, &self.variables)?;
@@ -654,7 +841,7 @@ impl<'a> Run<'a> {
                         Ok(())
                     }
                     Err((error, detail)) => {
-                        let f = self.runtime_failure(state, entered, &error, &detail);
+                        let f = self.runtime_failure(&state, entered, &error, &detail);
                         self.finish_fiber(fid, Err(f));
                         Ok(())
                     }
@@ -667,7 +854,7 @@ impl<'a> Run<'a> {
                     attempts_per_retrier: vec![0; spec.retry.len()],
                     started: EventId(0),
                 };
-                self.task_attempt(fid, spec, run)
+                self.task_attempt(h, fid, spec, run)
             }
             StateKind::Parallel(spec) => {
                 self.parallel_start(fid, spec, input, vec![0; spec.retry.len()]);
@@ -679,7 +866,7 @@ impl<'a> Run<'a> {
             }
             _ => {
                 let context = self.context_for(fid, 0);
-                let outcome = self.state(state, input, entered, &context);
+                let outcome = self.state(&state, input, entered, &context);
                 self.complete(fid, outcome)
             }
         }
@@ -738,7 +925,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn resume(&mut self, fid: FiberId, resume: Resume) -> Result<(), TaskHandlerError> {
+    fn resume(
+        &mut self,
+        h: &mut dyn TaskHandler,
+        fid: FiberId,
+        resume: Resume,
+    ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         match resume {
             Resume::WaitDone(output) => self.complete(fid, Outcome::Done(output, state.next)),
@@ -752,7 +944,7 @@ impl<'a> Run<'a> {
                 let StateKind::Task(spec) = &state.kind else {
                     return Ok(());
                 };
-                self.task_attempt(fid, spec, *run)
+                self.task_attempt(h, fid, spec, *run)
             }
             Resume::JoinRetry(input, attempts) => {
                 match &state.kind {
@@ -765,36 +957,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn finish_succeeded(
-        self,
-        prev: EventId,
-        output: Value,
-        text: Option<String>,
-    ) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
-        history.record(
+    fn finish_succeeded(&mut self, prev: EventId, output: Value, text: Option<String>) {
+        let now = self.now;
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionSucceeded {
                 output: text.unwrap_or_default(),
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::Succeeded,
-            output: Some(output),
-            error: None,
-            cause: None,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
-        }
+        self.end(ExecutionStatus::Succeeded, Some(output), None, None);
     }
 
-    fn finish_failed(self, prev: EventId, f: Failure) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
-        history.record(
+    fn finish_failed(&mut self, prev: EventId, f: Failure) {
+        let now = self.now;
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionFailed {
@@ -802,24 +979,17 @@ impl<'a> Run<'a> {
                 cause: f.cause.clone(),
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::Failed,
-            output: None,
-            error: f.error,
-            cause: f.cause,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
-        }
+        self.end(ExecutionStatus::Failed, None, f.error, f.cause);
     }
 
-    fn finish_timed_out(self, prev: EventId) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
+    fn finish_timed_out(&mut self, prev: EventId) {
+        // The deadline is when it timed out, even when the driver's clock went past it.
+        self.now = self.deadline;
+        let now = self.now;
         // Assumption: DescribeExecution of a timed-out execution reports the error
         // States.Timeout with no cause; the timed-out event carries the same.
         let error = Some("States.Timeout".to_string());
-        history.record(
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionTimedOut {
@@ -827,15 +997,28 @@ impl<'a> Run<'a> {
                 cause: None,
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::TimedOut,
-            output: None,
-            error,
-            cause: None,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
+        self.end(ExecutionStatus::TimedOut, None, error, None);
+    }
+
+    /// Marks the execution ended; every fiber stops.
+    fn end(
+        &mut self,
+        status: ExecutionStatus,
+        output: Option<Value>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
+        for f in &mut self.fibers {
+            f.phase = Phase::Finished;
         }
+        self.live.clear();
+        self.ended = Some(Ending {
+            status,
+            output,
+            error,
+            cause,
+            stop_time: self.now,
+        });
     }
 
     /// The context object of a fiber's current state, or null when the definition never
@@ -897,7 +1080,7 @@ impl<'a> Run<'a> {
                     Ok(v) => v,
                     Err((error, detail)) => {
                         return Outcome::Failed(
-                            self.runtime_failure(state, entered, &error, &detail),
+                            self.runtime_failure(&state, entered, &error, &detail),
                         )
                     }
                 }
@@ -1017,6 +1200,7 @@ impl<'a> Run<'a> {
     /// arrives after the task's (virtual) duration.
     fn task_attempt(
         &mut self,
+        h: &mut dyn TaskHandler,
         fid: FiberId,
         spec: &TaskSpec,
         mut run: TaskRun,
@@ -1044,7 +1228,7 @@ impl<'a> Run<'a> {
         let (parameters, timeout, heartbeat) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 return self.task_failed(fid, spec, run, f);
             }
         };
@@ -1095,7 +1279,7 @@ impl<'a> Run<'a> {
             attempt: run.retry_count,
             task_token: None,
         };
-        let response = self.handler.invoke(&request)?;
+        let response = h.invoke(&request)?;
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
@@ -1107,7 +1291,7 @@ impl<'a> Run<'a> {
             _ if duration > timeout_ms => (timeout_ms, Some("States.Timeout")),
             _ => (duration, None),
         };
-        let now = self.clock.now();
+        let now = self.now;
         self.fibers[fid].wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
         self.fibers[fid].phase = Phase::Sleeping(Resume::TaskAnswer(
             Box::new(run),
@@ -1211,7 +1395,7 @@ impl<'a> Run<'a> {
                 let outcome = match data {
                     Ok(output) => Outcome::Done(output, state.next),
                     Err((error, detail)) => {
-                        Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+                        Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
                     }
                 };
                 self.complete(fid, outcome)
@@ -1273,7 +1457,7 @@ impl<'a> Run<'a> {
                 let delay = r.delay_ms(run.attempts_per_retrier[i], &mut self.rng);
                 run.attempts_per_retrier[i] += 1;
                 run.retry_count += 1;
-                let now = self.clock.now();
+                let now = self.now;
                 self.fibers[fid].wake = now.plus_millis(delay);
                 self.fibers[fid].phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
                 return Ok(());
@@ -1308,7 +1492,7 @@ impl<'a> Run<'a> {
             Err((error, detail)) => {
                 let state = self.state_of(fid);
                 Outcome::Failed(self.runtime_failure(
-                    state,
+                    &state,
                     self.fibers[fid].entered,
                     &error,
                     &detail,
@@ -1322,14 +1506,14 @@ impl<'a> Run<'a> {
         &mut self,
         parent: FiberId,
         slot: usize,
-        machine: &'a StateMachine,
+        machine: Arc<StateMachine>,
         input: Value,
         item: Option<(usize, Value)>,
     ) -> FiberId {
-        let now = self.clock.now();
+        let now = self.now;
         self.fibers.push(Fiber {
-            machine,
             current: machine.start,
+            machine,
             phase: Phase::Enter(input),
             last: self.fibers[parent].last,
             wake: now,
@@ -1347,7 +1531,7 @@ impl<'a> Run<'a> {
     fn parallel_start(
         &mut self,
         fid: FiberId,
-        spec: &'a ParallelSpec,
+        spec: &ParallelSpec,
         input: Value,
         attempts_per_retrier: Vec<u32>,
     ) {
@@ -1361,7 +1545,7 @@ impl<'a> Run<'a> {
         let branch_input = match branch_input {
             Ok(v) => v,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1380,7 +1564,7 @@ impl<'a> Run<'a> {
             attempts_per_retrier,
         };
         for (i, b) in spec.branches.iter().enumerate() {
-            join.children[i] = Some(self.spawn(fid, i, b, branch_input.clone(), None));
+            join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
         }
         self.fibers[fid].phase = Phase::Join(Box::new(join));
     }
@@ -1388,7 +1572,7 @@ impl<'a> Run<'a> {
     fn map_start(
         &mut self,
         fid: FiberId,
-        spec: &'a MapSpec,
+        spec: &MapSpec,
         input: Value,
         attempts_per_retrier: Vec<u32>,
     ) {
@@ -1469,7 +1653,7 @@ impl<'a> Run<'a> {
         let (pending, max) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1494,7 +1678,7 @@ impl<'a> Run<'a> {
 
     /// Starts pending Map iterations while MaxConcurrency allows; each MapIterationStarted
     /// follows `after`.
-    fn map_fill(&mut self, fid: FiberId, spec: &'a MapSpec, after: EventId) {
+    fn map_fill(&mut self, fid: FiberId, spec: &MapSpec, after: EventId) {
         let name = self.state_of(fid).name.0.clone();
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
@@ -1507,7 +1691,7 @@ impl<'a> Run<'a> {
                 return;
             };
             join.running += 1;
-            let now = self.clock.now();
+            let now = self.now;
             let started = self.history.record(
                 after,
                 now,
@@ -1517,7 +1701,13 @@ impl<'a> Run<'a> {
                     name: name.clone(),
                 },
             );
-            let child = self.spawn(fid, index, &spec.processor, input, Some((index, item)));
+            let child = self.spawn(
+                fid,
+                index,
+                spec.processor.clone(),
+                input,
+                Some((index, item)),
+            );
             self.fibers[child].last = started;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
                 join.children[index] = Some(child);
@@ -1538,7 +1728,7 @@ impl<'a> Run<'a> {
             return;
         };
         let state = self.state_of(fid);
-        let now = self.clock.now();
+        let now = self.now;
         let kind = if join.is_map {
             EventKind::MapStateSucceeded
         } else {
@@ -1570,7 +1760,7 @@ impl<'a> Run<'a> {
         let outcome = match data {
             Ok(output) => Outcome::Done(output, state.next),
             Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+                Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
             }
         };
         // A handler error cannot arise here: no task runs while exiting.
@@ -1588,7 +1778,7 @@ impl<'a> Run<'a> {
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
         let name = self.state_of(parent).name.0.clone();
-        let now = self.clock.now();
+        let now = self.now;
         match result {
             Ok(value) => {
                 let Phase::Join(join) = &mut self.fibers[parent].phase else {
@@ -1671,7 +1861,8 @@ impl<'a> Run<'a> {
                         EventKind::StateAborted { state_type: st },
                     );
                 }
-                let (retriers, catchers) = match &self.state_of(parent).kind {
+                let parent_state = self.state_of(parent);
+                let (retriers, catchers) = match &parent_state.kind {
                     StateKind::Parallel(p) => (&p.retry, &p.catch),
                     StateKind::Map(m) => (&m.retry, &m.catch),
                     _ => return,
@@ -1719,13 +1910,13 @@ impl<'a> Run<'a> {
                     self.abort(c, after);
                 }
                 let st = self.state_of(fid).kind.type_name();
-                let now = self.clock.now();
+                let now = self.now;
                 self.history
                     .record(after, now, EventKind::StateAborted { state_type: st });
             }
             Phase::Sleeping(_) => {
                 let st = self.state_of(fid).kind.type_name();
-                let now = self.clock.now();
+                let now = self.now;
                 self.history
                     .record(after, now, EventKind::StateAborted { state_type: st });
             }

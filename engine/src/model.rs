@@ -11,6 +11,7 @@ use crate::template::Template;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The name of a state, unique across the whole definition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +36,7 @@ pub(crate) type StateIdx = usize;
 /// A validated, compiled state machine definition.
 #[derive(Debug, Clone)]
 pub struct Definition {
-    pub(crate) machine: StateMachine,
+    pub(crate) machine: Arc<StateMachine>,
     /// The definition as parsed JSON, kept for re-serialisation by drivers.
     source: Value,
     /// The first capability the definition needs that the engine lacks, found at parse time.
@@ -83,7 +84,7 @@ impl Definition {
             return Err(c.diags);
         }
         let mut definition = Definition {
-            machine: machine.expect("a machine compiles when no diagnostic is reported"),
+            machine: Arc::new(machine.expect("a machine compiles when no diagnostic is reported")),
             source,
             unsupported: None,
             uses_context: false,
@@ -198,7 +199,7 @@ pub(crate) struct TaskSpec {
 /// A Parallel state's compiled fields.
 #[derive(Debug, Clone)]
 pub(crate) struct ParallelSpec {
-    pub branches: Vec<StateMachine>,
+    pub branches: Vec<Arc<StateMachine>>,
     pub parameters: Option<Template>,
     pub result_selector: Option<Template>,
     pub result_path: ResultPath,
@@ -209,7 +210,7 @@ pub(crate) struct ParallelSpec {
 /// An inline Map state's compiled fields.
 #[derive(Debug, Clone)]
 pub(crate) struct MapSpec {
-    pub processor: StateMachine,
+    pub processor: Arc<StateMachine>,
     /// `ItemsPath` (default `$`).
     pub items_path: Option<JsonPath>,
     /// `ItemSelector` or the legacy `Parameters`.
@@ -560,7 +561,7 @@ impl Compiler {
                     if let Some(m) =
                         self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language)
                     {
-                        branches.push(m);
+                        branches.push(Arc::new(m));
                     }
                 }
                 StateKind::Parallel(Box::new(ParallelSpec {
@@ -592,7 +593,7 @@ impl Compiler {
                 };
                 match processor {
                     Some(processor) => StateKind::Map(Box::new(MapSpec {
-                        processor,
+                        processor: Arc::new(processor),
                         items_path,
                         item_selector: self.template(obj, selector_field, loc),
                         result_selector: self.template(obj, "ResultSelector", loc),
