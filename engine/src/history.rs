@@ -199,6 +199,50 @@ pub enum EventKind {
         /// The cause.
         cause: Option<String>,
     },
+    /// `TaskSubmitted`: a `.sync` job was submitted; the state now waits for it to finish.
+    TaskSubmitted {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+        /// The submit call's response as JSON text.
+        output: String,
+    },
+    /// `ActivityScheduled`: an activity task waits for a worker.
+    ActivityScheduled {
+        /// The activity ARN.
+        resource: String,
+        /// The task input as JSON text.
+        input: String,
+        /// The state's TimeoutSeconds, when set.
+        timeout_in_seconds: Option<u64>,
+        /// The state's HeartbeatSeconds, when set.
+        heartbeat_in_seconds: Option<u64>,
+    },
+    /// `ActivityStarted`: a worker took the task with GetActivityTask.
+    ActivityStarted {
+        /// The worker's name, when it gave one.
+        worker_name: Option<String>,
+    },
+    /// `ActivitySucceeded`.
+    ActivitySucceeded {
+        /// The worker's result as JSON text.
+        output: String,
+    },
+    /// `ActivityFailed`.
+    ActivityFailed {
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `ActivityTimedOut`.
+    ActivityTimedOut {
+        /// The error name (`States.Timeout` or `States.HeartbeatTimeout`).
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
 }
 
 impl EventKind {
@@ -230,6 +274,12 @@ impl EventKind {
             EventKind::TaskSucceeded { .. } => "TaskSucceeded".into(),
             EventKind::TaskFailed { .. } => "TaskFailed".into(),
             EventKind::TaskTimedOut { .. } => "TaskTimedOut".into(),
+            EventKind::TaskSubmitted { .. } => "TaskSubmitted".into(),
+            EventKind::ActivityScheduled { .. } => "ActivityScheduled".into(),
+            EventKind::ActivityStarted { .. } => "ActivityStarted".into(),
+            EventKind::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
+            EventKind::ActivityFailed { .. } => "ActivityFailed".into(),
+            EventKind::ActivityTimedOut { .. } => "ActivityTimedOut".into(),
         }
     }
 }
@@ -393,6 +443,51 @@ impl Event {
                 "taskTimedOutEventDetails",
                 error_details_with(service(resource_type, resource), error, cause),
             ),
+            EventKind::TaskSubmitted {
+                resource_type,
+                resource,
+                output,
+            } => {
+                let mut d = service(resource_type, resource);
+                d.insert("output".into(), json!(output));
+                d.insert("outputDetails".into(), json!({"truncated": false}));
+                ("taskSubmittedEventDetails", Value::Object(d))
+            }
+            EventKind::ActivityScheduled {
+                resource,
+                input,
+                timeout_in_seconds,
+                heartbeat_in_seconds,
+            } => {
+                let mut d = Map::new();
+                d.insert("resource".into(), json!(resource));
+                d.insert("input".into(), json!(input));
+                d.insert("inputDetails".into(), json!({"truncated": false}));
+                if let Some(t) = timeout_in_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat_in_seconds {
+                    d.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("activityScheduledEventDetails", Value::Object(d))
+            }
+            EventKind::ActivityStarted { worker_name } => {
+                let mut d = Map::new();
+                if let Some(w) = worker_name {
+                    d.insert("workerName".into(), json!(w));
+                }
+                ("activityStartedEventDetails", Value::Object(d))
+            }
+            EventKind::ActivitySucceeded { output } => (
+                "activitySucceededEventDetails",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            EventKind::ActivityFailed { error, cause } => {
+                ("activityFailedEventDetails", error_details(error, cause))
+            }
+            EventKind::ActivityTimedOut { error, cause } => {
+                ("activityTimedOutEventDetails", error_details(error, cause))
+            }
         };
         m.insert(key.into(), details);
         Value::Object(m)

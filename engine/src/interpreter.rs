@@ -8,8 +8,8 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, ResourceKind, ResultPath,
-    Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
+    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, Pattern, ResourceKind,
+    ResultPath, Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
@@ -255,10 +255,17 @@ impl Definition {
             if execution.status() != ExecutionStatus::Running {
                 return Ok(execution.into_result());
             }
-            let Some(wake) = execution.next_wake() else {
-                return Err(RunError::Blocked {
-                    waiting: execution.waiting_states().join(", "),
-                });
+            // Time passes for timers; a callback's timeout fires only when it comes first, or
+            // when the definition set it (AWS's default timeouts outlast any test).
+            let wake = match (execution.next_wake(), execution.next_timeout()) {
+                (Some(w), Some(t)) => w.min(t),
+                (Some(w), None) => w,
+                (None, Some(t)) if execution.has_explicit_timeout() => t,
+                _ => {
+                    return Err(RunError::Blocked {
+                        waiting: execution.waiting_states().join(", "),
+                    })
+                }
             };
             let now = clock.now();
             clock.advance(wake.millis() - now.millis());
@@ -294,6 +301,7 @@ impl Definition {
             outcome: None,
             ended: None,
             tokens_issued: 0,
+            timed_out_tokens: Vec::new(),
             config,
         };
         execution.begin();
@@ -411,6 +419,8 @@ pub struct Execution {
     ended: Option<Ending>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
+    /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
+    timed_out_tokens: Vec<String>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -486,6 +496,9 @@ enum Phase {
     Sleeping(Resume),
     /// Inside a Parallel or Map state, waiting for its branches.
     Join(Box<Join>),
+    /// Inside a Task state, waiting for a callback with its task token (a `.waitForTaskToken`
+    /// answer, an activity worker, a child execution). `wake` is when it times out.
+    Awaiting(Box<Awaiting>),
     /// Ended (successfully, failed or aborted).
     Finished,
 }
@@ -514,6 +527,156 @@ struct TaskRun {
     attempts_per_retrier: Vec<u32>,
     /// The attempt's TaskStarted / LambdaFunctionStarted event.
     started: EventId,
+}
+
+/// A Task state waiting for an answer from outside.
+struct Awaiting {
+    run: TaskRun,
+    token: String,
+    /// The effective parameters (an activity worker's input).
+    input: Value,
+    /// When TimeoutSeconds runs out.
+    timeout_at: Timestamp,
+    heartbeat_ms: Option<u64>,
+    /// When HeartbeatSeconds runs out, counted from the latest heartbeat.
+    heartbeat_at: Option<Timestamp>,
+    /// False while an activity task waits for a worker (no ActivityStarted yet).
+    worker_started: bool,
+}
+
+impl Awaiting {
+    fn deadline(&self) -> Timestamp {
+        self.heartbeat_at
+            .map_or(self.timeout_at, |h| h.min(self.timeout_at))
+    }
+
+    /// The error of a timeout at the deadline: a missed heartbeat or the task timeout.
+    fn timeout_error(&self) -> &'static str {
+        match self.heartbeat_at {
+            Some(h) if h < self.timeout_at => "States.HeartbeatTimeout",
+            _ => "States.Timeout",
+        }
+    }
+}
+
+/// A Task state waiting for a callback, as [`Execution::waiting_tasks`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingTask {
+    /// The task token a callback must name.
+    pub token: String,
+    /// The Task state's name.
+    pub state_name: String,
+    /// The state's `Resource`.
+    pub resource: String,
+    /// The effective parameters (what an activity worker receives as input).
+    pub input: Value,
+    /// True for an activity task that no worker has taken yet.
+    pub needs_worker: bool,
+}
+
+/// Why a callback (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) was refused; the
+/// variants are the Step Functions API's error codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// No task waits for this token (never issued, already answered, or its execution ended).
+    #[error("Task does not exist anymore")]
+    TaskDoesNotExist,
+    /// The task this token belonged to timed out.
+    #[error("Task Timed Out: '{0}'")]
+    TaskTimedOut(String),
+}
+
+/// Which family of history events a Task state records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// LambdaFunction* (a Lambda function ARN).
+    Lambda,
+    /// Task* (a service integration).
+    Task,
+    /// Activity*.
+    Activity,
+}
+
+impl Family {
+    fn of(spec: &TaskSpec) -> Family {
+        match spec.kind {
+            ResourceKind::LambdaFunction => Family::Lambda,
+            ResourceKind::Activity => Family::Activity,
+            _ => Family::Task,
+        }
+    }
+
+    fn succeeded(self, spec: &TaskSpec, output: String) -> EventKind {
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionSucceeded { output },
+            Family::Activity => EventKind::ActivitySucceeded { output },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskSucceeded {
+                    resource_type,
+                    resource,
+                    output,
+                }
+            }
+        }
+    }
+
+    fn failed(self, spec: &TaskSpec, error: Option<String>, cause: Option<String>) -> EventKind {
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionFailed { error, cause },
+            Family::Activity => EventKind::ActivityFailed { error, cause },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskFailed {
+                    resource_type,
+                    resource,
+                    error,
+                    cause,
+                }
+            }
+        }
+    }
+
+    fn timed_out(self, spec: &TaskSpec, error: &str) -> EventKind {
+        let error = Some(error.to_string());
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionTimedOut { error, cause: None },
+            Family::Activity => EventKind::ActivityTimedOut { error, cause: None },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskTimedOut {
+                    resource_type,
+                    resource,
+                    error,
+                    cause: None,
+                }
+            }
+        }
+    }
+}
+
+const TOKEN_PREFIX: &str = "stepcheck:";
+
+/// A task token: the execution's ARN and a counter, base64-encoded (AWS's tokens are
+/// opaque base64 text too).
+fn make_token(execution_arn: &str, n: u64) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{execution_arn}#{n}"))
+}
+
+/// The execution ARN a task token was issued by, or `None` when the text is no token of
+/// ours (the API's InvalidToken).
+pub fn token_execution_arn(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix(TOKEN_PREFIX)?;
+    let (arn, n) = rest.rsplit_once('#')?;
+    n.parse::<u64>().ok()?;
+    Some(arn.to_string())
 }
 
 /// A Parallel or Map state waiting for its branches.
@@ -626,7 +789,7 @@ impl Execution {
                 let f = &self.fibers[i];
                 match f.phase {
                     Phase::Enter(_) => runnable.push(i),
-                    Phase::Sleeping(_) if f.wake <= now => runnable.push(i),
+                    Phase::Sleeping(_) | Phase::Awaiting(_) if f.wake <= now => runnable.push(i),
                     _ => {}
                 }
             }
@@ -679,7 +842,189 @@ impl Execution {
         if self.ended.is_some() {
             return None;
         }
-        Some(self.deadline)
+        let mut t = self.deadline;
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            if matches!(f.phase, Phase::Awaiting(_)) {
+                t = t.min(f.wake);
+            }
+        }
+        Some(t)
+    }
+
+    /// Whether [`Execution::next_timeout`] was set by the definition: a state's
+    /// TimeoutSeconds/HeartbeatSeconds or the machine's TimeoutSeconds, not only AWS's
+    /// defaults (a year, 99999999 seconds).
+    pub fn has_explicit_timeout(&self) -> bool {
+        if self.machine.timeout_seconds.is_some() {
+            return true;
+        }
+        self.live.iter().any(|&i| {
+            let f = &self.fibers[i];
+            let state = &f.machine.states[f.current];
+            matches!(&f.phase, Phase::Awaiting(_))
+                && matches!(&state.kind, StateKind::Task(t) if t.timeout.is_some() || t.heartbeat.is_some())
+        })
+    }
+
+    /// The Task states that wait for a callback, with their tokens.
+    pub fn waiting_tasks(&self) -> Vec<WaitingTask> {
+        let mut out = Vec::new();
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            if let Phase::Awaiting(a) = &f.phase {
+                let state = &f.machine.states[f.current];
+                let resource = match &state.kind {
+                    StateKind::Task(t) => t.resource.clone(),
+                    _ => String::new(),
+                };
+                out.push(WaitingTask {
+                    token: a.token.clone(),
+                    state_name: state.name.0.clone(),
+                    resource,
+                    input: a.input.clone(),
+                    needs_worker: !a.worker_started,
+                });
+            }
+        }
+        out
+    }
+
+    /// The fiber waiting for `token`.
+    fn awaiting(&self, token: &str) -> Result<FiberId, CallbackError> {
+        let found = self
+            .live
+            .iter()
+            .copied()
+            .find(|&i| matches!(&self.fibers[i].phase, Phase::Awaiting(a) if a.token == token));
+        match found {
+            Some(i) => Ok(i),
+            None if self.timed_out_tokens.iter().any(|t| t == token) => {
+                Err(CallbackError::TaskTimedOut(token.to_string()))
+            }
+            None => Err(CallbackError::TaskDoesNotExist),
+        }
+    }
+
+    /// Delivers an answer to the task waiting for `token`; it is recorded at the next
+    /// [`Execution::run_due`].
+    fn deliver(&mut self, token: &str, outcome: TaskOutcome) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let Phase::Awaiting(waiting) =
+            std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
+        else {
+            return Err(CallbackError::TaskDoesNotExist);
+        };
+        let mut run = waiting.run;
+        if !waiting.worker_started {
+            // An answer without GetActivityTask: the activity started and ended at once.
+            let prev = self.fibers[fid].last;
+            let id = self.history.record(
+                prev,
+                self.now,
+                EventKind::ActivityStarted { worker_name: None },
+            );
+            self.fibers[fid].last = id;
+            run.started = id;
+        }
+        let response = crate::task::TaskResponse {
+            outcome,
+            duration_ms: 0,
+        };
+        self.fibers[fid].wake = self.now;
+        self.fibers[fid].phase =
+            Phase::Sleeping(Resume::TaskAnswer(Box::new(run), Box::new(response), None));
+        Ok(())
+    }
+
+    /// SendTaskSuccess: the task waiting for `token` succeeds with `output`.
+    pub fn send_task_success(&mut self, token: &str, output: Value) -> Result<(), CallbackError> {
+        self.deliver(token, TaskOutcome::Succeeded(output))
+    }
+
+    /// SendTaskFailure: the task waiting for `token` fails with `error` and `cause`.
+    pub fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), CallbackError> {
+        // AWS records a failure sent without an error name with no error field; the state's
+        // Retry and Catch then see an empty error name.
+        self.deliver(
+            token,
+            TaskOutcome::Failed {
+                error: error.unwrap_or_default(),
+                cause,
+            },
+        )
+    }
+
+    /// SendTaskHeartbeat: the task waiting for `token` gets a new HeartbeatSeconds period.
+    pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let now = self.now;
+        if let Phase::Awaiting(a) = &mut self.fibers[fid].phase {
+            if let Some(h) = a.heartbeat_ms {
+                a.heartbeat_at = Some(now.plus_millis(h.min(i64::MAX as u64) as i64));
+            }
+            let deadline = a.deadline();
+            self.fibers[fid].wake = deadline;
+        }
+        Ok(())
+    }
+
+    /// GetActivityTask handed the activity task waiting for `token` to a worker: records
+    /// ActivityStarted and starts its heartbeat clock.
+    pub fn activity_started(
+        &mut self,
+        token: &str,
+        worker_name: Option<String>,
+    ) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let now = self.now;
+        let prev = self.fibers[fid].last;
+        let Phase::Awaiting(a) = &mut self.fibers[fid].phase else {
+            return Err(CallbackError::TaskDoesNotExist);
+        };
+        if a.worker_started {
+            return Ok(());
+        }
+        a.worker_started = true;
+        if let Some(h) = a.heartbeat_ms {
+            a.heartbeat_at = Some(now.plus_millis(h.min(i64::MAX as u64) as i64));
+        }
+        let deadline = a.deadline();
+        let id = self
+            .history
+            .record(prev, now, EventKind::ActivityStarted { worker_name });
+        if let Phase::Awaiting(a) = &mut self.fibers[fid].phase {
+            a.run.started = id;
+        }
+        self.fibers[fid].last = id;
+        self.fibers[fid].wake = deadline;
+        Ok(())
+    }
+
+    /// StopExecution: the execution ends as Aborted, with ExecutionAborted after its latest
+    /// event. Does nothing to an execution that has already ended.
+    pub fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        if self.ended.is_some() {
+            return;
+        }
+        // Assumption: AWS records only ExecutionAborted when an execution is stopped (no
+        // <Type>StateAborted for the states that were running); its documentation shows
+        // no other event for StopExecution.
+        let prev = self.history.last_id();
+        self.history.record(
+            prev,
+            self.now,
+            EventKind::ExecutionAborted {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+        );
+        self.end(ExecutionStatus::Aborted, None, error, cause);
     }
 
     /// Moves the execution's clock forward to `t` (never backwards). Steps that become due
@@ -692,7 +1037,10 @@ impl Execution {
 
     /// The names of the states that wait for something from outside (a task token answer).
     pub fn waiting_states(&self) -> Vec<String> {
-        Vec::new()
+        self.waiting_tasks()
+            .into_iter()
+            .map(|w| w.state_name)
+            .collect()
     }
 
     /// The execution's current time.
@@ -784,6 +1132,18 @@ impl Execution {
         match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
             Phase::Enter(input) => self.enter(h, fid, input),
             Phase::Sleeping(resume) => self.resume(h, fid, resume),
+            Phase::Awaiting(waiting) => {
+                // Only a due timeout makes an awaiting fiber runnable.
+                let state = self.state_of(fid);
+                let StateKind::Task(spec) = &state.kind else {
+                    return Ok(());
+                };
+                let error = waiting.timeout_error();
+                self.timed_out_tokens.push(waiting.token.clone());
+                let run = waiting.run;
+                let response = crate::task::TaskResponse::success(Value::Null);
+                self.task_answer(fid, spec, run, response, Some(error))
+            }
             other => {
                 self.fibers[fid].phase = other;
                 Ok(())
@@ -1197,7 +1557,7 @@ impl Execution {
     }
 
     /// One task attempt: the scheduled/started events and the handler call; the answer
-    /// arrives after the task's (virtual) duration.
+    /// arrives after the task's (virtual) duration, or through a callback.
     fn task_attempt(
         &mut self,
         h: &mut dyn TaskHandler,
@@ -1207,7 +1567,11 @@ impl Execution {
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let entered = self.fibers[fid].entered;
-        let context = self.context_for(fid, run.retry_count);
+        let token = self.issue_token();
+        let mut context = self.context_for(fid, run.retry_count);
+        if spec.kind.pattern() == Some(Pattern::WaitForTaskToken) && context.is_object() {
+            context["Task"] = serde_json::json!({ "Token": token });
+        }
         let prepared = (|| {
             let effective = effective_input(state.input_path.as_ref(), &run.input, &context)?;
             let parameters = self.apply_template(spec.parameters.as_ref(), effective, &context)?;
@@ -1232,43 +1596,57 @@ impl Execution {
                 return self.task_failed(fid, spec, run, f);
             }
         };
-        let lambda = spec.kind == ResourceKind::LambdaFunction;
-        let (resource_type, resource) = service_names(spec);
+        let family = Family::of(spec);
         let keep = self.history.keeps_events();
         let params_text = if keep {
             to_json(&parameters)
         } else {
             String::new()
         };
-        if lambda {
-            self.record(
-                fid,
-                EventKind::LambdaFunctionScheduled {
-                    input: params_text,
-                    resource: spec.resource.clone(),
-                    timeout_in_seconds: timeout,
-                },
-            );
-            run.started = self.record(fid, EventKind::LambdaFunctionStarted);
-        } else {
-            self.record(
-                fid,
-                EventKind::TaskScheduled {
-                    resource_type: resource_type.clone(),
-                    resource: resource.clone(),
-                    region: self.config.region.clone(),
-                    parameters: params_text,
-                    timeout_in_seconds: timeout,
-                    heartbeat_in_seconds: heartbeat,
-                },
-            );
-            run.started = self.record(
-                fid,
-                EventKind::TaskStarted {
-                    resource_type,
-                    resource,
-                },
-            );
+        match family {
+            Family::Lambda => {
+                self.record(
+                    fid,
+                    EventKind::LambdaFunctionScheduled {
+                        input: params_text,
+                        resource: spec.resource.clone(),
+                        timeout_in_seconds: timeout,
+                    },
+                );
+                run.started = self.record(fid, EventKind::LambdaFunctionStarted);
+            }
+            Family::Activity => {
+                run.started = self.record(
+                    fid,
+                    EventKind::ActivityScheduled {
+                        resource: spec.resource.clone(),
+                        input: params_text,
+                        timeout_in_seconds: timeout,
+                        heartbeat_in_seconds: heartbeat,
+                    },
+                );
+            }
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                self.record(
+                    fid,
+                    EventKind::TaskScheduled {
+                        resource_type: resource_type.clone(),
+                        resource: resource.clone(),
+                        region: self.config.region.clone(),
+                        parameters: params_text,
+                        timeout_in_seconds: timeout,
+                        heartbeat_in_seconds: heartbeat,
+                    },
+                );
+                run.started = self.record(
+                    fid,
+                    EventKind::TaskStarted {
+                        resource_type,
+                        resource,
+                    },
+                );
+            }
         }
         let request = TaskRequest {
             state_name: state.name.as_str(),
@@ -1277,12 +1655,49 @@ impl Execution {
             state_machine_name: &self.config.state_machine_name,
             execution_name: &self.config.execution_name,
             attempt: run.retry_count,
-            task_token: None,
+            task_token: Some(&token),
         };
         let response = h.invoke(&request)?;
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
+        let now = self.now;
+        if let TaskOutcome::Pending { submitted } = response.outcome {
+            if let (Some(out), Family::Task) = (submitted, family) {
+                let (resource_type, resource) = service_names(spec);
+                let output = if keep { to_json(&out) } else { String::new() };
+                self.record(
+                    fid,
+                    EventKind::TaskSubmitted {
+                        resource_type,
+                        resource,
+                        output,
+                    },
+                );
+            }
+            let timeout_at = now.plus_millis(timeout_ms.min(i64::MAX as u64) as i64);
+            // An activity's heartbeat clock starts when a worker takes the task.
+            let heartbeat_at = match family {
+                Family::Activity => None,
+                _ => heartbeat_ms.map(|h| now.plus_millis(h.min(i64::MAX as u64) as i64)),
+            };
+            let waiting = Awaiting {
+                run,
+                token,
+                input: parameters,
+                timeout_at,
+                heartbeat_ms,
+                heartbeat_at,
+                worker_started: family != Family::Activity,
+            };
+            self.fibers[fid].wake = waiting.deadline();
+            self.fibers[fid].phase = Phase::Awaiting(Box::new(waiting));
+            return Ok(());
+        }
+        if family == Family::Activity {
+            // A handler that answers an activity at once stands in for a worker.
+            self.record(fid, EventKind::ActivityStarted { worker_name: None });
+        }
         let duration = response.duration_ms;
         let (elapsed, timed_out) = match heartbeat_ms {
             // A mocked task sends no heartbeats: one that runs past HeartbeatSeconds has
@@ -1291,7 +1706,6 @@ impl Execution {
             _ if duration > timeout_ms => (timeout_ms, Some("States.Timeout")),
             _ => (duration, None),
         };
-        let now = self.now;
         self.fibers[fid].wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
         self.fibers[fid].phase = Phase::Sleeping(Resume::TaskAnswer(
             Box::new(run),
@@ -1299,6 +1713,13 @@ impl Execution {
             timed_out,
         ));
         Ok(())
+    }
+
+    /// A new task token, unique in the execution and naming it, so that a service holding
+    /// many executions can route a callback without a lookup table.
+    fn issue_token(&mut self) -> String {
+        self.tokens_issued += 1;
+        make_token(&self.config.execution_arn(), self.tokens_issued)
     }
 
     /// The answer of a task attempt arrives: record it, then succeed, retry, catch or fail.
@@ -1311,24 +1732,11 @@ impl Execution {
         timed_out: Option<&'static str>,
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
-        let lambda = spec.kind == ResourceKind::LambdaFunction;
-        let (resource_type, resource) = service_names(spec);
+        let family = Family::of(spec);
+        let lambda = family == Family::Lambda;
         let keep = self.history.keeps_events();
         if let Some(error) = timed_out {
-            let kind = if lambda {
-                EventKind::LambdaFunctionTimedOut {
-                    error: Some(error.into()),
-                    cause: None,
-                }
-            } else {
-                EventKind::TaskTimedOut {
-                    resource_type,
-                    resource,
-                    error: Some(error.into()),
-                    cause: None,
-                }
-            };
-            self.record(fid, kind);
+            self.record(fid, family.timed_out(spec, error));
             let f = Failure {
                 error: Some(error.into()),
                 cause: None,
@@ -1350,20 +1758,7 @@ impl Execution {
                             ),
                         )
                     };
-                    let kind = if lambda {
-                        EventKind::LambdaFunctionFailed {
-                            error: f.error.clone(),
-                            cause: f.cause.clone(),
-                        }
-                    } else {
-                        EventKind::TaskFailed {
-                            resource_type,
-                            resource,
-                            error: f.error.clone(),
-                            cause: f.cause.clone(),
-                        }
-                    };
-                    self.record(fid, kind);
+                    self.record(fid, family.failed(spec, f.error.clone(), f.cause.clone()));
                     return self.task_failed(fid, spec, run, f);
                 }
                 let output = if keep {
@@ -1371,16 +1766,7 @@ impl Execution {
                 } else {
                     String::new()
                 };
-                let kind = if lambda {
-                    EventKind::LambdaFunctionSucceeded { output }
-                } else {
-                    EventKind::TaskSucceeded {
-                        resource_type,
-                        resource,
-                        output,
-                    }
-                };
-                self.record(fid, kind);
+                self.record(fid, family.succeeded(spec, output));
                 let context = self.context_for(fid, run.retry_count);
                 let entered = self.fibers[fid].entered;
                 let data = (|| {
@@ -1401,20 +1787,7 @@ impl Execution {
                 self.complete(fid, outcome)
             }
             TaskOutcome::Failed { error, cause } => {
-                let kind = if lambda {
-                    EventKind::LambdaFunctionFailed {
-                        error: Some(error.clone()),
-                        cause: cause.clone(),
-                    }
-                } else {
-                    EventKind::TaskFailed {
-                        resource_type,
-                        resource,
-                        error: Some(error.clone()),
-                        cause: cause.clone(),
-                    }
-                };
-                self.record(fid, kind);
+                self.record(fid, family.failed(spec, Some(error.clone()), cause.clone()));
                 // A handler's States.Runtime (an exhausted mock, as in Step Functions Local)
                 // stays terminal: nothing retries or catches it.
                 let from_task = error != "States.Runtime";
@@ -1429,9 +1802,11 @@ impl Execution {
                     },
                 )
             }
-            #[allow(unreachable_patterns)]
-            _ => {
-                let f = Failure::new("States.Runtime", "not supported yet: this task outcome");
+            TaskOutcome::Pending { .. } => {
+                let f = Failure::new(
+                    "States.Runtime",
+                    "internal error: a pending task answer was delivered as an answer",
+                );
                 self.task_failed(fid, spec, run, f)
             }
         }
@@ -1914,7 +2289,7 @@ impl Execution {
                 self.history
                     .record(after, now, EventKind::StateAborted { state_type: st });
             }
-            Phase::Sleeping(_) => {
+            Phase::Sleeping(_) | Phase::Awaiting(_) => {
                 let st = self.state_of(fid).kind.type_name();
                 let now = self.now;
                 self.history
@@ -2019,6 +2394,7 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
         ResourceKind::Service {
             resource_type,
             resource,
+            ..
         } => (resource_type.clone(), resource.clone()),
         _ => (String::new(), String::new()),
     }

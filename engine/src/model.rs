@@ -235,24 +235,50 @@ pub(crate) enum Seconds {
 pub(crate) enum ResourceKind {
     /// A Lambda function ARN: LambdaFunction* events, the result is the function's payload.
     LambdaFunction,
+    /// An activity ARN (`arn:aws:states:REGION:ACCOUNT:activity:NAME`): Activity* events; a
+    /// worker takes the task with GetActivityTask and answers with its task token.
+    Activity,
     /// An optimised or SDK integration, `arn:aws:states:::SERVICE:ACTION`: Task* events with
-    /// this resourceType and resource (`lambda`, `invoke`).
+    /// this resourceType and resource (`lambda`, `invoke`; the resource keeps its pattern
+    /// suffix, e.g. `startExecution.sync:2`, as AWS records it).
     Service {
         resource_type: String,
         resource: String,
+        pattern: Pattern,
     },
-    /// Something the engine cannot run yet (activities, `.sync`, `.waitForTaskToken`).
+    /// Something the engine cannot run yet.
     Unsupported(String),
 }
 
+/// A service integration's pattern: how the state waits for the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pattern {
+    /// Request-response: the call's response is the result.
+    RequestResponse,
+    /// `.sync`: the state waits for the job to finish (a child execution's `Output` as text).
+    Sync,
+    /// `.sync:2`: as `.sync`, with a child execution's `Output` as parsed JSON.
+    Sync2,
+    /// `.waitForTaskToken`: the state waits for SendTaskSuccess/Failure with its token.
+    WaitForTaskToken,
+}
+
 impl ResourceKind {
+    /// The integration pattern of a service integration.
+    pub fn pattern(&self) -> Option<Pattern> {
+        match self {
+            ResourceKind::Service { pattern, .. } => Some(*pattern),
+            _ => None,
+        }
+    }
+
     fn parse(arn: &str) -> ResourceKind {
         let parts: Vec<&str> = arn.split(':').collect();
         if parts.len() >= 7 && parts[2] == "lambda" && parts[5] == "function" {
             return ResourceKind::LambdaFunction;
         }
-        if parts.len() >= 6 && parts[2] == "states" && parts[5] == "activity" {
-            return ResourceKind::Unsupported(format!("activities ({arn})"));
+        if parts.len() == 7 && parts[2] == "states" && parts[5] == "activity" {
+            return ResourceKind::Activity;
         }
         if parts.len() >= 7
             && parts[0] == "arn"
@@ -267,15 +293,24 @@ impl ResourceKind {
             } else {
                 (rest[0].to_string(), rest[1..].join(":"))
             };
-            if action.ends_with(".sync")
-                || action.contains(".sync:")
-                || action.ends_with(".waitForTaskToken")
-            {
+            let pattern = if action.ends_with(".waitForTaskToken") {
+                Pattern::WaitForTaskToken
+            } else if action.ends_with(".sync:2") {
+                Pattern::Sync2
+            } else if action.ends_with(".sync") {
+                Pattern::Sync
+            } else if action.contains(".sync:") {
+                return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
+            } else {
+                Pattern::RequestResponse
+            };
+            if matches!(pattern, Pattern::Sync | Pattern::Sync2) && resource_type != "states" {
                 return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
             }
             return ResourceKind::Service {
                 resource_type,
                 resource: action,
+                pattern,
             };
         }
         ResourceKind::Unsupported(format!("the resource {arn}"))
