@@ -14,6 +14,7 @@ mod intrinsics;
 pub mod jsonpath;
 mod model;
 mod scope;
+mod service;
 mod task;
 mod template;
 mod validate;
@@ -28,4 +29,8 @@ pub use interpreter::{
 };
 pub use model::{validate, Definition, StateName};
 pub use scope::Rng;
+pub use service::{
+    ActivityTask, ExecutionDescription, HandlerFactory, NoMocks, Service, ServiceError,
+    StateMachineDescription,
+};
 pub use task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};

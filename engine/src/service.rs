@@ -1,0 +1,1240 @@
+//! The execution service in-process: the Step Functions API (state machines, executions,
+//! callbacks, activities) over many executions that share one virtual clock.
+//!
+//! It is single-threaded and deterministic. Every call that can make progress runs the
+//! executions until nothing more can happen by itself ([`Service::run_until_idle`]): Waits,
+//! retries and task durations pass on the virtual clock at once, while a task waiting for a
+//! callback (a task token, an activity worker) holds its execution until somebody answers or
+//! the caller moves the clock with [`Service::advance`]. Child executions started with
+//! `arn:aws:states:::states:startExecution` run in the same service, and the `aws-sdk:sfn`
+//! actions (`sendTaskSuccess`, `startExecution`, ...) act on it for real, so a child can hand a
+//! token back to its parent exactly as on AWS.
+
+use crate::clock::Timestamp;
+use crate::history::Event;
+use crate::interpreter::{
+    token_execution_arn, CallbackError, Execution, ExecutionConfig, ExecutionStatus, WorkflowType,
+};
+use crate::model::Definition;
+use crate::scope::Rng;
+use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+
+/// An error of the Step Functions API: AWS's error code (`StateMachineDoesNotExist`,
+/// `ExecutionAlreadyExists`, ...) and a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ServiceError {
+    /// The API's error code, as in the `__type` of an awsJson1_0 error response.
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ServiceError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CallbackError> for ServiceError {
+    fn from(e: CallbackError) -> Self {
+        match e {
+            CallbackError::TaskTimedOut(_) => ServiceError::new("TaskTimedOut", e.to_string()),
+            _ => ServiceError::new("TaskDoesNotExist", e.to_string()),
+        }
+    }
+}
+
+/// Makes the task handler of each new execution: the place where mocks come in.
+pub trait HandlerFactory {
+    /// The handler for an execution of `state_machine_name`; `test_case` is the
+    /// MockConfigFile test case from a `stateMachineArn#TestCase` StartExecution.
+    fn handler(
+        &mut self,
+        state_machine_name: &str,
+        test_case: Option<&str>,
+    ) -> Result<Box<dyn TaskHandler>, String>;
+}
+
+/// The factory used when none is given: no mocks; only the service's own integrations work.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoMocks;
+
+impl HandlerFactory for NoMocks {
+    fn handler(
+        &mut self,
+        _state_machine_name: &str,
+        test_case: Option<&str>,
+    ) -> Result<Box<dyn TaskHandler>, String> {
+        match test_case {
+            Some(case) => Err(format!(
+                "test case '{case}' was requested, but no mock configuration is loaded"
+            )),
+            None => Ok(Box::new(NoTasks)),
+        }
+    }
+}
+
+/// A state machine as DescribeStateMachine shows it.
+#[derive(Debug, Clone)]
+pub struct StateMachineDescription {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// The definition text as created.
+    pub definition: String,
+    /// The execution role.
+    pub role_arn: String,
+    /// STANDARD or EXPRESS.
+    pub workflow_type: WorkflowType,
+    /// When it was created.
+    pub creation_date: Timestamp,
+}
+
+/// An execution as DescribeExecution shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionDescription {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// Its state machine's ARN.
+    pub state_machine_arn: String,
+    /// Its name.
+    pub name: String,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    pub status: ExecutionStatus,
+    /// When it started.
+    pub start_date: Timestamp,
+    /// When it stopped, once it has.
+    pub stop_date: Option<Timestamp>,
+    /// The input.
+    pub input: Value,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error, when it failed, timed out or was stopped with one.
+    pub error: Option<String>,
+    /// The cause.
+    pub cause: Option<String>,
+}
+
+/// A task handed to an activity worker by GetActivityTask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityTask {
+    /// The token the worker answers with.
+    pub task_token: String,
+    /// The task's input.
+    pub input: Value,
+}
+
+struct MachineRecord {
+    description: StateMachineDescription,
+    definition: Definition,
+}
+
+/// How a child execution reports to the parent task that started it.
+#[derive(Debug, Clone)]
+struct ParentLink {
+    parent: usize,
+    token: String,
+    /// `Some(false)` for `.sync` (Output as text), `Some(true)` for `.sync:2` (Output as
+    /// JSON), `None` when the parent does not wait for the child's end.
+    sync_json: Option<bool>,
+}
+
+struct ExecutionRecord {
+    /// The ARN (for Express, `...:express:MACHINE:NAME:ID`).
+    arn: String,
+    execution: Option<Execution>,
+    handler: Option<Box<dyn TaskHandler>>,
+    state_machine_arn: String,
+    parent: Option<ParentLink>,
+    /// Whether its end has been reported to its parent.
+    reported: bool,
+}
+
+struct ActivityRecord {
+    name: String,
+    creation_date: Timestamp,
+    /// Tasks waiting for a worker: (execution index, token).
+    queue: VecDeque<(usize, String)>,
+}
+
+/// The in-process Step Functions service.
+pub struct Service {
+    region: String,
+    account: String,
+    role_arn: String,
+    now: Timestamp,
+    machines: HashMap<String, MachineRecord>,
+    machine_order: Vec<String>,
+    executions: Vec<ExecutionRecord>,
+    by_arn: HashMap<String, usize>,
+    activities: HashMap<String, ActivityRecord>,
+    activity_order: Vec<String>,
+    factory: Box<dyn HandlerFactory>,
+    rng: Rng,
+    seed: u64,
+    /// Callbacks addressed to the execution that is running at the moment they are sent
+    /// (a state answering its own token); delivered as soon as it yields.
+    deferred: Vec<(usize, Callback)>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("region", &self.region)
+            .field("account", &self.account)
+            .field("now", &self.now)
+            .field("state_machines", &self.machine_order)
+            .field("executions", &self.executions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Callback {
+    Success(String, Value),
+    Failure(String, Option<String>, Option<String>),
+    Heartbeat(String),
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service::new()
+    }
+}
+
+/// Whether `name` is a valid state machine, execution or activity name: 1 to 80 characters,
+/// none of them white space, brackets, wildcards, the listed punctuation or control
+/// characters (the rules of the CreateStateMachine and StartExecution references).
+fn valid_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=80).contains(&n)
+        && !name.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+        })
+}
+
+/// AWS's JSON for a timestamp inside integration results: epoch milliseconds.
+fn millis(t: Timestamp) -> Value {
+    json!(t.millis())
+}
+
+impl Service {
+    /// A service for account 123456789012 in us-east-1, with no mocks, its clock at
+    /// [`crate::VirtualClock::DEFAULT_START`].
+    pub fn new() -> Self {
+        Service {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            role_arn: "arn:aws:iam::123456789012:role/StepFunctionsExecutionRole".into(),
+            now: crate::VirtualClock::DEFAULT_START,
+            machines: HashMap::new(),
+            machine_order: Vec::new(),
+            executions: Vec::new(),
+            by_arn: HashMap::new(),
+            activities: HashMap::new(),
+            activity_order: Vec::new(),
+            factory: Box::new(NoMocks),
+            rng: Rng::new(0),
+            seed: 0,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Uses `factory` to make each new execution's task handler (mocks).
+    pub fn with_handlers(mut self, factory: impl HandlerFactory + 'static) -> Self {
+        self.factory = Box::new(factory);
+        self
+    }
+
+    /// Sets the region and account of every ARN.
+    pub fn with_account(mut self, region: &str, account: &str) -> Self {
+        self.region = region.into();
+        self.account = account.into();
+        self.role_arn = format!("arn:aws:iam::{account}:role/StepFunctionsExecutionRole");
+        self
+    }
+
+    /// Sets the seed of generated names and of each execution's random numbers.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self.rng = Rng::new(seed);
+        self
+    }
+
+    /// Sets the virtual clock.
+    pub fn with_start_time(mut self, t: Timestamp) -> Self {
+        self.now = t;
+        self
+    }
+
+    /// The virtual clock's current time.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn arn(&self, kind: &str, rest: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:{kind}:{rest}",
+            self.region, self.account
+        )
+    }
+
+    fn uuid(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        let hex = format!("{a:016x}{b:016x}");
+        format!(
+            "{}-{}-4{}-{}{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[13..16],
+            ["8", "9", "a", "b"][(b & 3) as usize],
+            &hex[17..20],
+            &hex[20..32]
+        )
+    }
+
+    // ----- state machines -----
+
+    /// CreateStateMachine. Creating a machine that exists with the same definition, role
+    /// and type returns it again, as AWS does; a different one is StateMachineAlreadyExists.
+    pub fn create_state_machine(
+        &mut self,
+        name: &str,
+        definition: &str,
+        workflow_type: WorkflowType,
+        role_arn: Option<&str>,
+    ) -> Result<StateMachineDescription, ServiceError> {
+        if !valid_name(name) {
+            return Err(ServiceError::new(
+                "InvalidName",
+                format!("Invalid Name: '{name}'"),
+            ));
+        }
+        let parsed = Definition::parse(definition).map_err(|diags| {
+            let list: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+            ServiceError::new(
+                "InvalidDefinition",
+                format!("Invalid State Machine Definition: '{}'", list.join(", ")),
+            )
+        })?;
+        let arn = self.arn("stateMachine", name);
+        let role_arn = role_arn.unwrap_or(&self.role_arn).to_string();
+        if let Some(existing) = self.machines.get(&arn) {
+            let d = &existing.description;
+            if d.definition == definition
+                && d.role_arn == role_arn
+                && d.workflow_type == workflow_type
+            {
+                return Ok(d.clone());
+            }
+            return Err(ServiceError::new(
+                "StateMachineAlreadyExists",
+                format!("State Machine Already Exists: '{arn}'"),
+            ));
+        }
+        let description = StateMachineDescription {
+            arn: arn.clone(),
+            name: name.into(),
+            definition: definition.into(),
+            role_arn,
+            workflow_type,
+            creation_date: self.now,
+        };
+        self.machines.insert(
+            arn.clone(),
+            MachineRecord {
+                description: description.clone(),
+                definition: parsed,
+            },
+        );
+        self.machine_order.push(arn);
+        Ok(description)
+    }
+
+    /// DescribeStateMachine.
+    pub fn describe_state_machine(
+        &self,
+        arn: &str,
+    ) -> Result<StateMachineDescription, ServiceError> {
+        self.machine(arn).map(|m| m.description.clone())
+    }
+
+    /// ListStateMachines, in creation order.
+    pub fn list_state_machines(&self) -> Vec<StateMachineDescription> {
+        self.machine_order
+            .iter()
+            .filter_map(|a| self.machines.get(a))
+            .map(|m| m.description.clone())
+            .collect()
+    }
+
+    /// DeleteStateMachine. Its executions stay describable.
+    pub fn delete_state_machine(&mut self, arn: &str) -> Result<(), ServiceError> {
+        check_arn(arn, "stateMachine")?;
+        self.machines.remove(arn);
+        self.machine_order.retain(|a| a != arn);
+        Ok(())
+    }
+
+    fn machine(&self, arn: &str) -> Result<&MachineRecord, ServiceError> {
+        check_arn(arn, "stateMachine")?;
+        self.machines.get(arn).ok_or_else(|| {
+            ServiceError::new(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{arn}'"),
+            )
+        })
+    }
+
+    // ----- executions -----
+
+    /// StartExecution. `state_machine_arn` may end in `#TestCase` to pick a MockConfigFile
+    /// test case, as in Step Functions Local. The execution runs at once as far as it can.
+    pub fn start_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+    ) -> Result<ExecutionDescription, ServiceError> {
+        let i = self.start_inner(state_machine_arn, name, input, None)?;
+        self.run_until_idle()?;
+        Ok(self.describe_index(i))
+    }
+
+    /// StartSyncExecution (Express only): runs the execution to its end.
+    pub fn start_sync_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+    ) -> Result<ExecutionDescription, ServiceError> {
+        let (arn, _) = split_test_case(state_machine_arn);
+        if self.machine(arn)?.description.workflow_type != WorkflowType::Express {
+            return Err(ServiceError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        self.start_execution(state_machine_arn, name, input)
+    }
+
+    fn start_inner(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+        parent: Option<ParentLink>,
+    ) -> Result<usize, ServiceError> {
+        let (arn, test_case) = split_test_case(state_machine_arn);
+        let machine = self.machine(arn)?;
+        let workflow_type = machine.description.workflow_type;
+        let machine_name = machine.description.name.clone();
+        let role_arn = machine.description.role_arn.clone();
+        let input_text = input.unwrap_or("{}");
+        let input: Value = serde_json::from_str(input_text).map_err(|e| {
+            ServiceError::new(
+                "InvalidExecutionInput",
+                format!("Invalid execution input: {e}"),
+            )
+        })?;
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => self.uuid(),
+        };
+        if !valid_name(&name) {
+            return Err(ServiceError::new(
+                "InvalidName",
+                format!("Invalid Name: '{name}'"),
+            ));
+        }
+        let execution_arn = match workflow_type {
+            WorkflowType::Express => {
+                let id = self.uuid();
+                self.arn("express", &format!("{machine_name}:{name}:{id}"))
+            }
+            _ => self.arn("execution", &format!("{machine_name}:{name}")),
+        };
+        if let Some(&existing) = self.by_arn.get(&execution_arn) {
+            // AWS: a repeated name with the same input while the first execution runs is
+            // idempotent; anything else is ExecutionAlreadyExists.
+            let e = self.executions[existing].execution.as_ref();
+            let same =
+                e.is_some_and(|e| e.status() == ExecutionStatus::Running && *e.input() == input);
+            if same {
+                return Ok(existing);
+            }
+            return Err(ServiceError::new(
+                "ExecutionAlreadyExists",
+                format!("Execution Already Exists: '{execution_arn}'"),
+            ));
+        }
+        let handler = self
+            .factory
+            .handler(&machine_name, test_case)
+            .map_err(|m| ServiceError::new("ValidationException", m))?;
+        let config = ExecutionConfig {
+            state_machine_name: machine_name,
+            execution_name: name,
+            region: self.region.clone(),
+            account: self.account.clone(),
+            role_arn,
+            workflow_type,
+            start_time: self.now,
+            seed: self.seed ^ (self.executions.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        };
+        let machine = self.machine(arn)?;
+        let execution = machine
+            .definition
+            .start(input, config)
+            .map_err(|e| ServiceError::new("ValidationException", e.to_string()))?;
+        let token_arn = execution.config().execution_arn();
+        self.executions.push(ExecutionRecord {
+            arn: execution_arn.clone(),
+            execution: Some(execution),
+            handler: Some(handler),
+            state_machine_arn: arn.to_string(),
+            parent,
+            reported: false,
+        });
+        let i = self.executions.len() - 1;
+        // Task tokens name the execution by its Standard-style ARN; both find it.
+        self.by_arn.insert(token_arn, i);
+        self.by_arn.insert(execution_arn, i);
+        Ok(i)
+    }
+
+    fn index(&self, execution_arn: &str) -> Result<usize, ServiceError> {
+        if !execution_arn.starts_with("arn:") {
+            return Err(ServiceError::new(
+                "InvalidArn",
+                format!("Invalid Arn: '{execution_arn}'"),
+            ));
+        }
+        self.by_arn.get(execution_arn).copied().ok_or_else(|| {
+            ServiceError::new(
+                "ExecutionDoesNotExist",
+                format!("Execution Does Not Exist: '{execution_arn}'"),
+            )
+        })
+    }
+
+    fn describe_index(&self, i: usize) -> ExecutionDescription {
+        let r = &self.executions[i];
+        let e = r
+            .execution
+            .as_ref()
+            .expect("executions are put back after each step");
+        let ending = e.ending();
+        ExecutionDescription {
+            execution_arn: r.arn.clone(),
+            state_machine_arn: r.state_machine_arn.clone(),
+            name: e.config().execution_name.clone(),
+            status: e.status(),
+            start_date: e.start_time(),
+            stop_date: ending.map(|x| x.stop_time),
+            input: e.input().clone(),
+            output: ending.and_then(|x| x.output.clone()),
+            error: ending.and_then(|x| x.error.clone()),
+            cause: ending.and_then(|x| x.cause.clone()),
+        }
+    }
+
+    /// DescribeExecution.
+    pub fn describe_execution(
+        &self,
+        execution_arn: &str,
+    ) -> Result<ExecutionDescription, ServiceError> {
+        let i = self.index(execution_arn)?;
+        Ok(self.describe_index(i))
+    }
+
+    /// ListExecutions of a state machine, newest first, optionally only those with `status`.
+    pub fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        status: Option<ExecutionStatus>,
+    ) -> Result<Vec<ExecutionDescription>, ServiceError> {
+        check_arn(state_machine_arn, "stateMachine")?;
+        if !self.machines.contains_key(state_machine_arn)
+            && !self
+                .executions
+                .iter()
+                .any(|r| r.state_machine_arn == state_machine_arn)
+        {
+            return Err(ServiceError::new(
+                "StateMachineDoesNotExist",
+                format!("State Machine Does Not Exist: '{state_machine_arn}'"),
+            ));
+        }
+        Ok((0..self.executions.len())
+            .rev()
+            .filter(|&i| self.executions[i].state_machine_arn == state_machine_arn)
+            .map(|i| self.describe_index(i))
+            .filter(|d| status.is_none_or(|s| d.status == s))
+            .collect())
+    }
+
+    /// GetExecutionHistory: every event so far, oldest first.
+    pub fn get_execution_history(&self, execution_arn: &str) -> Result<Vec<Event>, ServiceError> {
+        let i = self.index(execution_arn)?;
+        let e = self.executions[i].execution.as_ref().expect("put back");
+        Ok(e.history().to_vec())
+    }
+
+    /// The tasks of an execution that wait for a callback, with their tokens.
+    pub fn waiting_tasks(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Vec<crate::interpreter::WaitingTask>, ServiceError> {
+        let i = self.index(execution_arn)?;
+        let e = self.executions[i].execution.as_ref().expect("put back");
+        Ok(e.waiting_tasks())
+    }
+
+    /// StopExecution: the execution ends as ABORTED; children it started with `.sync`
+    /// stop too.
+    pub fn stop_execution(
+        &mut self,
+        execution_arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<Timestamp, ServiceError> {
+        let i = self.index(execution_arn)?;
+        self.stop_index(i, error, cause);
+        self.run_until_idle()?;
+        Ok(self.now)
+    }
+
+    fn stop_index(&mut self, i: usize, error: Option<String>, cause: Option<String>) {
+        if let Some(e) = self.executions[i].execution.as_mut() {
+            e.stop(error, cause);
+        }
+        let children: Vec<usize> = (0..self.executions.len())
+            .filter(|&c| {
+                self.executions[c]
+                    .parent
+                    .as_ref()
+                    .is_some_and(|p| p.parent == i && p.sync_json.is_some())
+            })
+            .collect();
+        for c in children {
+            self.executions[c].reported = true;
+            self.stop_index(c, None, None);
+        }
+    }
+
+    // ----- callbacks -----
+
+    fn token_index(&self, token: &str) -> Result<usize, ServiceError> {
+        let arn = token_execution_arn(token).ok_or_else(|| {
+            ServiceError::new("InvalidToken", format!("Invalid token: '{token}'"))
+        })?;
+        self.by_arn
+            .get(&arn)
+            .copied()
+            .ok_or_else(|| ServiceError::new("TaskDoesNotExist", "Task does not exist anymore"))
+    }
+
+    fn callback(&mut self, token: &str, callback: Callback) -> Result<(), ServiceError> {
+        let i = self.token_index(token)?;
+        let Some(e) = self.executions[i].execution.as_mut() else {
+            // The execution is running this very moment (a state answering its own token).
+            self.deferred.push((i, callback));
+            return Ok(());
+        };
+        match callback {
+            Callback::Success(t, output) => e.send_task_success(&t, output)?,
+            Callback::Failure(t, error, cause) => e.send_task_failure(&t, error, cause)?,
+            Callback::Heartbeat(t) => e.send_task_heartbeat(&t)?,
+        }
+        Ok(())
+    }
+
+    /// SendTaskSuccess. `output` is JSON text, as on the API.
+    pub fn send_task_success(&mut self, token: &str, output: &str) -> Result<(), ServiceError> {
+        let output: Value = serde_json::from_str(output)
+            .map_err(|e| ServiceError::new("InvalidOutput", format!("Invalid output: {e}")))?;
+        self.callback(token, Callback::Success(token.into(), output))?;
+        self.run_until_idle()
+    }
+
+    /// SendTaskFailure.
+    pub fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), ServiceError> {
+        self.callback(token, Callback::Failure(token.into(), error, cause))?;
+        self.run_until_idle()
+    }
+
+    /// SendTaskHeartbeat.
+    pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), ServiceError> {
+        self.callback(token, Callback::Heartbeat(token.into()))?;
+        self.run_until_idle()
+    }
+
+    // ----- activities -----
+
+    /// CreateActivity (idempotent for an existing name).
+    pub fn create_activity(&mut self, name: &str) -> Result<(String, Timestamp), ServiceError> {
+        if !valid_name(name) {
+            return Err(ServiceError::new(
+                "InvalidName",
+                format!("Invalid Name: '{name}'"),
+            ));
+        }
+        let arn = self.arn("activity", name);
+        if let Some(a) = self.activities.get(&arn) {
+            return Ok((arn, a.creation_date));
+        }
+        self.activities.insert(
+            arn.clone(),
+            ActivityRecord {
+                name: name.into(),
+                creation_date: self.now,
+                queue: VecDeque::new(),
+            },
+        );
+        self.activity_order.push(arn.clone());
+        Ok((arn, self.now))
+    }
+
+    /// DescribeActivity: its name and creation date.
+    pub fn describe_activity(&self, arn: &str) -> Result<(String, Timestamp), ServiceError> {
+        check_arn(arn, "activity")?;
+        self.activities
+            .get(arn)
+            .map(|a| (a.name.clone(), a.creation_date))
+            .ok_or_else(|| {
+                ServiceError::new(
+                    "ActivityDoesNotExist",
+                    format!("Activity Does Not Exist: '{arn}'"),
+                )
+            })
+    }
+
+    /// ListActivities: (ARN, name, creation date) in creation order.
+    pub fn list_activities(&self) -> Vec<(String, String, Timestamp)> {
+        self.activity_order
+            .iter()
+            .filter_map(|arn| {
+                self.activities
+                    .get(arn)
+                    .map(|a| (arn.clone(), a.name.clone(), a.creation_date))
+            })
+            .collect()
+    }
+
+    /// DeleteActivity.
+    pub fn delete_activity(&mut self, arn: &str) -> Result<(), ServiceError> {
+        check_arn(arn, "activity")?;
+        self.activities.remove(arn);
+        self.activity_order.retain(|a| a != arn);
+        Ok(())
+    }
+
+    /// GetActivityTask: the oldest task waiting for a worker of this activity, which is then
+    /// started (ActivityStarted), or `None` when there is none (AWS answers an empty token
+    /// after its long poll; in virtual time nothing arrives while the caller waits).
+    pub fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<ActivityTask>, ServiceError> {
+        self.describe_activity(activity_arn)?;
+        loop {
+            let Some((i, token)) = self
+                .activities
+                .get_mut(activity_arn)
+                .and_then(|a| a.queue.pop_front())
+            else {
+                return Ok(None);
+            };
+            let Some(e) = self.executions[i].execution.as_mut() else {
+                continue;
+            };
+            let Some(task) = e
+                .waiting_tasks()
+                .into_iter()
+                .find(|w| w.token == token && w.needs_worker)
+            else {
+                continue;
+            };
+            e.activity_started(&token, worker_name.map(str::to_string))?;
+            self.run_until_idle()?;
+            return Ok(Some(ActivityTask {
+                task_token: token,
+                input: task.input,
+            }));
+        }
+    }
+
+    // ----- time -----
+
+    /// Runs every execution until nothing can happen without a callback from outside or
+    /// the clock passing a callback timeout. Time jumps to each next timer on the way.
+    pub fn run_until_idle(&mut self) -> Result<(), ServiceError> {
+        loop {
+            self.settle()?;
+            // Time moves only while some execution has a timer of its own; callback timeouts
+            // that come earlier fire on the way, at their own time.
+            let Some(wake) = self.running().filter_map(Execution::next_wake).min() else {
+                return Ok(());
+            };
+            let timeout = self.running().filter_map(Execution::next_timeout).min();
+            let next = earliest(Some(wake), timeout).unwrap_or(wake);
+            if next <= self.now {
+                // Everything due now has run; a timer that claims otherwise would spin.
+                return Ok(());
+            }
+            self.set_time(next);
+        }
+    }
+
+    /// Moves the virtual clock forward by `ms`, firing on the way every timer and callback
+    /// timeout that falls due.
+    pub fn advance(&mut self, ms: u64) -> Result<(), ServiceError> {
+        let target = self.now.plus_millis(ms.min(i64::MAX as u64) as i64);
+        loop {
+            self.settle()?;
+            let next = self
+                .running()
+                .filter_map(|e| earliest(e.next_wake(), e.next_timeout()))
+                .min();
+            match next {
+                Some(t) if t <= target && t > self.now => self.set_time(t),
+                _ => break,
+            }
+        }
+        self.set_time(target);
+        self.run_until_idle()
+    }
+
+    fn running(&self) -> impl Iterator<Item = &Execution> {
+        self.executions
+            .iter()
+            .filter_map(|r| r.execution.as_ref())
+            .filter(|e| e.status() == ExecutionStatus::Running)
+    }
+
+    fn set_time(&mut self, t: Timestamp) {
+        if t > self.now {
+            self.now = t;
+        }
+        let now = self.now;
+        for r in &mut self.executions {
+            if let Some(e) = r.execution.as_mut() {
+                if e.status() == ExecutionStatus::Running {
+                    e.advance_to(now);
+                }
+            }
+        }
+    }
+
+    /// Runs what is due now in every execution, until nothing more is.
+    fn settle(&mut self) -> Result<(), ServiceError> {
+        loop {
+            let mut progressed = false;
+            for i in 0..self.executions.len() {
+                let due = self.executions[i].execution.as_ref().is_some_and(|e| {
+                    e.status() == ExecutionStatus::Running
+                        && earliest(e.next_wake(), e.next_timeout()).is_some_and(|w| w <= self.now)
+                });
+                if due {
+                    self.step_execution(i)?;
+                    progressed = true;
+                }
+                if self.report_end(i) {
+                    progressed = true;
+                }
+            }
+            for (i, cb) in std::mem::take(&mut self.deferred) {
+                let token = match &cb {
+                    Callback::Success(t, _)
+                    | Callback::Failure(t, _, _)
+                    | Callback::Heartbeat(t) => t.clone(),
+                };
+                if self.executions[i].execution.is_some() {
+                    self.callback(&token, cb)?;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    fn step_execution(&mut self, i: usize) -> Result<(), ServiceError> {
+        let mut execution = self.executions[i].execution.take().expect("present");
+        let mut handler = self.executions[i].handler.take().expect("present");
+        let result = {
+            let mut routing = Routing {
+                service: self,
+                user: handler.as_mut(),
+                current: i,
+            };
+            execution.run_due(&mut routing)
+        };
+        self.executions[i].execution = Some(execution);
+        self.executions[i].handler = Some(handler);
+        result.map_err(|e| ServiceError::new("ValidationException", e.to_string()))
+    }
+
+    /// Reports a finished child execution's end to a parent that waits for it (`.sync`).
+    fn report_end(&mut self, i: usize) -> bool {
+        let r = &self.executions[i];
+        let Some(link) = r.parent.clone() else {
+            return false;
+        };
+        let Some(e) = r.execution.as_ref() else {
+            return false;
+        };
+        if r.reported || e.status() == ExecutionStatus::Running {
+            return false;
+        }
+        self.executions[i].reported = true;
+        let Some(json_output) = link.sync_json else {
+            return false;
+        };
+        let d = self.describe_index(i);
+        let shape = sync_output(&d, json_output);
+        let Some(parent) = self.executions[link.parent].execution.as_mut() else {
+            return false;
+        };
+        // A parent that has moved on (stopped, timed out) no longer waits: nothing to do.
+        let _ = match d.status {
+            ExecutionStatus::Succeeded => parent.send_task_success(&link.token, shape),
+            // AWS fails the parent task with States.TaskFailed and the child's
+            // DescribeExecution result as the cause.
+            _ => parent.send_task_failure(
+                &link.token,
+                Some("States.TaskFailed".into()),
+                Some(serde_json::to_string(&shape).unwrap_or_default()),
+            ),
+        };
+        true
+    }
+}
+
+/// The earlier of two optional times.
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `arn` with an optional `#TestCase` split off.
+fn split_test_case(arn: &str) -> (&str, Option<&str>) {
+    match arn.split_once('#') {
+        Some((a, case)) => (a, Some(case)),
+        None => (arn, None),
+    }
+}
+
+/// Checks that `arn` is an ARN of the given resource kind (InvalidArn otherwise).
+fn check_arn(arn: &str, kind: &str) -> Result<(), ServiceError> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "states" && parts[5] == kind {
+        Ok(())
+    } else {
+        Err(ServiceError::new(
+            "InvalidArn",
+            format!("Invalid Arn: '{arn}'"),
+        ))
+    }
+}
+
+/// The result of a `.sync` (Output as text) or `.sync:2` (Output as JSON) child execution:
+/// its DescribeExecution response. Assumption: the field set of DescribeExecution's
+/// response with dates as epoch milliseconds, as AWS's nested-workflow examples show.
+fn sync_output(d: &ExecutionDescription, json_output: bool) -> Value {
+    let mut m = Map::new();
+    let text = |v: &Value| Value::String(serde_json::to_string(v).unwrap_or_default());
+    m.insert("ExecutionArn".into(), json!(d.execution_arn));
+    m.insert(
+        "Input".into(),
+        if json_output {
+            d.input.clone()
+        } else {
+            text(&d.input)
+        },
+    );
+    m.insert("InputDetails".into(), json!({"Included": true}));
+    m.insert("Name".into(), json!(d.name));
+    if let Some(o) = &d.output {
+        m.insert(
+            "Output".into(),
+            if json_output { o.clone() } else { text(o) },
+        );
+        m.insert("OutputDetails".into(), json!({"Included": true}));
+    }
+    if let Some(e) = &d.error {
+        m.insert("Error".into(), json!(e));
+    }
+    if let Some(c) = &d.cause {
+        m.insert("Cause".into(), json!(c));
+    }
+    m.insert("StartDate".into(), millis(d.start_date));
+    m.insert("StateMachineArn".into(), json!(d.state_machine_arn));
+    m.insert("Status".into(), json!(d.status.as_str()));
+    if let Some(s) = d.stop_date {
+        m.insert("StopDate".into(), millis(s));
+    }
+    Value::Object(m)
+}
+
+/// The handler an execution runs with inside the service: its own handler (mocks) first,
+/// then the service's integrations: activities, `states:startExecution` and `aws-sdk:sfn`.
+struct Routing<'s> {
+    service: &'s mut Service,
+    user: &'s mut dyn TaskHandler,
+    current: usize,
+}
+
+impl TaskHandler for Routing<'_> {
+    fn invoke(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
+        match self.user.invoke(request) {
+            Err(TaskHandlerError::NoMock { .. }) => {}
+            other => return other,
+        }
+        let no_mock = || TaskHandlerError::NoMock {
+            state: request.state_name.to_string(),
+            resource: request.resource.to_string(),
+        };
+        let token = request.task_token.unwrap_or_default().to_string();
+        let parts: Vec<&str> = request.resource.split(':').collect();
+        if parts.len() == 7 && parts[5] == "activity" {
+            let Some(a) = self.service.activities.get_mut(request.resource) else {
+                return Err(TaskHandlerError::MockFailed {
+                    state: request.state_name.into(),
+                    reason: format!("the activity {} does not exist", request.resource),
+                });
+            };
+            a.queue.push_back((self.current, token));
+            return Ok(pending(None));
+        }
+        let Some(action) = request.resource.strip_prefix("arn:aws:states:::") else {
+            return Err(no_mock());
+        };
+        let p = request.parameters;
+        let field = |name: &str| p.get(name).and_then(Value::as_str).map(str::to_string);
+        match action {
+            "states:startExecution"
+            | "states:startExecution.sync"
+            | "states:startExecution.sync:2"
+            | "states:startExecution.waitForTaskToken"
+            | "aws-sdk:sfn:startExecution" => {
+                let sync_json = match action {
+                    "states:startExecution.sync" => Some(false),
+                    "states:startExecution.sync:2" => Some(true),
+                    _ => None,
+                };
+                let Some(machine) = field("StateMachineArn") else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "StateMachineArn is required",
+                        action,
+                    ));
+                };
+                // The optimised integration takes Input as JSON or as text; the SDK call
+                // takes text.
+                let input = match p.get("Input") {
+                    None | Some(Value::Null) => "{}".to_string(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                };
+                let link = ParentLink {
+                    parent: self.current,
+                    token: token.clone(),
+                    sync_json,
+                };
+                let started = self.service.start_inner(
+                    &machine,
+                    field("Name").as_deref(),
+                    Some(&input),
+                    Some(link),
+                );
+                let child = match started {
+                    Ok(i) => self.service.describe_index(i),
+                    Err(e) => return Ok(sdk_error(e.code, &e.message, action)),
+                };
+                let mut response = Map::new();
+                response.insert("ExecutionArn".into(), json!(child.execution_arn));
+                if !action.starts_with("aws-sdk") {
+                    response.extend(sdk_metadata());
+                }
+                response.insert("StartDate".into(), millis(child.start_date));
+                let response = Value::Object(response);
+                Ok(match action {
+                    "states:startExecution.sync" | "states:startExecution.sync:2" => {
+                        pending(Some(response))
+                    }
+                    "states:startExecution.waitForTaskToken" => pending(None),
+                    _ => TaskResponse::success(response),
+                })
+            }
+            "aws-sdk:sfn:sendTaskSuccess" => {
+                let (Some(t), Some(out)) = (field("TaskToken"), field("Output")) else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "TaskToken and Output are required",
+                        action,
+                    ));
+                };
+                let out: Value = match serde_json::from_str(&out) {
+                    Ok(v) => v,
+                    Err(e) => return Ok(sdk_error("InvalidOutput", &e.to_string(), action)),
+                };
+                Ok(self.send(&t, Callback::Success(t.clone(), out), action))
+            }
+            "aws-sdk:sfn:sendTaskFailure" => {
+                let Some(t) = field("TaskToken") else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "TaskToken is required",
+                        action,
+                    ));
+                };
+                let cb = Callback::Failure(t.clone(), field("Error"), field("Cause"));
+                Ok(self.send(&t, cb, action))
+            }
+            "aws-sdk:sfn:sendTaskHeartbeat" => {
+                let Some(t) = field("TaskToken") else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "TaskToken is required",
+                        action,
+                    ));
+                };
+                Ok(self.send(&t, Callback::Heartbeat(t.clone()), action))
+            }
+            "aws-sdk:sfn:describeExecution" => {
+                let Some(arn) = field("ExecutionArn") else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "ExecutionArn is required",
+                        action,
+                    ));
+                };
+                match self.service.index(&arn) {
+                    Ok(i) if i == self.current => Ok(sdk_error(
+                        "ValidationException",
+                        "not supported yet: an execution describing itself",
+                        action,
+                    )),
+                    Ok(i) => {
+                        let d = self.service.describe_index(i);
+                        Ok(TaskResponse::success(describe_sdk(&d)))
+                    }
+                    Err(e) => Ok(sdk_error(e.code, &e.message, action)),
+                }
+            }
+            "aws-sdk:sfn:stopExecution" => {
+                let Some(arn) = field("ExecutionArn") else {
+                    return Ok(sdk_error(
+                        "ValidationException",
+                        "ExecutionArn is required",
+                        action,
+                    ));
+                };
+                match self.service.index(&arn) {
+                    Ok(i) if i == self.current => Ok(sdk_error(
+                        "ValidationException",
+                        "not supported yet: an execution stopping itself",
+                        action,
+                    )),
+                    Ok(i) => {
+                        self.service.stop_index(i, field("Error"), field("Cause"));
+                        Ok(TaskResponse::success(
+                            json!({"StopDate": millis(self.service.now)}),
+                        ))
+                    }
+                    Err(e) => Ok(sdk_error(e.code, &e.message, action)),
+                }
+            }
+            _ => Err(no_mock()),
+        }
+    }
+}
+
+impl Routing<'_> {
+    /// A callback sent from inside a task: `{}` on success, the API's error otherwise.
+    fn send(&mut self, token: &str, cb: Callback, action: &str) -> TaskResponse {
+        match self.service.token_index(token) {
+            Err(e) => sdk_error(e.code, &e.message, action),
+            Ok(i) if i == self.current => {
+                self.service.deferred.push((i, cb));
+                TaskResponse::success(json!({}))
+            }
+            Ok(_) => match self.service.callback(token, cb) {
+                Ok(()) => TaskResponse::success(json!({})),
+                Err(e) => sdk_error(e.code, &e.message, action),
+            },
+        }
+    }
+}
+
+fn pending(submitted: Option<Value>) -> TaskResponse {
+    TaskResponse {
+        outcome: TaskOutcome::Pending { submitted },
+        duration_ms: 0,
+    }
+}
+
+/// An API error as a task sees it: `Sfn.<Code>Exception` for `aws-sdk:sfn` actions (AWS's
+/// naming for SDK integrations), `States.TaskFailed` otherwise.
+fn sdk_error(code: &str, message: &str, action: &str) -> TaskResponse {
+    let error = if action.starts_with("aws-sdk:sfn:") {
+        let code = code.strip_suffix("Exception").unwrap_or(code);
+        format!("Sfn.{code}Exception")
+    } else {
+        "States.TaskFailed".to_string()
+    };
+    TaskResponse::failure(
+        error,
+        Some(format!(
+            "{message} (Service: Sfn, Status Code: 400, Error Code: {code})"
+        )),
+    )
+}
+
+/// The `SdkHttpMetadata`/`SdkResponseMetadata` that optimised integrations add to a result.
+fn sdk_metadata() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "SdkHttpMetadata".into(),
+        json!({
+            "AllHttpHeaders": {
+                "Content-Type": ["application/x-amz-json-1.0"],
+            },
+            "HttpHeaders": {
+                "Content-Type": "application/x-amz-json-1.0",
+            },
+            "HttpStatusCode": 200
+        }),
+    );
+    m.insert(
+        "SdkResponseMetadata".into(),
+        json!({"RequestId": "00000000-0000-0000-0000-000000000000"}),
+    );
+    m
+}
+
+/// DescribeExecution as an `aws-sdk:sfn:describeExecution` task returns it.
+fn describe_sdk(d: &ExecutionDescription) -> Value {
+    sync_output(d, false)
+}
