@@ -6,19 +6,75 @@ use crate::error::Error;
 use crate::value::{js_number_string, Value};
 
 const FEW: [&str; 20] = [
-    "Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
-    "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen",
+    "Zero",
+    "One",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Eleven",
+    "Twelve",
+    "Thirteen",
+    "Fourteen",
+    "Fifteen",
+    "Sixteen",
+    "Seventeen",
+    "Eighteen",
+    "Nineteen",
 ];
 const ORDINALS: [&str; 20] = [
-    "Zeroth", "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth",
-    "Eleventh", "Twelfth", "Thirteenth", "Fourteenth", "Fifteenth", "Sixteenth", "Seventeenth", "Eighteenth",
+    "Zeroth",
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Sixth",
+    "Seventh",
+    "Eighth",
+    "Ninth",
+    "Tenth",
+    "Eleventh",
+    "Twelfth",
+    "Thirteenth",
+    "Fourteenth",
+    "Fifteenth",
+    "Sixteenth",
+    "Seventeenth",
+    "Eighteenth",
     "Nineteenth",
 ];
-const DECADES: [&str; 9] = ["Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred"];
+const DECADES: [&str; 9] = [
+    "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred",
+];
 const MAGNITUDES: [&str; 4] = ["Thousand", "Million", "Billion", "Trillion"];
-const DAYS: [&str; 8] = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS: [&str; 8] = [
+    "",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
 const MILLIS_IN_DAY: f64 = 86_400_000.0;
@@ -27,7 +83,11 @@ fn number_to_words(value: f64, ordinal: bool) -> String {
     fn lookup(num: f64, prev: bool, ord: bool) -> String {
         if num <= 19.0 {
             let i = num as usize;
-            format!("{}{}", if prev { " and " } else { "" }, if ord { ORDINALS[i] } else { FEW[i] })
+            format!(
+                "{}{}",
+                if prev { " and " } else { "" },
+                if ord { ORDINALS[i] } else { FEW[i] }
+            )
         } else if num < 100.0 {
             let tens = (num / 10.0).floor() as usize;
             let remainder = num % 10.0;
@@ -227,14 +287,15 @@ struct IntFormat {
     /// Grouping separators: (digits to the right, separator).
     separators: Vec<(usize, char)>,
     token: String,
-    /// Fixed number of digits when parsing a year.
-    n: Option<usize>,
+    /// The number of digits a component takes when parsing: (least, most).
+    n: Option<(usize, usize)>,
 }
 
 const DECIMAL_GROUPS: [u32; 37] = [
-    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
-    0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
-    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x30, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
+    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
+    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10,
 ];
 
 fn analyse_integer_picture(picture: &str) -> Result<IntFormat, Error> {
@@ -351,7 +412,9 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
     let negative = value < 0.0;
     let value = value.abs();
     let mut s = match f.primary {
-        Primary::Letters => decimal_to_letters(value, if f.case == Case::Upper { 'A' } else { 'a' }),
+        Primary::Letters => {
+            decimal_to_letters(value, if f.case == Case::Upper { 'A' } else { 'a' })
+        }
         Primary::Roman => {
             let r = decimal_to_roman(value);
             if f.case == Case::Upper {
@@ -416,7 +479,9 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
             s
         }
         Primary::Sequence => {
-            return Err(Error::new("D3130").value(serde_json::to_string(&f.token).unwrap_or_default()));
+            return Err(
+                Error::new("D3130").value(serde_json::to_string(&f.token).unwrap_or_default())
+            );
         }
     };
     if negative {
@@ -441,12 +506,26 @@ fn integer_matcher(f: &IntFormat) -> Result<Matcher, Error> {
     let upper = f.case == Case::Upper;
     Ok(match f.primary {
         Primary::Letters => Matcher {
-            regex: if upper { "[A-Z]+".into() } else { "[a-z]+".into() },
+            regex: if upper {
+                "[A-Z]+".into()
+            } else {
+                "[a-z]+".into()
+            },
             parse: Box::new(move |v| letters_to_decimal(v, if upper { 'A' } else { 'a' })),
         },
         Primary::Roman => Matcher {
-            regex: if upper { "[MDCLXVI]+".into() } else { "[mdclxvi]+".into() },
-            parse: Box::new(move |v| roman_to_decimal(&if upper { v.to_string() } else { v.to_uppercase() })),
+            regex: if upper {
+                "[MDCLXVI]+".into()
+            } else {
+                "[mdclxvi]+".into()
+            },
+            parse: Box::new(move |v| {
+                roman_to_decimal(&if upper {
+                    v.to_string()
+                } else {
+                    v.to_uppercase()
+                })
+            }),
         },
         Primary::Words => {
             let mut words: Vec<String> = word_values().into_iter().map(|(w, _)| w).collect();
@@ -459,7 +538,8 @@ fn integer_matcher(f: &IntFormat) -> Result<Matcher, Error> {
         }
         Primary::Decimal => {
             let occurrences = match f.n {
-                Some(n) if n > 0 => format!("{{{n}}}"),
+                Some((a, b)) if a > 0 && a < b => format!("{{{a},{b}}}"),
+                Some((_, b)) if b > 0 => format!("{{{b}}}"),
                 _ => "+".into(),
             };
             let mut regex = format!("[0-9]{occurrences}");
@@ -493,7 +573,9 @@ fn integer_matcher(f: &IntFormat) -> Result<Matcher, Error> {
             }
         }
         Primary::Sequence => {
-            return Err(Error::new("D3130").value(serde_json::to_string(&f.token).unwrap_or_default()));
+            return Err(
+                Error::new("D3130").value(serde_json::to_string(&f.token).unwrap_or_default())
+            );
         }
     })
 }
@@ -578,7 +660,10 @@ fn analyse_datetime_picture(picture: &str) -> Result<Vec<Part>, Error> {
                 return Err(Error::new("D3135"));
             };
             pos = start + close;
-            let marker: String = chars[start + 1..pos].iter().filter(|c| !c.is_whitespace()).collect();
+            let marker: String = chars[start + 1..pos]
+                .iter()
+                .filter(|c| !c.is_whitespace())
+                .collect();
             let mchars: Vec<char> = marker.chars().collect();
             let component = mchars.first().copied().unwrap_or(' ');
             let mut def = Marker {
@@ -631,7 +716,9 @@ fn analyse_datetime_picture(picture: &str) -> Result<Vec<Part>, Error> {
                 match default_presentation(component) {
                     Some(p) => def.presentation1 = p.to_string(),
                     None => {
-                        return Err(Error::new("D3132").value(serde_json::to_string(&component.to_string()).unwrap_or_default()));
+                        return Err(Error::new("D3132").value(
+                            serde_json::to_string(&component.to_string()).unwrap_or_default(),
+                        ));
                     }
                 }
             }
@@ -639,7 +726,11 @@ fn analyse_datetime_picture(picture: &str) -> Result<Vec<Part>, Error> {
             if p1.first() == Some(&'n') {
                 def.names = Some(Case::Lower);
             } else if p1.first() == Some(&'N') {
-                def.names = Some(if p1.get(1) == Some(&'n') { Case::Title } else { Case::Upper });
+                def.names = Some(if p1.get(1) == Some(&'n') {
+                    Case::Title
+                } else {
+                    Case::Upper
+                });
             } else if "YMDdFWwXxHhmsf".contains(component) {
                 let mut pattern = def.presentation1.clone();
                 if let Some(p2) = def.presentation2 {
@@ -652,16 +743,18 @@ fn analyse_datetime_picture(picture: &str) -> Result<Vec<Part>, Error> {
                         f.mandatory = min;
                     }
                 }
-                if component == 'Y' {
-                    def.n = -1;
-                    if let Some(max) = def.width_max {
-                        def.n = max as i64;
+                // The width also fixes how many digits a component takes when parsing, so
+                // `[Y0001][M01][D01]` reads `20180205`.
+                def.n = -1;
+                if let Some(max) = def.width_max {
+                    def.n = max as i64;
+                    if component == 'Y' {
                         f.mandatory = max;
-                    } else {
-                        let w = f.mandatory + f.optional;
-                        if w >= 2 {
-                            def.n = w as i64;
-                        }
+                    }
+                } else {
+                    let w = f.mandatory + f.optional;
+                    if w >= 2 {
+                        def.n = w as i64;
                     }
                 }
                 def.integer = Some(f);
@@ -767,7 +860,17 @@ enum Frag {
 }
 
 fn fragment(f: &Fields, component: char) -> Frag {
-    let today = || date_utc(f.year as f64, f.month as f64, f.day as f64, 0.0, 0.0, 0.0, 0.0);
+    let today = || {
+        date_utc(
+            f.year as f64,
+            f.month as f64,
+            f.day as f64,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+        )
+    };
     Frag::Num(match component {
         'Y' => f.year as f64,
         'M' => (f.month + 1) as f64,
@@ -849,7 +952,11 @@ fn fragment(f: &Fields, component: char) -> Frag {
     })
 }
 
-fn format_datetime(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> Result<String, Error> {
+fn format_datetime(
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
+) -> Result<String, Error> {
     let (mut off_h, mut off_m) = (0.0, 0.0);
     if let Some(tz) = timezone {
         let offset = parse_int(tz);
@@ -877,16 +984,26 @@ fn format_component(f: &Fields, m: &Marker, off_h: f64, off_m: f64) -> Result<St
         let Frag::Num(mut v) = frag else {
             return Ok(String::new());
         };
-        if m.component == 'Y' && m.n != -1 {
+        if m.component == 'Y'
+            && m.n != -1
+            && (m.width_max.is_some()
+                || m.integer
+                    .as_ref()
+                    .is_some_and(|f| f.mandatory + f.optional >= 2))
+        {
             v %= 10f64.powi(m.n as i32);
         }
         if let Some(case) = m.names {
             let name = if m.component == 'M' || m.component == 'x' {
-                MONTHS.get((v as usize).wrapping_sub(1)).copied().unwrap_or("")
+                MONTHS
+                    .get((v as usize).wrapping_sub(1))
+                    .copied()
+                    .unwrap_or("")
             } else if m.component == 'F' {
                 DAYS.get(v as usize).copied().unwrap_or("")
             } else {
-                return Err(Error::new("D3133").value(serde_json::to_string(&m.component.to_string()).unwrap_or_default()));
+                return Err(Error::new("D3133")
+                    .value(serde_json::to_string(&m.component.to_string()).unwrap_or_default()));
             };
             let mut name = match case {
                 Case::Upper => name.to_uppercase(),
@@ -956,6 +1073,10 @@ fn format_component(f: &Fields, m: &Marker, off_h: f64, off_m: f64) -> Result<St
         return Ok(s);
     }
     Ok(match frag {
+        Frag::Text(t) if m.component == 'P' => match m.names {
+            Some(Case::Upper) => t.to_uppercase(),
+            _ => t.to_string(),
+        },
         Frag::Text(t) => t.to_string(),
         Frag::Num(n) => js_number_string(n),
         Frag::None => String::new(),
@@ -963,16 +1084,26 @@ fn format_component(f: &Fields, m: &Marker, off_h: f64, off_m: f64) -> Result<St
 }
 
 /// `$fromMillis`.
-pub(crate) fn from_millis(millis: f64, picture: Option<&str>, timezone: Option<&str>) -> Result<String, Error> {
+pub(crate) fn from_millis(
+    millis: f64,
+    picture: Option<&str>,
+    timezone: Option<&str>,
+) -> Result<String, Error> {
     format_datetime(millis, picture, timezone)
 }
 
 /// `$toMillis`.
-pub(crate) fn to_millis<'a>(timestamp: &str, picture: Option<&str>, now: i64) -> Result<Value<'a>, Error> {
+pub(crate) fn to_millis<'a>(
+    timestamp: &str,
+    picture: Option<&str>,
+    now: i64,
+) -> Result<Value<'a>, Error> {
     match picture {
         None => match parse_iso8601(timestamp) {
             Some(ms) => Ok(Value::Number(ms)),
-            None => Err(Error::new("D3110").value(serde_json::to_string(timestamp).unwrap_or_default())),
+            None => {
+                Err(Error::new("D3110").value(serde_json::to_string(timestamp).unwrap_or_default()))
+            }
         },
         Some(p) => parse_datetime(timestamp, p, now),
     }
@@ -982,7 +1113,10 @@ pub(crate) fn to_millis<'a>(timestamp: &str, picture: Option<&str>, now: i64) ->
 fn parse_iso8601(s: &str) -> Option<f64> {
     let re = iso_regex();
     let caps = re.captures(s)?;
-    let num = |i: usize| caps.get(i).map(|m| m.as_str().parse::<f64>().unwrap_or(0.0));
+    let num = |i: usize| {
+        caps.get(i)
+            .map(|m| m.as_str().parse::<f64>().unwrap_or(0.0))
+    };
     let year = num(1)?;
     let month = num(2).unwrap_or(1.0);
     let day = num(3).unwrap_or(1.0);
@@ -993,7 +1127,12 @@ fn parse_iso8601(s: &str) -> Option<f64> {
         let digits: String = m.as_str().chars().chain("000".chars()).take(3).collect();
         digits.parse().unwrap_or(0.0)
     });
-    if !(1.0..=12.0).contains(&month) || !(1.0..=31.0).contains(&day) || hour > 24.0 || minute > 59.0 || second > 59.0 {
+    if !(1.0..=12.0).contains(&month)
+        || !(1.0..=31.0).contains(&day)
+        || hour > 24.0
+        || minute > 59.0
+        || second > 59.0
+    {
         return None;
     }
     let mut t = date_utc(year, month - 1.0, day, hour, minute, second, millis);
@@ -1057,7 +1196,10 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
                         let (h, mi) = match sep {
                             Some(c) => {
                                 let i = v.find(c).unwrap_or(v.len());
-                                (parse_int(&v[..i]), parse_int(v.get(i + c.len_utf8()..).unwrap_or("")))
+                                (
+                                    parse_int(&v[..i]),
+                                    parse_int(v.get(i + c.len_utf8()..).unwrap_or("")),
+                                )
                             }
                             None => {
                                 let digits = v.chars().count() - 1;
@@ -1074,12 +1216,33 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
             }
             Part::Marker(m) if m.integer.is_some() => {
                 let mut f = m.integer.clone().unwrap_or_else(|| unreachable!("checked"));
-                f.n = if m.n > 0 { Some(m.n as usize) } else { None };
+                f.n = if m.n > 0 {
+                    let most = m.n as usize;
+                    let least = if m.width_max.is_some() {
+                        most
+                    } else {
+                        f.mandatory.min(most)
+                    };
+                    Some((least, most))
+                } else {
+                    None
+                };
                 let matcher = integer_matcher(&f)?;
                 regex.push('(');
                 regex.push_str(&matcher.regex);
                 regex.push(')');
-                parsers.push((m.component, Some(matcher.parse)));
+                if m.component == 'f' {
+                    // Fractional seconds are a decimal fraction: `.01987` is 19 ms.
+                    parsers.push((
+                        'f',
+                        Some(Box::new(|v: &str| {
+                            let frac: f64 = format!("0.{v}").parse().unwrap_or(0.0);
+                            (frac * 1000.0).floor()
+                        })),
+                    ));
+                } else {
+                    parsers.push((m.component, Some(matcher.parse)));
+                }
             }
             Part::Marker(m) => {
                 regex.push_str("([a-zA-Z]+)");
@@ -1112,13 +1275,17 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
                         ];
                     }
                     other => {
-                        return Err(Error::new("D3133").value(serde_json::to_string(&other.to_string()).unwrap_or_default()));
+                        return Err(Error::new("D3133")
+                            .value(serde_json::to_string(&other.to_string()).unwrap_or_default()));
                     }
                 }
                 parsers.push((
                     m.component,
                     Some(Box::new(move |v: &str| {
-                        lookup.iter().find(|(k, _)| k == v).map_or(f64::NAN, |(_, n)| *n)
+                        lookup
+                            .iter()
+                            .find(|(k, _)| k == v)
+                            .map_or(f64::NAN, |(_, n)| *n)
                     })),
                 ));
             }
@@ -1197,7 +1364,9 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
             comps.insert(part, v);
         }
     }
-    let get = |c: char, comps: &std::collections::HashMap<char, f64>| comps.get(&c).copied().unwrap_or(0.0);
+    let get = |c: char, comps: &std::collections::HashMap<char, f64>| {
+        comps.get(&c).copied().unwrap_or(0.0)
+    };
     let m = get('M', &comps);
     comps.insert('M', if m > 0.0 { m - 1.0 } else { 0.0 });
     if date_b {
@@ -1226,7 +1395,11 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
         get('s', &comps),
         get('f', &comps),
     );
-    let tz = comps.get(&'Z').or_else(|| comps.get(&'z')).copied().unwrap_or(0.0);
+    let tz = comps
+        .get(&'Z')
+        .or_else(|| comps.get(&'z'))
+        .copied()
+        .unwrap_or(0.0);
     if tz != 0.0 {
         millis -= tz * 60.0 * 1000.0;
     }
@@ -1242,12 +1415,18 @@ mod tests {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(date_utc(2018.0, 12.0, 1.0, 0.0, 0.0, 0.0, 0.0), date_utc(2019.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0));
+        assert_eq!(
+            date_utc(2018.0, 12.0, 1.0, 0.0, 0.0, 0.0, 0.0),
+            date_utc(2019.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+        );
     }
 
     #[test]
     fn words() {
-        assert_eq!(number_to_words(123.0, false), "One Hundred and Twenty-Three");
+        assert_eq!(
+            number_to_words(123.0, false),
+            "One Hundred and Twenty-Three"
+        );
         assert_eq!(words_to_number("one hundred and twenty-three"), 123.0);
     }
 }

@@ -252,7 +252,10 @@ mod tests {
     #[test]
     fn renders_inserts() {
         let e = Error::new("T2001").token("+").finish();
-        assert_eq!(e.message, "The left side of the \"+\" operator must evaluate to a number");
+        assert_eq!(
+            e.message,
+            "The left side of the \"+\" operator must evaluate to a number"
+        );
         let e = Error::new("D3030").value("\"abc\"").finish();
         assert_eq!(e.message, "Unable to cast value to a number: \"abc\"");
     }

@@ -299,12 +299,16 @@ impl<'a, 'c> Ctx<'a, 'c> {
             Kind::Call { procedure, args } => {
                 self.eval_call(node, procedure, args, input, env, None)?
             }
-            Kind::Partial { procedure, args } => self.eval_partial(node, procedure, args, input, env)?,
+            Kind::Partial { procedure, args } => {
+                self.eval_partial(node, procedure, args, input, env)?
+            }
             Kind::Placeholder => Value::Undefined,
             Kind::Variable(name) => {
                 if name.is_empty() {
                     match input {
-                        Value::Array(a) if a.outer_wrapper => a.items.first().cloned().unwrap_or_default(),
+                        Value::Array(a) if a.outer_wrapper => {
+                            a.items.first().cloned().unwrap_or_default()
+                        }
                         other => other.clone(),
                     }
                 } else {
@@ -383,20 +387,24 @@ impl<'a, 'c> Ctx<'a, 'c> {
             } else {
                 result_seq = self.eval_step(step, &input_seq, env, ii == last)?;
             }
-            if !is_tuple && (result_seq.is_undefined() || (result_seq.is_array() && result_seq.len() == 0)) {
+            if !is_tuple
+                && (result_seq.is_undefined() || (result_seq.is_array() && result_seq.len() == 0))
+            {
                 break;
             }
             if step.focus.is_none() {
                 input_seq = result_seq.clone();
             }
         }
+        let mut tuple_stream = None;
         if is_tuple {
-            let t = tuples.take().unwrap_or_default();
+            let t = Rc::new(tuples.take().unwrap_or_default());
             result_seq = if node.tuple {
-                Value::Tuples(Rc::new(t))
+                Value::Tuples(t.clone())
             } else {
-                Value::seq(t.into_iter().map(|t| t.context).collect())
+                Value::seq(t.iter().map(|t| t.context.clone()).collect())
             };
+            tuple_stream = Some(t);
         }
         if keep_singleton_array {
             if let Value::Array(a) = &result_seq {
@@ -409,7 +417,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
             }
         }
         if let Some(g) = &node.group {
-            result_seq = self.eval_group(&g.pairs, g.position, result_seq, env)?;
+            let grouped = match tuple_stream {
+                Some(t) => Value::Tuples(t),
+                None => result_seq,
+            };
+            result_seq = self.eval_group(&g.pairs, g.position, grouped, env)?;
         }
         Ok(result_seq)
     }
@@ -458,7 +470,12 @@ impl<'a, 'c> Ctx<'a, 'c> {
         Ok(Value::seq(out))
     }
 
-    fn eval_stages(&mut self, stages: &[Stage], mut tuples: Vec<Tuple<'a>>, env: &Env<'a>) -> Result<Vec<Tuple<'a>>, Error> {
+    fn eval_stages(
+        &mut self,
+        stages: &[Stage],
+        mut tuples: Vec<Tuple<'a>>,
+        env: &Env<'a>,
+    ) -> Result<Vec<Tuple<'a>>, Error> {
         for stage in stages {
             match stage {
                 Stage::Filter(f) => tuples = self.filter_tuples(f, tuples, env)?,
@@ -534,7 +551,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 }
                 continue;
             }
-            let items = if res.is_array() { res.items() } else { vec![res] };
+            let items = if res.is_array() {
+                res.items()
+            } else {
+                vec![res]
+            };
             for (bb, r) in items.into_iter().enumerate() {
                 let mut tuple = t.clone();
                 if let Some(focus) = &step.focus {
@@ -557,7 +578,12 @@ impl<'a, 'c> Ctx<'a, 'c> {
         Ok(result)
     }
 
-    fn filter_tuples(&mut self, pred: &Node, tuples: Vec<Tuple<'a>>, env: &Env<'a>) -> Result<Vec<Tuple<'a>>, Error> {
+    fn filter_tuples(
+        &mut self,
+        pred: &Node,
+        tuples: Vec<Tuple<'a>>,
+        env: &Env<'a>,
+    ) -> Result<Vec<Tuple<'a>>, Error> {
         if let Kind::Number(n) = pred.kind {
             let mut index = n.floor();
             if index < 0.0 {
@@ -586,7 +612,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
             let t = Rc::try_unwrap(t).unwrap_or_else(|t| (*t).clone());
             return Ok(Value::Tuples(Rc::new(self.filter_tuples(pred, t, env)?)));
         }
-        let items = if input.is_array() { input.items() } else { vec![input] };
+        let items = if input.is_array() {
+            input.items()
+        } else {
+            vec![input]
+        };
         if let Kind::Number(n) = pred.kind {
             let mut index = n.floor();
             if index < 0.0 {
@@ -633,14 +663,18 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if matches!(op, BinOp::And | BinOp::Or) {
             let lb = functions::boolean(&l).map_err(at)?;
             let result = match op {
-                BinOp::And => lb && {
-                    let r = self.eval(rhs, input, env)?;
-                    functions::boolean(&r).map_err(at)?
-                },
-                _ => lb || {
-                    let r = self.eval(rhs, input, env)?;
-                    functions::boolean(&r).map_err(at)?
-                },
+                BinOp::And => {
+                    lb && {
+                        let r = self.eval(rhs, input, env)?;
+                        functions::boolean(&r).map_err(at)?
+                    }
+                }
+                _ => {
+                    lb || {
+                        let r = self.eval(rhs, input, env)?;
+                        functions::boolean(&r).map_err(at)?
+                    }
+                }
             };
             return Ok(Value::Bool(result));
         }
@@ -649,7 +683,13 @@ impl<'a, 'c> Ctx<'a, 'c> {
     }
 
     /// The reference's `evaluateGroupExpression` (object constructors and grouping).
-    fn eval_group(&mut self, pairs: &[(Node, Node)], position: usize, input: Value<'a>, env: &Env<'a>) -> R<'a> {
+    fn eval_group(
+        &mut self,
+        pairs: &[(Node, Node)],
+        position: usize,
+        input: Value<'a>,
+        env: &Env<'a>,
+    ) -> R<'a> {
         enum Data<'a> {
             Values(Value<'a>),
             Tuples(Vec<Tuple<'a>>),
@@ -669,11 +709,15 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 let tenv = frame_from_tuple(env, &t);
                 for (pi, (k, _)) in pairs.iter().enumerate() {
                     let key = self.eval(k, &t.context, &tenv)?;
-                    let Some(key) = group_key(&key, position)? else { continue };
+                    let Some(key) = group_key(&key, position)? else {
+                        continue;
+                    };
                     match groups.get_mut(&key) {
                         Some((Data::Tuples(list), idx)) => {
                             if *idx != pi {
-                                return Err(Error::new("D1009").pos(position).value(functions::json_repr(&Value::str(&key))));
+                                return Err(Error::new("D1009")
+                                    .pos(position)
+                                    .value(functions::json_repr(&Value::str(&key))));
                             }
                             list.push(t.clone());
                         }
@@ -685,18 +729,26 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 }
             }
         } else {
-            let mut items = if input.is_array() { input.items() } else { vec![input] };
+            let mut items = if input.is_array() {
+                input.items()
+            } else {
+                vec![input]
+            };
             if items.is_empty() {
                 items.push(Value::Undefined);
             }
             for item in items {
                 for (pi, (k, _)) in pairs.iter().enumerate() {
                     let key = self.eval(k, &item, env)?;
-                    let Some(key) = group_key(&key, position)? else { continue };
+                    let Some(key) = group_key(&key, position)? else {
+                        continue;
+                    };
                     match groups.get_mut(&key) {
                         Some((Data::Values(data), idx)) => {
                             if *idx != pi {
-                                return Err(Error::new("D1009").pos(position).value(functions::json_repr(&Value::str(&key))));
+                                return Err(Error::new("D1009")
+                                    .pos(position)
+                                    .value(functions::json_repr(&Value::str(&key))));
                             }
                             let old = std::mem::take(data);
                             *data = functions::append(old, item.clone());
@@ -782,10 +834,17 @@ impl<'a, 'c> Ctx<'a, 'c> {
             node.position,
             items.iter().map(|v| (v.clone(), env.clone())).collect(),
         )?;
-        Ok(Value::array(order.into_iter().map(|i| items[i].clone()).collect()))
+        Ok(Value::array(
+            order.into_iter().map(|i| items[i].clone()).collect(),
+        ))
     }
 
-    fn sort_tuples(&mut self, node: &Node, tuples: Vec<Tuple<'a>>, env: &Env<'a>) -> Result<Vec<Tuple<'a>>, Error> {
+    fn sort_tuples(
+        &mut self,
+        node: &Node,
+        tuples: Vec<Tuple<'a>>,
+        env: &Env<'a>,
+    ) -> Result<Vec<Tuple<'a>>, Error> {
         let Kind::Sort(terms) = &node.kind else {
             return Ok(tuples);
         };
@@ -814,7 +873,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if proc.is_undefined() {
             if let Some(name) = &first_name {
                 if !self.lookup(name, env).is_undefined() {
-                    return Err(Error::new("T1005").pos(node.position).token(name.to_string()));
+                    return Err(Error::new("T1005")
+                        .pos(node.position)
+                        .token(name.to_string()));
                 }
             }
         }
@@ -825,23 +886,26 @@ impl<'a, 'c> Ctx<'a, 'c> {
         for a in args {
             evaluated.push(self.eval(a, input, env)?);
         }
-        let token = first_name.map(|s| s.to_string()).or_else(|| match &procedure.kind {
-            Kind::Variable(v) => Some(v.to_string()),
-            _ => None,
-        });
+        let token = first_name
+            .map(|s| s.to_string())
+            .or_else(|| match &procedure.kind {
+                Kind::Variable(v) => Some(v.to_string()),
+                _ => None,
+            });
         let site = CallSite {
             token: token.clone(),
             position: Some(node.position),
         };
-        self.apply(&proc, evaluated, input, env, &site).map_err(|mut e| {
-            if e.position.is_none() {
-                e.position = Some(node.position);
-            }
-            if e.token.is_none() {
-                e.token = token;
-            }
-            e
-        })
+        self.apply(&proc, evaluated, input, env, &site)
+            .map_err(|mut e| {
+                if e.position.is_none() {
+                    e.position = Some(node.position);
+                }
+                if e.token.is_none() {
+                    e.token = token;
+                }
+                e
+            })
     }
 
     /// Applies a function, running tail calls in a loop (the reference's trampoline).
@@ -857,7 +921,9 @@ impl<'a, 'c> Ctx<'a, 'c> {
         loop {
             let thunk = match &result {
                 Value::Function(f) => match &**f {
-                    Func::Lambda(l) if l.def.thunk => Some((l.def.clone(), l.input.clone(), l.env.clone())),
+                    Func::Lambda(l) if l.def.thunk => {
+                        Some((l.def.clone(), l.input.clone(), l.env.clone()))
+                    }
                     _ => None,
                 },
                 _ => None,
@@ -907,7 +973,13 @@ impl<'a, 'c> Ctx<'a, 'c> {
         })
     }
 
-    fn apply_unchecked(&mut self, proc: &Value<'a>, args: Vec<Value<'a>>, input: &Value<'a>, env: &Env<'a>) -> R<'a> {
+    fn apply_unchecked(
+        &mut self,
+        proc: &Value<'a>,
+        args: Vec<Value<'a>>,
+        input: &Value<'a>,
+        env: &Env<'a>,
+    ) -> R<'a> {
         let Value::Function(f) = proc else {
             return Err(Error::new("T1006"));
         };
@@ -975,8 +1047,13 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 }
                 let next = functions::regex_exec(regex, text.clone(), *from);
                 if let Value::Object(o) = &next {
-                    if o.borrow().get("match").and_then(|m| m.as_str().map(str::is_empty)) == Some(true) {
-                        return Err(Error::new("D1004").value(functions::json_repr(&Value::str(&regex.source))));
+                    if o.borrow()
+                        .get("match")
+                        .and_then(|m| m.as_str().map(str::is_empty))
+                        == Some(true)
+                    {
+                        return Err(Error::new("D1004")
+                            .value(functions::json_repr(&Value::str(&regex.source))));
                     }
                 }
                 Ok(next)
@@ -995,7 +1072,12 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }
     }
 
-    fn transform(&mut self, def: &crate::ast::TransformDef, obj: Value<'a>, env: &Env<'a>) -> R<'a> {
+    fn transform(
+        &mut self,
+        def: &crate::ast::TransformDef,
+        obj: Value<'a>,
+        env: &Env<'a>,
+    ) -> R<'a> {
         if obj.is_undefined() {
             return Ok(Value::Undefined);
         }
@@ -1004,7 +1086,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if matches.is_undefined() {
             return Ok(result);
         }
-        let matches = if matches.is_array() { matches.items() } else { vec![matches] };
+        let matches = if matches.is_array() {
+            matches.items()
+        } else {
+            vec![matches]
+        };
         for m in matches {
             let update = self.eval(&def.update, &m, env)?;
             if !update.is_undefined() {
@@ -1026,7 +1112,11 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 if deletions.is_undefined() {
                     continue;
                 }
-                let list = if deletions.is_array() { deletions.items() } else { vec![deletions.clone()] };
+                let list = if deletions.is_array() {
+                    deletions.items()
+                } else {
+                    vec![deletions.clone()]
+                };
                 if !list.iter().all(Value::is_string) {
                     return Err(Error::new("T2012")
                         .pos(del.position)
@@ -1045,7 +1135,14 @@ impl<'a, 'c> Ctx<'a, 'c> {
         Ok(result)
     }
 
-    fn eval_partial(&mut self, node: &Node, procedure: &Node, args: &[Node], input: &Value<'a>, env: &Env<'a>) -> R<'a> {
+    fn eval_partial(
+        &mut self,
+        node: &Node,
+        procedure: &Node,
+        args: &[Node],
+        input: &Value<'a>,
+        env: &Env<'a>,
+    ) -> R<'a> {
         let mut evaluated: Vec<Option<Value<'a>>> = Vec::with_capacity(args.len());
         for a in args {
             if matches!(a.kind, Kind::Placeholder) {
@@ -1059,15 +1156,19 @@ impl<'a, 'c> Ctx<'a, 'c> {
         if proc.is_undefined() {
             if let Some(name) = &first_name {
                 if !self.lookup(name, env).is_undefined() {
-                    return Err(Error::new("T1007").pos(node.position).token(name.to_string()));
+                    return Err(Error::new("T1007")
+                        .pos(node.position)
+                        .token(name.to_string()));
                 }
             }
         }
         let Value::Function(f) = &proc else {
-            let token = first_name.map(|s| s.to_string()).or_else(|| match &procedure.kind {
-                Kind::Variable(v) => Some(v.to_string()),
-                _ => None,
-            });
+            let token = first_name
+                .map(|s| s.to_string())
+                .or_else(|| match &procedure.kind {
+                    Kind::Variable(v) => Some(v.to_string()),
+                    _ => None,
+                });
             let mut e = Error::new("T1008").pos(node.position);
             e.token = token;
             return Err(e);
@@ -1105,10 +1206,26 @@ impl<'a, 'c> Ctx<'a, 'c> {
         }))
     }
 
-    fn eval_apply(&mut self, node: &Node, lhs: &Node, rhs: &Node, input: &Value<'a>, env: &Env<'a>) -> R<'a> {
+    fn eval_apply(
+        &mut self,
+        node: &Node,
+        lhs: &Node,
+        rhs: &Node,
+        input: &Value<'a>,
+        env: &Env<'a>,
+    ) -> R<'a> {
         let l = self.eval(lhs, input, env)?;
         if let Kind::Call { procedure, args } = &rhs.kind {
-            return self.eval_call(rhs, procedure, args, input, env, Some(l));
+            let result = self.eval_call(rhs, procedure, args, input, env, Some(l))?;
+            // `x ~> $f()[]`: the empty predicate on the call keeps a singleton result an array.
+            if rhs.keep_array {
+                if let Value::Array(a) = &result {
+                    if a.sequence {
+                        a.keep_singleton.set(true);
+                    }
+                }
+            }
+            return Ok(result);
         }
         let func = self.eval(rhs, input, env)?;
         if !func.is_function() {
@@ -1169,7 +1286,11 @@ pub(crate) fn owned_from_json<'a>(j: Json) -> Value<'a> {
         Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
         Json::String(s) => Value::string(s),
         Json::Array(a) => Value::array(a.into_iter().map(owned_from_json).collect()),
-        Json::Object(o) => Value::object(o.into_iter().map(|(k, v)| (k, owned_from_json(v))).collect()),
+        Json::Object(o) => Value::object(
+            o.into_iter()
+                .map(|(k, v)| (k, owned_from_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -1222,7 +1343,9 @@ fn group_key(key: &Value<'_>, position: usize) -> Result<Option<String>, Error> 
         Value::Undefined => Ok(None),
         _ => match key.as_str() {
             Some(s) => Ok(Some(s.to_string())),
-            None => Err(Error::new("T1003").pos(position).value(functions::json_repr(key))),
+            None => Err(Error::new("T1003")
+                .pos(position)
+                .value(functions::json_repr(key))),
         },
     }
 }
@@ -1372,9 +1495,14 @@ fn binary_op<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> R<'a> {
             Ok(Value::Bool(if op == BinOp::Eq { eq } else { !eq }))
         }
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            let comparable = |v: &Value<'_>| v.is_undefined() || v.is_string() || matches!(v, Value::Number(_));
+            let comparable =
+                |v: &Value<'_>| v.is_undefined() || v.is_string() || matches!(v, Value::Number(_));
             if !comparable(l) || !comparable(r) {
-                let bad = if l.is_string() || matches!(l, Value::Number(_)) { r } else { l };
+                let bad = if l.is_string() || matches!(l, Value::Number(_)) {
+                    r
+                } else {
+                    l
+                };
                 return Err(Error::new("T2010").value(functions::json_repr(bad)));
             }
             if l.is_undefined() || r.is_undefined() {
@@ -1414,11 +1542,16 @@ fn binary_op<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> R<'a> {
             if l.is_undefined() || r.is_undefined() {
                 return Ok(Value::Bool(false));
             }
-            let items = if r.is_array() { r.items() } else { vec![r.clone()] };
+            let items = if r.is_array() {
+                r.items()
+            } else {
+                vec![r.clone()]
+            };
             Ok(Value::Bool(items.iter().any(|i| i.strict_eq(l))))
         }
         BinOp::Range => {
-            let is_int = |v: &Value<'_>| matches!(v, Value::Number(n) if n.fract() == 0.0 && n.is_finite());
+            let is_int =
+                |v: &Value<'_>| matches!(v, Value::Number(n) if n.fract() == 0.0 && n.is_finite());
             if !l.is_undefined() && !is_int(l) {
                 return Err(Error::new("T2003").value(functions::json_repr(l)));
             }
@@ -1448,7 +1581,12 @@ fn binary_op<'a>(op: BinOp, l: &Value<'a>, r: &Value<'a>) -> R<'a> {
 }
 
 /// Compares two items' sort keys: whether they must be swapped.
-fn compare_keys<'a>(terms: &[SortTerm], position: usize, a: &[Value<'a>], b: &[Value<'a>]) -> Result<bool, Error> {
+fn compare_keys<'a>(
+    terms: &[SortTerm],
+    position: usize,
+    a: &[Value<'a>],
+    b: &[Value<'a>],
+) -> Result<bool, Error> {
     let mut comp = 0;
     for (i, term) in terms.iter().enumerate() {
         if comp != 0 {
@@ -1466,7 +1604,9 @@ fn compare_keys<'a>(terms: &[SortTerm], position: usize, a: &[Value<'a>], b: &[V
         let ok = |v: &Value<'_>| v.is_string() || matches!(v, Value::Number(_));
         if !ok(aa) || !ok(bb) {
             let bad = if ok(aa) { bb } else { aa };
-            return Err(Error::new("T2008").pos(position).value(functions::json_repr(bad)));
+            return Err(Error::new("T2008")
+                .pos(position)
+                .value(functions::json_repr(bad)));
         }
         let ord = match (aa, bb) {
             (Value::Number(x), Value::Number(y)) => x.partial_cmp(y),

@@ -120,7 +120,11 @@ impl Builtin {
         static SIGS: OnceLock<Vec<Signature>> = OnceLock::new();
         let sigs = SIGS.get_or_init(|| {
             ALL.iter()
-                .map(|b| Signature::parse(b.signature_text()).unwrap_or_else(|_| Signature::parse("<x*>").unwrap_or_else(|_| unreachable!())))
+                .map(|b| {
+                    Signature::parse(b.signature_text()).unwrap_or_else(|_| {
+                        Signature::parse("<x*>").unwrap_or_else(|_| unreachable!())
+                    })
+                })
                 .collect()
         });
         let i = ALL.iter().position(|b| *b == self).unwrap_or(0);
@@ -145,7 +149,9 @@ pub(crate) fn js_str_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// The reference's `$string` conversion, used by `&` too.
 pub(crate) fn to_js_string(v: &Value<'_>) -> Result<String, Error> {
     match v {
-        Value::Str(_) | Value::Json(serde_json::Value::String(_)) => Ok(v.as_str().unwrap_or_default().to_string()),
+        Value::Str(_) | Value::Json(serde_json::Value::String(_)) => {
+            Ok(v.as_str().unwrap_or_default().to_string())
+        }
         Value::Function(_) => Ok(String::new()),
         Value::Number(n) if !n.is_finite() => Err(Error::new("D3001").value(js_number_string(*n))),
         _ => stringify(v, false),
@@ -233,7 +239,13 @@ fn num(v: &Value<'_>) -> Option<f64> {
 }
 
 /// Calls a built-in function with validated arguments.
-pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, input: &Value<'a>, env: &Env<'a>) -> R<'a> {
+pub(crate) fn call<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    b: Builtin,
+    args: Vec<Value<'a>>,
+    input: &Value<'a>,
+    env: &Env<'a>,
+) -> R<'a> {
     let a0 = arg(&args, 0);
     let undefined_first = a0.is_undefined();
     match b {
@@ -243,13 +255,21 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             }
             Ok(Value::Number(a0.items().iter().filter_map(num).sum()))
         }
-        Builtin::Count => Ok(Value::Number(if undefined_first { 0.0 } else { a0.len() as f64 })),
+        Builtin::Count => Ok(Value::Number(if undefined_first {
+            0.0
+        } else {
+            a0.len() as f64
+        })),
         Builtin::Max | Builtin::Min => {
             let items = a0.items();
             if items.is_empty() {
                 return Ok(Value::Undefined);
             }
-            let mut best = if b == Builtin::Max { f64::NEG_INFINITY } else { f64::INFINITY };
+            let mut best = if b == Builtin::Max {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
             for n in items.iter().filter_map(num) {
                 if n.is_nan() {
                     best = f64::NAN;
@@ -275,12 +295,16 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             match &a0 {
                 Value::Str(_) | Value::Json(serde_json::Value::String(_)) => Ok(a0.clone()),
                 Value::Function(_) => Ok(Value::str("")),
-                Value::Number(n) if !n.is_finite() => Err(Error::new("D3001").value(js_number_string(*n))),
+                Value::Number(n) if !n.is_finite() => {
+                    Err(Error::new("D3001").value(js_number_string(*n)))
+                }
                 _ => Ok(Value::string(stringify(&a0, pretty)?)),
             }
         }
         Builtin::Substring => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let chars: Vec<char> = s.chars().collect();
             let len = chars.len() as f64;
             let mut start = num(&arg(&args, 1)).unwrap_or(0.0);
@@ -292,7 +316,11 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
                 if length <= 0.0 {
                     return Ok(Value::str(""));
                 }
-                let end = if start >= 0.0 { start + length } else { len + start + length };
+                let end = if start >= 0.0 {
+                    start + length
+                } else {
+                    len + start + length
+                };
                 js_slice(&chars, start, Some(end)).iter().collect()
             } else {
                 js_slice(&chars, start, None).iter().collect()
@@ -300,7 +328,9 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             Ok(Value::string(out))
         }
         Builtin::SubstringBefore | Builtin::SubstringAfter => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let chars = arg(&args, 1);
             let chars = chars.as_str().unwrap_or("undefined");
             Ok(match s.find(chars) {
@@ -309,12 +339,25 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
                 None => a0.clone(),
             })
         }
-        Builtin::Lowercase => Ok(a0.as_str().map_or(Value::Undefined, |s| Value::string(s.to_lowercase()))),
-        Builtin::Uppercase => Ok(a0.as_str().map_or(Value::Undefined, |s| Value::string(s.to_uppercase()))),
-        Builtin::Length => Ok(a0.as_str().map_or(Value::Undefined, |s| Value::Number(s.chars().count() as f64))),
-        Builtin::Trim => Ok(a0.as_str().map_or(Value::Undefined, |s| Value::string(trim(s)))),
+        Builtin::Lowercase => Ok(a0
+            .as_str()
+            .map_or(Value::Undefined, |s| Value::string(s.to_lowercase()))),
+        Builtin::Uppercase => Ok(a0
+            .as_str()
+            .map_or(Value::Undefined, |s| Value::string(s.to_uppercase()))),
+        Builtin::Length => {
+            Ok(a0.as_str().map_or(
+                Value::Undefined,
+                |s| Value::Number(s.chars().count() as f64),
+            ))
+        }
+        Builtin::Trim => Ok(a0
+            .as_str()
+            .map_or(Value::Undefined, |s| Value::string(trim(s)))),
         Builtin::Pad => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let width = num(&arg(&args, 1)).unwrap_or(f64::NAN).trunc();
             let pad_arg = arg(&args, 2);
             let mut pad = pad_arg.as_str().unwrap_or(" ").to_string();
@@ -326,13 +369,19 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             if pad_len > 0.0 {
                 let n = pad_len as usize;
                 let padding: String = pad.chars().cycle().take(n).collect();
-                Ok(Value::string(if width > 0.0 { format!("{s}{padding}") } else { format!("{padding}{s}") }))
+                Ok(Value::string(if width > 0.0 {
+                    format!("{s}{padding}")
+                } else {
+                    format!("{padding}{s}")
+                }))
             } else {
                 Ok(a0.clone())
             }
         }
         Builtin::Match => {
-            let Some(s) = a0.as_rc_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_rc_str() else {
+                return Ok(Value::Undefined);
+            };
             let limit = num(&arg(&args, 2));
             if let Some(l) = limit {
                 if l < 0.0 {
@@ -358,8 +407,13 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             Ok(Value::seq(out))
         }
         Builtin::Contains => {
-            let Some(s) = a0.as_rc_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_rc_str() else {
+                return Ok(Value::Undefined);
+            };
             let token = arg(&args, 1);
+            if token.is_undefined() {
+                return Ok(Value::Undefined);
+            }
             if let Some(t) = token.as_str() {
                 return Ok(Value::Bool(s.contains(t)));
             }
@@ -374,17 +428,26 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             }
             let sep = arg(&args, 1);
             let sep = sep.as_str().unwrap_or("");
-            let parts: Vec<String> = a0.items().iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect();
+            let parts: Vec<String> = a0
+                .items()
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_string())
+                .collect();
             Ok(Value::string(parts.join(sep)))
         }
         Builtin::FormatNumber => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let picture = arg(&args, 1);
             let options = arg(&args, 2);
-            crate::numfmt::format_number(n, picture.as_str().unwrap_or_default(), &options).map(Value::string)
+            crate::numfmt::format_number(n, picture.as_str().unwrap_or_default(), &options)
+                .map(Value::string)
         }
         Builtin::FormatBase => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let n = round_half_even(n, 0.0);
             let radix = match num(&arg(&args, 1)) {
                 Some(r) => round_half_even(r, 0.0),
@@ -396,12 +459,17 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             Ok(Value::string(to_radix(n, radix as u32)))
         }
         Builtin::FormatInteger => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let picture = arg(&args, 1);
-            crate::datetime::format_integer(n, picture.as_str().unwrap_or_default()).map(Value::string)
+            crate::datetime::format_integer(n, picture.as_str().unwrap_or_default())
+                .map(Value::string)
         }
         Builtin::ParseInteger => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let picture = arg(&args, 1);
             crate::datetime::parse_integer(s, picture.as_str().unwrap_or_default())
         }
@@ -410,23 +478,32 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
         Builtin::Ceil => Ok(num(&a0).map_or(Value::Undefined, |n| Value::Number(n.ceil()))),
         Builtin::Abs => Ok(num(&a0).map_or(Value::Undefined, |n| Value::Number(n.abs()))),
         Builtin::Round => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let precision = num(&arg(&args, 1)).unwrap_or(0.0);
             Ok(Value::Number(round_half_even(n, precision)))
         }
         Builtin::Sqrt => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             if n < 0.0 {
                 return Err(Error::new("D3060").value(js_number_string(n)).index(1));
             }
             Ok(Value::Number(n.sqrt()))
         }
         Builtin::Power => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let e = num(&arg(&args, 1)).unwrap_or(f64::NAN);
             let r = js_pow(n, e);
             if !r.is_finite() {
-                return Err(Error::new("D3061").value(js_number_string(n)).exp(js_number_string(e)).index(1));
+                return Err(Error::new("D3061")
+                    .value(js_number_string(n))
+                    .exp(js_number_string(e))
+                    .index(1));
             }
             Ok(Value::Number(r))
         }
@@ -533,7 +610,11 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
                     out.insert(k, v);
                 }
             }
-            Ok(if out.is_empty() { Value::Undefined } else { Value::object(out) })
+            Ok(if out.is_empty() {
+                Value::Undefined
+            } else {
+                Value::object(out)
+            })
         }
         Builtin::Keys => Ok(keys(&a0)),
         Builtin::Lookup => {
@@ -579,7 +660,10 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
             Ok(Value::seq(out))
         }
         Builtin::Error => {
-            let msg = a0.as_str().filter(|s| !s.is_empty()).unwrap_or("$error() function evaluated");
+            let msg = a0
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("$error() function evaluated");
             Err(Error::with_message("D3137", msg))
         }
         Builtin::Assert => {
@@ -587,7 +671,10 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
                 return Ok(Value::Undefined);
             }
             let m = arg(&args, 1);
-            let msg = m.as_str().filter(|s| !s.is_empty()).unwrap_or("$assert() statement failed");
+            let msg = m
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .unwrap_or("$assert() statement failed");
             Err(Error::with_message("D3141", msg))
         }
         Builtin::Type => Ok(match &a0 {
@@ -633,51 +720,87 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
                     out.push(v);
                 }
             }
-            Ok(if a0.is_sequence() { Value::seq(out) } else { Value::array(out) })
+            Ok(if a0.is_sequence() {
+                Value::seq(out)
+            } else {
+                Value::array(out)
+            })
         }
         Builtin::Base64Encode => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let bytes: Vec<u8> = s.encode_utf16().map(|u| (u & 0xff) as u8).collect();
-            Ok(Value::string(base64::engine::general_purpose::STANDARD.encode(bytes)))
+            Ok(Value::string(
+                base64::engine::general_purpose::STANDARD.encode(bytes),
+            ))
         }
         Builtin::Base64Decode => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(cleaned.trim_end_matches('='))
-                .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(cleaned.trim_end_matches('=')))
+                .or_else(|_| {
+                    base64::engine::general_purpose::STANDARD_NO_PAD
+                        .decode(cleaned.trim_end_matches('='))
+                })
                 .unwrap_or_default();
-            Ok(Value::string(bytes.iter().map(|b| char::from(*b)).collect()))
+            Ok(Value::string(
+                bytes.iter().map(|b| char::from(*b)).collect(),
+            ))
         }
         Builtin::EncodeUrlComponent | Builtin::EncodeUrl => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
-            Ok(Value::string(crate::url::encode(s, b == Builtin::EncodeUrl)))
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
+            Ok(Value::string(crate::url::encode(
+                s,
+                b == Builtin::EncodeUrl,
+            )))
         }
         Builtin::DecodeUrlComponent | Builtin::DecodeUrl => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             match crate::url::decode(s, b == Builtin::DecodeUrl) {
                 Some(d) => Ok(Value::string(d)),
                 None => Err(Error::with_message(
                     "D3140",
-                    format!("Malformed URL passed to ${}(): {}", b.name(), json_repr(&a0)),
+                    format!(
+                        "Malformed URL passed to ${}(): {}",
+                        b.name(),
+                        json_repr(&a0)
+                    ),
                 )),
             }
         }
         Builtin::Eval => {
-            let Some(src) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(src) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let focus = arg(&args, 1);
-            let focus = if focus.is_undefined() { input.clone() } else { focus };
+            let focus = if focus.is_undefined() {
+                input.clone()
+            } else {
+                focus
+            };
             let src = src.to_string();
             ctx.eval_string(&src, &focus, env)
         }
         Builtin::ToMillis => {
-            let Some(s) = a0.as_str() else { return Ok(Value::Undefined) };
+            let Some(s) = a0.as_str() else {
+                return Ok(Value::Undefined);
+            };
             let picture = arg(&args, 1);
             let now = ctx.now();
             crate::datetime::to_millis(s, picture.as_str(), now)
         }
         Builtin::FromMillis => {
-            let Some(n) = num(&a0) else { return Ok(Value::Undefined) };
+            let Some(n) = num(&a0) else {
+                return Ok(Value::Undefined);
+            };
             let picture = arg(&args, 1);
             let tz = arg(&args, 2);
             crate::datetime::from_millis(n, picture.as_str(), tz.as_str()).map(Value::string)
@@ -694,7 +817,12 @@ pub(crate) fn call<'a>(ctx: &mut Ctx<'a, '_>, b: Builtin, args: Vec<Value<'a>>, 
 
 /// The arguments a higher-order function passes: the value, then the index (or key) and
 /// the whole input if the function takes them.
-fn hof_args<'a>(f: &Value<'a>, v: Value<'a>, index: Value<'a>, whole: &Value<'a>) -> Vec<Value<'a>> {
+fn hof_args<'a>(
+    f: &Value<'a>,
+    v: Value<'a>,
+    index: Value<'a>,
+    whole: &Value<'a>,
+) -> Vec<Value<'a>> {
     let arity = f.as_function().map_or(1, |f| f.arity());
     let mut args = vec![v];
     if arity >= 2 {
@@ -711,7 +839,11 @@ fn js_slice(chars: &[char], start: f64, end: Option<f64>) -> &[char] {
     let len = chars.len() as f64;
     let norm = |x: f64| -> usize {
         let x = if x.is_nan() { 0.0 } else { x.trunc() };
-        let x = if x < 0.0 { (len + x).max(0.0) } else { x.min(len) };
+        let x = if x < 0.0 {
+            (len + x).max(0.0)
+        } else {
+            x.min(len)
+        };
         x as usize
     };
     let s = norm(start);
@@ -929,10 +1061,16 @@ fn sort<'a>(ctx: &mut Ctx<'a, '_>, arr: Value<'a>, comparator: Value<'a>, env: &
         if !all_numbers && !all_strings {
             return Err(Error::new("D3070").index(1));
         }
-        let sorted = crate::eval::merge_sort(items, &mut |a: &Value<'a>, b: &Value<'a>| match (a, b) {
-            (Value::Number(x), Value::Number(y)) => x > y,
-            _ => js_str_cmp(a.as_str().unwrap_or_default(), b.as_str().unwrap_or_default()) == std::cmp::Ordering::Greater,
-        });
+        let sorted =
+            crate::eval::merge_sort(items, &mut |a: &Value<'a>, b: &Value<'a>| match (a, b) {
+                (Value::Number(x), Value::Number(y)) => x > y,
+                _ => {
+                    js_str_cmp(
+                        a.as_str().unwrap_or_default(),
+                        b.as_str().unwrap_or_default(),
+                    ) == std::cmp::Ordering::Greater
+                }
+            });
         return Ok(Value::array(sorted));
     }
     let mut err = None;
@@ -940,7 +1078,13 @@ fn sort<'a>(ctx: &mut Ctx<'a, '_>, arr: Value<'a>, comparator: Value<'a>, env: &
         if err.is_some() {
             return false;
         }
-        match ctx.apply(&comparator, vec![a.clone(), b.clone()], &Value::Undefined, env, &CallSite::default()) {
+        match ctx.apply(
+            &comparator,
+            vec![a.clone(), b.clone()],
+            &Value::Undefined,
+            env,
+            &CallSite::default(),
+        ) {
             Ok(v) => v.js_truthy(),
             Err(e) => {
                 err = Some(e);
@@ -955,7 +1099,12 @@ fn sort<'a>(ctx: &mut Ctx<'a, '_>, arr: Value<'a>, comparator: Value<'a>, env: &
 }
 
 /// Runs a matcher function (a regex or a custom one) and checks the shape of its result.
-fn evaluate_matcher<'a>(ctx: &mut Ctx<'a, '_>, matcher: &Value<'a>, args: Vec<Value<'a>>, env: &Env<'a>) -> R<'a> {
+fn evaluate_matcher<'a>(
+    ctx: &mut Ctx<'a, '_>,
+    matcher: &Value<'a>,
+    args: Vec<Value<'a>>,
+    env: &Env<'a>,
+) -> R<'a> {
     if matcher.is_undefined() {
         return Ok(Value::Undefined);
     }
@@ -973,7 +1122,11 @@ fn evaluate_matcher<'a>(ctx: &mut Ctx<'a, '_>, matcher: &Value<'a>, args: Vec<Va
 
 /// Runs a regex from a byte offset and builds the reference's match object, whose `next`
 /// continues after the match.
-pub(crate) fn regex_exec<'a>(lit: &std::sync::Arc<crate::ast::RegexLit>, text: Rc<str>, from: usize) -> Value<'a> {
+pub(crate) fn regex_exec<'a>(
+    lit: &std::sync::Arc<crate::ast::RegexLit>,
+    text: Rc<str>,
+    from: usize,
+) -> Value<'a> {
     if from > text.len() {
         return Value::Undefined;
     }
@@ -985,10 +1138,19 @@ pub(crate) fn regex_exec<'a>(lit: &std::sync::Arc<crate::ast::RegexLit>, text: R
     };
     let mut o = Map::new();
     o.insert("match".into(), Value::str(m.as_str()));
-    o.insert("start".into(), Value::Number(utf16_index(&text, m.start()) as f64));
-    o.insert("end".into(), Value::Number(utf16_index(&text, m.end()) as f64));
+    o.insert(
+        "start".into(),
+        Value::Number(utf16_index(&text, m.start()) as f64),
+    );
+    o.insert(
+        "end".into(),
+        Value::Number(utf16_index(&text, m.end()) as f64),
+    );
     let groups = (1..caps.len())
-        .map(|i| caps.get(i).map_or(Value::Undefined, |g| Value::str(g.as_str())))
+        .map(|i| {
+            caps.get(i)
+                .map_or(Value::Undefined, |g| Value::str(g.as_str()))
+        })
         .collect();
     o.insert("groups".into(), Value::array(groups));
     o.insert(
@@ -1010,7 +1172,9 @@ fn utf16_slice(s: &str, from: usize, to: Option<usize>) -> &str {
 
 fn replace<'a>(ctx: &mut Ctx<'a, '_>, args: &[Value<'a>], env: &Env<'a>) -> R<'a> {
     let a0 = arg(args, 0);
-    let Some(s) = a0.as_rc_str() else { return Ok(Value::Undefined) };
+    let Some(s) = a0.as_rc_str() else {
+        return Ok(Value::Undefined);
+    };
     let pattern = arg(args, 1);
     let replacement = arg(args, 2);
     let limit = num(&arg(args, 3));
@@ -1027,7 +1191,10 @@ fn replace<'a>(ctx: &mut Ctx<'a, '_>, args: &[Value<'a>], env: &Env<'a>) -> R<'a
     }
     let mut result = String::new();
     if let Some(p) = pattern.as_str() {
-        let rep = replacement.as_str().map(str::to_string).unwrap_or_else(|| to_js_string(&replacement).unwrap_or_default());
+        let rep = replacement
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| to_js_string(&replacement).unwrap_or_default());
         let mut count = 0.0;
         let mut position = 0;
         while let Some(idx) = s[position..].find(p) {
@@ -1054,7 +1221,13 @@ fn replace<'a>(ctx: &mut Ctx<'a, '_>, args: &[Value<'a>], env: &Env<'a>) -> R<'a
         let replaced = if let Some(r) = replacement.as_str() {
             Value::string(substitute(r, &m))
         } else {
-            ctx.apply(&replacement, vec![m.clone()], &Value::Undefined, env, &CallSite::default())?
+            ctx.apply(
+                &replacement,
+                vec![m.clone()],
+                &Value::Undefined,
+                env,
+                &CallSite::default(),
+            )?
         };
         match replaced.as_str() {
             Some(r) => result.push_str(r),
@@ -1134,7 +1307,9 @@ fn substitute(replacement: &str, m: &Value<'_>) -> String {
 
 fn split<'a>(ctx: &mut Ctx<'a, '_>, args: &[Value<'a>], env: &Env<'a>) -> R<'a> {
     let a0 = arg(args, 0);
-    let Some(s) = a0.as_rc_str() else { return Ok(Value::Undefined) };
+    let Some(s) = a0.as_rc_str() else {
+        return Ok(Value::Undefined);
+    };
     let sep = arg(args, 1);
     let limit = num(&arg(args, 2));
     if let Some(l) = limit {

@@ -189,13 +189,18 @@ impl Lexer {
                     'r' => out.push('\r'),
                     't' => out.push('\t'),
                     'u' => {
-                        let unit = self.hex4(self.pos + 1).ok_or_else(|| Error::new("S0104").pos(self.pos))?;
+                        let unit = self
+                            .hex4(self.pos + 1)
+                            .ok_or_else(|| Error::new("S0104").pos(self.pos))?;
                         self.pos += 4;
                         if (0xD800..0xDC00).contains(&unit)
                             && self.at(self.pos + 1) == Some('\\')
                             && self.at(self.pos + 2) == Some('u')
                         {
-                            if let Some(low) = self.hex4(self.pos + 3).filter(|l| (0xDC00..0xE000).contains(l)) {
+                            if let Some(low) = self
+                                .hex4(self.pos + 3)
+                                .filter(|l| (0xDC00..0xE000).contains(l))
+                            {
                                 let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
                                 out.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
                                 self.pos += 6;
@@ -280,9 +285,7 @@ impl Lexer {
             let c = self.chars[self.pos];
             if c == '/' && depth == 0 {
                 let mut backslashes = 0;
-                while self.pos > backslashes
-                    && self.at(self.pos - backslashes - 1) == Some('\\')
-                {
+                while self.pos > backslashes && self.at(self.pos - backslashes - 1) == Some('\\') {
                     backslashes += 1;
                 }
                 if backslashes % 2 == 0 {

@@ -59,7 +59,9 @@ fn last_index_of(hay: &[char], needle: &str) -> Option<usize> {
     if hay.len() < n.len() || n.is_empty() {
         return None;
     }
-    (0..=hay.len() - n.len()).rev().find(|&i| hay[i..i + n.len()] == n[..])
+    (0..=hay.len() - n.len())
+        .rev()
+        .find(|&i| hay[i..i + n.len()] == n[..])
 }
 
 fn is(c: char, prop: &str) -> bool {
@@ -68,7 +70,11 @@ fn is(c: char, prop: &str) -> bool {
 }
 
 /// Formats `value` with an XPath picture string; `options` may override the symbols.
-pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> Result<String, Error> {
+pub(crate) fn format_number(
+    value: f64,
+    picture: &str,
+    options: &Value<'_>,
+) -> Result<String, Error> {
     let mut p = Props {
         decimal: ".".into(),
         grouping: ",".into(),
@@ -81,7 +87,9 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
         pattern: ";".into(),
     };
     for (k, v) in options.entries() {
-        let Some(v) = v.as_str().map(str::to_string) else { continue };
+        let Some(v) = v.as_str().map(str::to_string) else {
+            continue;
+        };
         match k.as_str() {
             "decimal-separator" => p.decimal = v,
             "grouping-separator" => p.grouping = v,
@@ -99,7 +107,12 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
     let family: Vec<char> = (0..10).filter_map(|i| char::from_u32(zero + i)).collect();
     let in_family = |c: char| family.contains(&c);
     let active = |c: char| {
-        in_family(c) || is(c, &p.decimal) || is(c, &p.exponent) || is(c, &p.grouping) || is(c, &p.digit) || is(c, &p.pattern)
+        in_family(c)
+            || is(c, &p.decimal)
+            || is(c, &p.exponent)
+            || is(c, &p.grouping)
+            || is(c, &p.digit)
+            || is(c, &p.pattern)
     };
 
     let subs: Vec<&str> = picture.split(p.pattern.as_str()).collect();
@@ -119,7 +132,11 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
             None => Vec::new(),
         };
         let end = s.len() - suffix.len();
-        let active_part: Vec<char> = if prefix.len() <= end { s[prefix.len()..end].to_vec() } else { Vec::new() };
+        let active_part: Vec<char> = if prefix.len() <= end {
+            s[prefix.len()..end].to_vec()
+        } else {
+            Vec::new()
+        };
         let exp_pos = index_of(&s, &p.exponent, prefix.len());
         let (mantissa, exponent) = match exp_pos {
             Some(e) if e <= end => {
@@ -163,7 +180,11 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
         if index_of(s, &p.percent, 0).is_some() && index_of(s, &p.per_mille, 0).is_some() {
             error = Some("D3084");
         }
-        if !parts.mantissa.iter().any(|&c| in_family(c) || is(c, &p.digit)) {
+        if !parts
+            .mantissa
+            .iter()
+            .any(|&c| in_family(c) || is(c, &p.digit))
+        {
             error = Some("D3085");
         }
         if parts.active.iter().any(|&c| !active(c)) {
@@ -172,7 +193,9 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
         if let Some(d) = decimal_pos {
             let before = d.checked_sub(1).and_then(|i| s.get(i)).copied();
             let after = s.get(d + 1).copied();
-            if before.is_some_and(|c| is(c, &p.grouping)) || after.is_some_and(|c| is(c, &p.grouping)) {
+            if before.is_some_and(|c| is(c, &p.grouping))
+                || after.is_some_and(|c| is(c, &p.grouping))
+            {
                 error = Some("D3087");
             }
         } else if parts.integer.last().is_some_and(|&c| is(c, &p.grouping)) {
@@ -192,7 +215,9 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
             }
         }
         if let Some(e) = &parts.exponent {
-            if !e.is_empty() && (index_of(s, &p.percent, 0).is_some() || index_of(s, &p.per_mille, 0).is_some()) {
+            if !e.is_empty()
+                && (index_of(s, &p.percent, 0).is_some() || index_of(s, &p.per_mille, 0).is_some())
+            {
                 error = Some("D3092");
             }
             if e.is_empty() || e.iter().any(|&c| !in_family(c)) {
@@ -211,7 +236,12 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
             let mut gp = index_of(part, &p.grouping, 0);
             while let Some(g) = gp {
                 let region: &[char] = if to_left { &part[..g] } else { &part[g..] };
-                positions.push(region.iter().filter(|&&c| in_family(c) || is(c, &p.digit)).count());
+                positions.push(
+                    region
+                        .iter()
+                        .filter(|&&c| in_family(c) || is(c, &p.digit))
+                        .count(),
+                );
                 // The reference continues the search in the integer part.
                 gp = index_of(&parts.integer, &p.grouping, g + 1);
             }
@@ -291,7 +321,11 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
         neg.prefix = format!("{}{}", p.minus, neg.prefix);
         variables.push(neg);
     }
-    let pic = if value >= 0.0 { &variables[0] } else { &variables[1] };
+    let pic = if value >= 0.0 {
+        &variables[0]
+    } else {
+        &variables[1]
+    };
     let adjusted = if index_of(&pic.picture, &p.percent, 0).is_some() {
         value * 100.0
     } else if index_of(&pic.picture, &p.per_mille, 0).is_some() {
@@ -304,7 +338,8 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
     } else {
         let max_m = 10f64.powi(pic.scaling as i32);
         let min_m = 10f64.powi(pic.scaling as i32 - 1);
-        let mut m = adjusted;
+        // The magnitude decides the exponent; the sign comes from the sub-picture's prefix.
+        let mut m = adjusted.abs();
         let mut e: i32 = 0;
         if m != 0.0 {
             while m < min_m {
@@ -322,7 +357,13 @@ pub(crate) fn format_number(value: f64, picture: &str, options: &Value<'_>) -> R
     let make_string = |v: f64, dp: usize| -> Vec<char> {
         let s = to_fixed(v.abs(), dp);
         s.chars()
-            .map(|c| if c.is_ascii_digit() { family[(c as u32 - '0' as u32) as usize] } else { c })
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    family[(c as u32 - '0' as u32) as usize]
+                } else {
+                    c
+                }
+            })
             .collect()
     };
     let dec: Vec<char> = p.decimal.chars().collect();

@@ -29,7 +29,10 @@ enum PKind {
     Num(f64),
     Bool(bool),
     Null,
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
     /// `and`, `or` or `in` used as a name.
     OpName(&'static str),
     Placeholder,
@@ -97,14 +100,14 @@ pub(crate) fn parse(source: &str) -> Result<Node, Error> {
     p.advance(None, false)?;
     let raw = p.expression(0)?;
     if let Some(t) = &p.current {
-        return Err(Error::new("S0201")
-            .pos(t.position)
-            .token(tok_text(&t.tok)));
+        return Err(Error::new("S0201").pos(t.position).token(tok_text(&t.tok)));
     }
     let mut post = Post { slots: Vec::new() };
     let mut node = post.process(raw)?;
     if matches!(node.kind, Kind::Parent(_)) || !node.seeking.is_empty() {
-        return Err(Error::new("S0217").pos(node.position).token(node.type_name()));
+        return Err(Error::new("S0217")
+            .pos(node.position)
+            .token(node.type_name()));
     }
     post.finish(&mut node);
     Ok(node)
@@ -177,7 +180,11 @@ impl Parser {
     fn advance(&mut self, expect: Option<&str>, infix: bool) -> Result<(), Error> {
         if let Some(id) = expect {
             if self.id() != id {
-                let code = if self.current.is_none() { "S0203" } else { "S0202" };
+                let code = if self.current.is_none() {
+                    "S0203"
+                } else {
+                    "S0202"
+                };
                 let token = self
                     .current
                     .as_ref()
@@ -189,7 +196,11 @@ impl Parser {
             }
         }
         let next = self.lexer.next(infix)?;
-        if let Some(Token { tok: Tok::Op(op), position }) = &next {
+        if let Some(Token {
+            tok: Tok::Op(op),
+            position,
+        }) = &next
+        {
             if !known_symbol(op) {
                 return Err(Error::new("S0204").pos(*position).token(*op));
             }
@@ -265,7 +276,10 @@ impl Parser {
                                 let rpos = self.position();
                                 self.advance(Some(".."), false)?;
                                 let rhs = self.expression(0)?;
-                                item = PNode::new(PKind::Binary("..", Box::new(item), Box::new(rhs)), rpos);
+                                item = PNode::new(
+                                    PKind::Binary("..", Box::new(item), Box::new(rhs)),
+                                    rpos,
+                                );
                             }
                             items.push(item);
                             if self.id() != "," {
@@ -322,8 +336,8 @@ impl Parser {
             return Err(Error::new("S0201").pos(pos).token(tok_text(&t.tok)));
         };
         let kind = match op {
-            "." | "+" | "-" | "*" | "/" | "%" | "=" | "<" | ">" | "!=" | "<=" | ">=" | "&" | "and"
-            | "or" | "in" | "~>" => {
+            "." | "+" | "-" | "*" | "/" | "%" | "=" | "<" | ">" | "!=" | "<=" | ">=" | "&"
+            | "and" | "or" | "in" | "~>" => {
                 let rhs = self.expression(lbp(op))?;
                 PKind::Binary(op, Box::new(left), Box::new(rhs))
             }
@@ -420,7 +434,8 @@ impl Parser {
             }
         }
         self.advance(Some(")"), true)?;
-        let is_lambda = matches!(&procedure.kind, PKind::Name(n) if n == "function" || n == "\u{3bb}");
+        let is_lambda =
+            matches!(&procedure.kind, PKind::Name(n) if n == "function" || n == "\u{3bb}");
         if !is_lambda {
             return Ok(PNode::new(
                 PKind::Call {
@@ -460,7 +475,8 @@ impl Parser {
                 }
             }
             self.advance(Some(">"), false)?;
-            signature = Some(Signature::parse(&sig).map_err(|(e, offset)| e.pos(sig_pos + offset))?);
+            signature =
+                Some(Signature::parse(&sig).map_err(|(e, offset)| e.pos(sig_pos + offset))?);
         }
         self.advance(Some("{"), false)?;
         let body = self.expression(0)?;
@@ -526,7 +542,11 @@ impl Post {
                     result.seeking = vec![s];
                 }
                 let rest = self.process(*rhs)?;
-                let Kind::Path { steps, keep_singleton_array } = &mut result.kind else {
+                let Kind::Path {
+                    steps,
+                    keep_singleton_array,
+                } = &mut result.kind
+                else {
                     unreachable!("result is a path");
                 };
                 match rest.kind {
@@ -550,7 +570,9 @@ impl Post {
                                 .value(crate::value::js_number_string(*n)));
                         }
                         Kind::Bool(b) => {
-                            return Err(Error::new("S0213").pos(step.position).value(b.to_string()));
+                            return Err(Error::new("S0213")
+                                .pos(step.position)
+                                .value(b.to_string()));
                         }
                         Kind::Null => {
                             return Err(Error::new("S0213").pos(step.position).value("null"));
@@ -654,7 +676,13 @@ impl Post {
                     _ => String::new(),
                 };
                 let value = self.process(*rhs)?;
-                let mut result = Node::new(Kind::Bind { name: Arc::from(name), value: Box::new(Node::new(Kind::Null, pos)) }, pos);
+                let mut result = Node::new(
+                    Kind::Bind {
+                        name: Arc::from(name),
+                        value: Box::new(Node::new(Kind::Null, pos)),
+                    },
+                    pos,
+                );
                 push_ancestry(&mut result, &value);
                 if let Kind::Bind { value: v, .. } = &mut result.kind {
                     **v = value;
@@ -816,9 +844,15 @@ impl Post {
                 }
                 let procedure = Box::new(self.process(*procedure)?);
                 result.kind = if partial {
-                    Kind::Partial { procedure, args: out }
+                    Kind::Partial {
+                        procedure,
+                        args: out,
+                    }
                 } else {
-                    Kind::Call { procedure, args: out }
+                    Kind::Call {
+                        procedure,
+                        args: out,
+                    }
                 };
                 result
             }
@@ -931,7 +965,10 @@ impl Post {
             }
             PKind::Parent => {
                 let id = self.slots.len();
-                self.slots.push(Slot { label: id, level: 1 });
+                self.slots.push(Slot {
+                    label: id,
+                    level: 1,
+                });
                 let mut n = Node::new(Kind::Parent(Arc::from("")), pos);
                 n.slot = Some(id);
                 n
@@ -1019,7 +1056,10 @@ impl Post {
                 let mut i = index as usize;
                 index -= 1;
                 // Contiguous steps that bind the focus are skipped together.
-                while index >= 0 && steps[i].focus.is_some() && steps[index as usize].focus.is_some() {
+                while index >= 0
+                    && steps[i].focus.is_some()
+                    && steps[index as usize].focus.is_some()
+                {
                     i = index as usize;
                     index -= 1;
                 }
@@ -1069,14 +1109,20 @@ impl Post {
                 self.finish(b);
             }
             Kind::Negate(e) => self.finish(e),
-            Kind::ArrayCons(items) | Kind::Block(items) => items.iter_mut().for_each(|s| self.finish(s)),
+            Kind::ArrayCons(items) | Kind::Block(items) => {
+                items.iter_mut().for_each(|s| self.finish(s))
+            }
             Kind::ObjectCons(pairs) => {
                 for (k, v) in pairs {
                     self.finish(k);
                     self.finish(v);
                 }
             }
-            Kind::Condition { cond, then, otherwise } => {
+            Kind::Condition {
+                cond,
+                then,
+                otherwise,
+            } => {
                 self.finish(cond);
                 self.finish(then);
                 if let Some(o) = otherwise {
@@ -1124,7 +1170,9 @@ fn tail_call_optimize(mut expr: Node) -> Node {
                 position,
             )
         }
-        Kind::Condition { then, otherwise, .. } => {
+        Kind::Condition {
+            then, otherwise, ..
+        } => {
             let t = std::mem::replace(then.as_mut(), Node::new(Kind::Null, 0));
             **then = tail_call_optimize(t);
             if let Some(o) = otherwise {

@@ -14,7 +14,9 @@ pub(crate) fn compile(pattern: &str, flags: &str) -> Result<RegexLit, Error> {
         .case_insensitive(flags.contains('i'))
         .multi_line(flags.contains('m'))
         .build()
-        .map_err(|_| Error::with_message("S0303", format!("Invalid regular expression: /{pattern}/")))?;
+        .map_err(|_| {
+            Error::with_message("S0303", format!("Invalid regular expression: /{pattern}/"))
+        })?;
     Ok(RegexLit {
         regex,
         source: pattern.to_string(),
@@ -34,12 +36,18 @@ fn translate(pattern: &str) -> String {
             match e {
                 'd' => out.push_str(if in_class { "0-9" } else { "[0-9]" }),
                 'D' => out.push_str("[^0-9]"),
-                'w' => out.push_str(if in_class { "0-9A-Za-z_" } else { "[0-9A-Za-z_]" }),
+                'w' => out.push_str(if in_class {
+                    "0-9A-Za-z_"
+                } else {
+                    "[0-9A-Za-z_]"
+                }),
                 'W' => out.push_str("[^0-9A-Za-z_]"),
                 'b' if !in_class => out.push_str("(?-u:\\b)"),
                 'B' if !in_class => out.push_str("(?-u:\\B)"),
                 'b' => out.push_str("\\x08"),
-                'u' if i + 4 <= chars.len() && chars[i..i + 4].iter().all(char::is_ascii_hexdigit) => {
+                'u' if i + 4 <= chars.len()
+                    && chars[i..i + 4].iter().all(char::is_ascii_hexdigit) =>
+                {
                     out.push_str("\\x{");
                     out.extend(&chars[i..i + 4]);
                     out.push('}');
@@ -50,8 +58,8 @@ fn translate(pattern: &str) -> String {
                     i += 1;
                 }
                 '0' => out.push_str("\\x00"),
-                '/' | '-' | '"' | '\'' | '`' | '!' | '@' | '%' | ',' | ';' | ':' | '=' | '<' | '>'
-                | '_' => {
+                '/' | '-' | '"' | '\'' | '`' | '!' | '@' | '%' | ',' | ';' | ':' | '=' | '<'
+                | '>' | '_' => {
                     // Characters the crate does not allow escaped: emit them as literals,
                     // escaped the crate's way where they are special inside a class.
                     if e == '-' {

@@ -190,7 +190,13 @@ impl Signature {
 
     /// Matches the parameters from `index` on against `sig` from `pos`; greedy, backtracking.
     /// Returns the number of letters each parameter took.
-    fn match_from(&self, sig: &[char], index: usize, pos: usize, anchored: bool) -> Option<Vec<usize>> {
+    fn match_from(
+        &self,
+        sig: &[char],
+        index: usize,
+        pos: usize,
+        anchored: bool,
+    ) -> Option<Vec<usize>> {
         self.match_upto(sig, index, pos, anchored, self.params.len())
     }
 

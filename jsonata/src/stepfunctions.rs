@@ -26,7 +26,10 @@ pub fn install(env: &mut Environment<'_>) {
     env.bind_function("range", Box::new(|args, _| range(args)));
     env.bind_function("hash", Box::new(|args, _| hash(args)));
     env.bind_function("random", Box::new(random));
-    env.bind_function("uuid", Box::new(|_, host| Ok(Some(Value::String(uuid(host))))));
+    env.bind_function(
+        "uuid",
+        Box::new(|_, host| Ok(Some(Value::String(uuid(host))))),
+    );
     env.bind_function("parse", Box::new(|args, _| parse(args)));
 }
 
@@ -62,7 +65,10 @@ fn partition(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
         ));
     }
     let size = size as usize;
-    let chunks: Vec<Value> = items.chunks(size).map(|c| Value::Array(c.to_vec())).collect();
+    let chunks: Vec<Value> = items
+        .chunks(size)
+        .map(|c| Value::Array(c.to_vec()))
+        .collect();
     Ok(Some(Value::Array(chunks)))
 }
 
@@ -78,7 +84,10 @@ fn range(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
     let end = number(args, 1, "range")?;
     let step = number(args, 2, "range")?;
     if step == 0.0 || !step.is_finite() {
-        return Err(Error::with_message("D3301", "The step argument of $range must not be zero"));
+        return Err(Error::with_message(
+            "D3301",
+            "The step argument of $range must not be zero",
+        ));
     }
     let mut out = Vec::new();
     let mut i = 0usize;
@@ -129,12 +138,12 @@ fn hash(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
         "SHA-256" => hex(&sha2::Sha256::digest(bytes)),
         "SHA-384" => hex(&sha2::Sha384::digest(bytes)),
         "SHA-512" => hex(&sha2::Sha512::digest(bytes)),
-        other => {
-            return Err(Error::with_message(
-                "D3302",
-                format!("Unsupported hash algorithm {other:?}: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"),
-            ))
-        }
+        other => return Err(Error::with_message(
+            "D3302",
+            format!(
+                "Unsupported hash algorithm {other:?}: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
+            ),
+        )),
     };
     Ok(Some(Value::String(digest)))
 }
@@ -164,7 +173,14 @@ fn uuid(host: &mut dyn Host) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h = hex(&bytes);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn parse(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
@@ -174,9 +190,9 @@ fn parse(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
     let Value::String(s) = v else {
         return Err(type_error("parse", 1));
     };
-    serde_json::from_str(s)
-        .map(Some)
-        .map_err(|e| Error::with_message("D3303", format!("$parse: the text is not valid JSON: {e}")))
+    serde_json::from_str(s).map(Some).map_err(|e| {
+        Error::with_message("D3303", format!("$parse: the text is not valid JSON: {e}"))
+    })
 }
 
 #[cfg(test)]
@@ -193,15 +209,24 @@ mod tests {
 
     #[test]
     fn partition_chunks_arrays() {
-        assert_eq!(eval("$partition([1,2,3,4,5,6,7,8,9], 3)").unwrap(), Some(json!([[1, 2, 3], [4, 5, 6], [7, 8, 9]])));
-        assert_eq!(eval("$partition([1,2,3,4,5], 2)").unwrap(), Some(json!([[1, 2], [3, 4], [5]])));
+        assert_eq!(
+            eval("$partition([1,2,3,4,5,6,7,8,9], 3)").unwrap(),
+            Some(json!([[1, 2, 3], [4, 5, 6], [7, 8, 9]]))
+        );
+        assert_eq!(
+            eval("$partition([1,2,3,4,5], 2)").unwrap(),
+            Some(json!([[1, 2], [3, 4], [5]]))
+        );
         assert_eq!(eval("$partition([], 2)").unwrap(), Some(json!([])));
         assert_eq!(eval("$partition([1,2], 0)").unwrap_err().code, "D3300");
     }
 
     #[test]
     fn range_is_inclusive() {
-        assert_eq!(eval("$range(0, 10, 2)").unwrap(), Some(json!([0, 2, 4, 6, 8, 10])));
+        assert_eq!(
+            eval("$range(0, 10, 2)").unwrap(),
+            Some(json!([0, 2, 4, 6, 8, 10]))
+        );
         assert_eq!(eval("$range(1, 0, 1)").unwrap(), Some(json!([])));
         assert_eq!(eval("$range(5, 1, -2)").unwrap(), Some(json!([5, 3, 1])));
         assert_eq!(eval("$range(0, 1, 0)").unwrap_err().code, "D3301");
@@ -210,11 +235,19 @@ mod tests {
 
     #[test]
     fn hash_gives_lowercase_hex() {
-        assert_eq!(eval("$hash('abc', 'MD5')").unwrap(), Some(json!("900150983cd24fb0d6963f7d28e17f72")));
-        assert_eq!(eval("$hash('abc', 'SHA-1')").unwrap(), Some(json!("a9993e364706816aba3e25717850c26c9cd0d89d")));
+        assert_eq!(
+            eval("$hash('abc', 'MD5')").unwrap(),
+            Some(json!("900150983cd24fb0d6963f7d28e17f72"))
+        );
+        assert_eq!(
+            eval("$hash('abc', 'SHA-1')").unwrap(),
+            Some(json!("a9993e364706816aba3e25717850c26c9cd0d89d"))
+        );
         assert_eq!(
             eval("$hash('abc', 'SHA-256')").unwrap(),
-            Some(json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+            Some(json!(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            ))
         );
         assert_eq!(
             eval("$hash('abc', 'SHA-384')").unwrap(),
@@ -250,7 +283,10 @@ mod tests {
 
     #[test]
     fn parse_reads_json() {
-        assert_eq!(eval("$parse('{\"a\": [1, true]}')").unwrap(), Some(json!({"a": [1, true]})));
+        assert_eq!(
+            eval("$parse('{\"a\": [1, true]}')").unwrap(),
+            Some(json!({"a": [1, true]}))
+        );
         assert_eq!(eval("$parse('{')").unwrap_err().code, "D3303");
     }
 }

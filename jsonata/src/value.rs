@@ -182,7 +182,10 @@ impl<'a> Value<'a> {
     }
 
     pub fn is_array(&self) -> bool {
-        matches!(self, Value::Array(_) | Value::Tuples(_) | Value::Json(Json::Array(_)))
+        matches!(
+            self,
+            Value::Array(_) | Value::Tuples(_) | Value::Json(Json::Array(_))
+        )
     }
 
     pub fn is_object(&self) -> bool {
@@ -291,7 +294,11 @@ impl<'a> Value<'a> {
     /// The entries of an object, in order (none for other values).
     pub fn entries(&self) -> Vec<(String, Value<'a>)> {
         match self {
-            Value::Object(o) => o.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Value::Object(o) => o
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             Value::Json(Json::Object(o)) => o
                 .iter()
                 .map(|(k, v)| (k.clone(), Value::from_json(v)))
@@ -410,9 +417,7 @@ impl<'a> Value<'a> {
                     .collect(),
             ),
             Value::Array(a) => Value::array(a.items.iter().map(Value::deep_clone).collect()),
-            Value::Tuples(t) => {
-                Value::array(t.iter().map(|t| t.context.deep_clone()).collect())
-            }
+            Value::Tuples(t) => Value::array(t.iter().map(|t| t.context.deep_clone()).collect()),
             Value::Object(o) => Value::object(
                 o.borrow()
                     .iter()
@@ -490,7 +495,11 @@ pub(crate) fn js_number_string(n: f64) -> String {
         return "NaN".into();
     }
     if n.is_infinite() {
-        return if n > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if n > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if n == 0.0 {
         return "0".into();
@@ -575,6 +584,9 @@ fn write_json(
                 }
                 if n.is_nan() {
                     out.push_str("null");
+                } else if n.fract() == 0.0 {
+                    // Integers are exact; only fractions carry binary noise worth hiding.
+                    out.push_str(&js_number_string(*n));
                 } else {
                     out.push_str(&js_number_string(round15(*n)));
                 }
