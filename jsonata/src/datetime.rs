@@ -446,8 +446,7 @@ fn format_int(value: f64, f: &IntFormat) -> Result<String, Error> {
             let mut chars: Vec<char> = s.chars().collect();
             if f.regular {
                 let (pos, ch) = f.separators[0];
-                if pos > 0 {
-                    let n = (chars.len().saturating_sub(1)) / pos;
+                if let Some(n) = (chars.len().saturating_sub(1)).checked_div(pos) {
                     for ii in (1..=n).rev() {
                         let at = chars.len() - ii * pos;
                         chars.insert(at, ch);
@@ -496,10 +495,13 @@ pub(crate) fn format_integer(value: f64, picture: &str) -> Result<String, Error>
     format_int(value.floor(), &f)
 }
 
+/// Converts the text a picture component matched to its value.
+type ParseFn = Box<dyn Fn(&str) -> f64>;
+
 /// A parser for one picture component: a regex and a conversion of the matched text.
 struct Matcher {
     regex: String,
-    parse: Box<dyn Fn(&str) -> f64>,
+    parse: ParseFn,
 }
 
 fn integer_matcher(f: &IntFormat) -> Result<Matcher, Error> {
@@ -624,6 +626,19 @@ struct Marker {
     n: i64,
 }
 
+/// A width in a picture marker: a number, or `*` (none).
+fn parse_width(w: &str) -> Option<usize> {
+    if w == "*" {
+        return None;
+    }
+    let n = parse_int(w);
+    if n.is_nan() {
+        None
+    } else {
+        Some(n as usize)
+    }
+}
+
 fn default_presentation(c: char) -> Option<&'static str> {
     Some(match c {
         'Y' | 'M' | 'D' | 'd' | 'W' | 'w' | 'X' | 'x' | 'H' | 'h' | 'f' => "1",
@@ -682,18 +697,6 @@ fn analyse_datetime_picture(picture: &str) -> Result<Vec<Part>, Error> {
                     let (min, max) = match width.find('-') {
                         None => (width.as_str(), None),
                         Some(d) => (&width[..d], Some(&width[d + 1..])),
-                    };
-                    let parse_width = |w: &str| -> Option<usize> {
-                        if w == "*" {
-                            None
-                        } else {
-                            let n = parse_int(w);
-                            if n.is_nan() {
-                                None
-                            } else {
-                                Some(n as usize)
-                            }
-                        }
                     };
                     def.width_min = parse_width(min);
                     def.width_max = max.and_then(parse_width);
@@ -1162,7 +1165,7 @@ fn iso_regex() -> &'static regex::Regex {
 fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<'a>, Error> {
     let spec = analyse_datetime_picture(picture)?;
     let mut regex = String::from("^");
-    let mut parsers: Vec<(char, Option<Box<dyn Fn(&str) -> f64>>)> = Vec::new();
+    let mut parsers: Vec<(char, Option<ParseFn>)> = Vec::new();
     for part in &spec {
         match part {
             Part::Literal(l) => {
@@ -1341,16 +1344,21 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
     let mut start_specified = false;
     let mut end_specified = false;
     for part in format!("{date_comps}{time_comps}").chars() {
-        if comps.contains_key(&part) {
+        let value = if comps.contains_key(&part) {
             start_specified = true;
             if end_specified {
                 return Err(Error::new("D3136"));
             }
+            continue;
         } else if start_specified {
-            comps.insert(part, if "MDd".contains(part) { 1.0 } else { 0.0 });
             end_specified = true;
+            if "MDd".contains(part) {
+                1.0
+            } else {
+                0.0
+            }
         } else {
-            let v = match fragment(&now_fields, part) {
+            match fragment(&now_fields, part) {
                 Frag::Num(n) => n,
                 Frag::Text(t) => {
                     if t == "pm" {
@@ -1360,10 +1368,11 @@ fn parse_datetime<'a>(timestamp: &str, picture: &str, now: i64) -> Result<Value<
                     }
                 }
                 Frag::None => 0.0,
-            };
-            comps.insert(part, v);
-        }
+            }
+        };
+        comps.insert(part, value);
     }
+
     let get = |c: char, comps: &std::collections::HashMap<char, f64>| {
         comps.get(&c).copied().unwrap_or(0.0)
     };

@@ -176,7 +176,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             }
         }
         if let Some(limit) = self.limits.time_limit {
-            if self.steps % 64 == 0 && self.start.elapsed() > limit {
+            if self.steps.is_multiple_of(64) && self.start.elapsed() > limit {
                 return Err(Error::new("U1001").finish_timeout());
             }
         }

@@ -395,8 +395,7 @@ pub(crate) fn format_number(
     }
     decimal_pos = index_of(&sv, &p.decimal, 0).unwrap_or(0);
     let grouping: Vec<char> = p.grouping.chars().collect();
-    if pic.regular_grouping > 0 {
-        let group_count = (decimal_pos.saturating_sub(1)) / pic.regular_grouping;
+    if let Some(group_count) = (decimal_pos.saturating_sub(1)).checked_div(pic.regular_grouping) {
         for group in 1..=group_count {
             let at = decimal_pos - group * pic.regular_grouping;
             sv.splice(at..at, grouping.iter().copied());

@@ -138,12 +138,14 @@ fn hash(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
         "SHA-256" => hex(&sha2::Sha256::digest(bytes)),
         "SHA-384" => hex(&sha2::Sha384::digest(bytes)),
         "SHA-512" => hex(&sha2::Sha512::digest(bytes)),
-        other => return Err(Error::with_message(
-            "D3302",
-            format!(
+        other => {
+            return Err(Error::with_message(
+                "D3302",
+                format!(
                 "Unsupported hash algorithm {other:?}: use MD5, SHA-1, SHA-256, SHA-384 or SHA-512"
             ),
-        )),
+            ))
+        }
     };
     Ok(Some(Value::String(digest)))
 }

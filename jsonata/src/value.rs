@@ -209,13 +209,6 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn as_array(&self) -> Option<&Rc<Array<'a>>> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
-
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
