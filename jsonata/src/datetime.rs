@@ -567,7 +567,14 @@ fn integer_matcher(f: &IntFormat) -> Result<Matcher, Error> {
                     if f2.zero_code != 0x30 {
                         digits = digits
                             .chars()
-                            .map(|c| char::from_u32(c as u32 - f2.zero_code + 0x30).unwrap_or(c))
+                            .map(|c| {
+                                let cp = c as u32;
+                                if (f2.zero_code..f2.zero_code + 10).contains(&cp) {
+                                    char::from_u32(cp - f2.zero_code + 0x30).unwrap_or(c)
+                                } else {
+                                    c
+                                }
+                            })
                             .collect();
                     }
                     parse_int(&digits)

@@ -187,9 +187,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
     pub fn eval(&mut self, node: &Node, input: &Value<'a>, env: &Env<'a>) -> R<'a> {
         self.depth += 1;
         let r = match self.check_limits() {
-            Ok(()) => stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
-                self.eval_inner(node, input, env)
-            }),
+            Ok(()) => crate::guarded(|| self.eval_inner(node, input, env)),
             Err(e) => Err(e),
         };
         self.depth -= 1;
@@ -234,11 +232,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
                         out.push(v);
                     }
                 }
-                Value::Array(Rc::new(Array {
-                    items: out,
-                    cons: node.consarray,
-                    ..Array::default()
-                }))
+                Value::Array(Rc::new(Array::new(out, false, node.consarray, false)))
             }
             Kind::ObjectCons(pairs) => self.eval_group(pairs, node.position, input.clone(), env)?,
             Kind::Name(name) => functions::lookup(input, name),
@@ -460,7 +454,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
             } else {
                 match res {
                     Value::Array(a) => match Rc::try_unwrap(a) {
-                        Ok(a) => out.extend(a.items),
+                        Ok(mut a) => out.append(&mut a.items),
                         Err(a) => out.extend(a.items.iter().cloned()),
                     },
                     other => out.extend(other.items()),
@@ -1247,18 +1241,12 @@ impl<'a, 'c> Ctx<'a, 'c> {
             Error::new("D3120").value(functions::json_repr(&Value::str(&e.message)))
         })?;
         let input = match input {
-            Value::Array(a) if !a.sequence => Value::Array(Rc::new(Array {
-                items: vec![input.clone()],
-                sequence: true,
-                outer_wrapper: true,
-                ..Array::default()
-            })),
-            Value::Json(Json::Array(_)) => Value::Array(Rc::new(Array {
-                items: vec![input.clone()],
-                sequence: true,
-                outer_wrapper: true,
-                ..Array::default()
-            })),
+            Value::Array(a) if !a.sequence => {
+                Value::Array(Rc::new(Array::new(vec![input.clone()], true, false, true)))
+            }
+            Value::Json(Json::Array(_)) => {
+                Value::Array(Rc::new(Array::new(vec![input.clone()], true, false, true)))
+            }
             other => other.clone(),
         };
         self.eval(&ast, &input, env).map_err(|e| {
@@ -1448,7 +1436,7 @@ fn eval_descendants<'a>(input: &Value<'a>) -> Value<'a> {
 }
 
 fn recurse_descendants<'a>(input: &Value<'a>, out: &mut Vec<Value<'a>>) {
-    stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
+    crate::guarded(|| {
         if input.is_array() {
             for i in input.items() {
                 recurse_descendants(&i, out);

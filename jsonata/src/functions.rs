@@ -216,7 +216,7 @@ pub(crate) fn append<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
     }
     let mut items = match a {
         Value::Array(arr) => match Rc::try_unwrap(arr) {
-            Ok(arr) => arr.items,
+            Ok(mut arr) => std::mem::take(&mut arr.items),
             Err(arr) => arr.items.clone(),
         },
         other if other.is_array() => other.items(),
@@ -1355,11 +1355,6 @@ fn split<'a>(ctx: &mut Ctx<'a, '_>, args: &[Value<'a>], env: &Env<'a>) -> R<'a> 
 impl<'a> Value<'a> {
     /// A one-item sequence marked as the wrapper of an array input.
     pub(crate) fn outer_wrapper(inner: Value<'a>) -> Value<'a> {
-        Value::Array(Rc::new(Array {
-            items: vec![inner],
-            sequence: true,
-            outer_wrapper: true,
-            ..Array::default()
-        }))
+        Value::Array(Rc::new(Array::new(vec![inner], true, false, true)))
     }
 }

@@ -39,6 +39,14 @@ use std::time::Duration;
 
 pub use error::Error;
 
+/// Runs a step of a recursive algorithm on a fresh stack segment when the current stack is
+/// nearly used up, so deep expressions and values never overflow the thread's stack (the
+/// depth limits bound the total). The red zone is generous because debug builds have
+/// large frames.
+pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, f)
+}
+
 /// A function supplied by the host (an extension function such as AWS's `$uuid`).
 ///
 /// It receives the arguments as JSON (`None` for an undefined argument) and the host, for

@@ -19,6 +19,9 @@ struct PNode {
     kind: PKind,
     pos: usize,
     keep_array: bool,
+    /// The height of the tree below this node, bounded by [`MAX_NESTING`]: left-associative
+    /// chains (`1 + 1 + ...`) grow the tree without nesting the parser's calls.
+    height: usize,
 }
 
 #[derive(Debug)]
@@ -69,10 +72,12 @@ enum PKind {
 
 impl PNode {
     fn new(kind: PKind, pos: usize) -> Self {
+        let height = 1 + kind.child_height();
         PNode {
             kind,
             pos,
             keep_array: false,
+            height,
         }
     }
 
@@ -88,6 +93,48 @@ impl PNode {
             _ => String::new(),
         }
     }
+}
+
+impl PKind {
+    fn child_height(&self) -> usize {
+        let h = |n: &PNode| n.height;
+        let pairs = |ps: &[(PNode, PNode)]| {
+            ps.iter()
+                .map(|(a, b)| a.height.max(b.height))
+                .max()
+                .unwrap_or(0)
+        };
+        let list = |ns: &[PNode]| ns.iter().map(|n| n.height).max().unwrap_or(0);
+        match self {
+            PKind::Binary(_, a, b)
+            | PKind::Predicate(a, b)
+            | PKind::Bind(a, b)
+            | PKind::Focus(a, b)
+            | PKind::IndexBind(a, b)
+            | PKind::Coalesce(a, b)
+            | PKind::Elvis(a, b) => h(a).max(h(b)),
+            PKind::Negate(a) => h(a),
+            PKind::Block(ns) | PKind::Array(ns) => list(ns),
+            PKind::Object(ps) => pairs(ps),
+            PKind::Group(a, ps) => h(a).max(pairs(ps)),
+            PKind::OrderBy(a, ts) => h(a).max(ts.iter().map(|(_, t)| t.height).max().unwrap_or(0)),
+            PKind::Call {
+                procedure, args, ..
+            } => h(procedure).max(list(args)),
+            PKind::Lambda { body, .. } => h(body),
+            PKind::Condition(a, b, c) => h(a).max(h(b)).max(c.as_ref().map_or(0, |c| h(c))),
+            PKind::Transform(a, b, c) => h(a).max(h(b)).max(c.as_ref().map_or(0, |c| h(c))),
+            _ => 0,
+        }
+    }
+}
+
+fn too_deep(pos: usize) -> Error {
+    Error::with_message(
+        "U1001",
+        format!("Expression nesting too deep: the parser accepts at most {MAX_NESTING} levels"),
+    )
+    .pos(pos)
 }
 
 /// Parses and post-processes an expression.
@@ -212,13 +259,9 @@ impl Parser {
     fn expression(&mut self, rbp: u32) -> Result<PNode, Error> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(Error::with_message(
-                "U1001",
-                "Expression nesting too deep: the parser accepts at most 1000 levels",
-            )
-            .pos(self.position()));
+            return Err(too_deep(self.position()));
         }
-        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.expression_inner(rbp));
+        let r = crate::guarded(|| self.expression_inner(rbp));
         self.depth -= 1;
         r
     }
@@ -232,6 +275,9 @@ impl Parser {
             self.advance(None, false)?;
             let Some(t) = t else { break };
             left = self.led(t, left)?;
+            if left.height > MAX_NESTING {
+                return Err(too_deep(left.pos));
+            }
         }
         Ok(left)
     }
@@ -513,7 +559,7 @@ fn push_ancestry(result: &mut Node, value: &Node) {
 
 impl Post {
     fn process(&mut self, expr: PNode) -> Result<Node, Error> {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.process_inner(expr))
+        crate::guarded(|| self.process_inner(expr))
     }
 
     fn process_inner(&mut self, expr: PNode) -> Result<Node, Error> {
@@ -1072,7 +1118,7 @@ impl Post {
 
     /// Replaces slot numbers by the labels the evaluator binds ancestors under.
     fn finish(&self, node: &mut Node) {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.finish_inner(node));
+        crate::guarded(|| self.finish_inner(node));
     }
 
     fn finish_inner(&self, node: &mut Node) {

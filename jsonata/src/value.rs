@@ -23,6 +23,9 @@ use crate::functions::Builtin;
 use crate::signature::Signature;
 use crate::NativeFunction;
 
+/// The deepest nesting of arrays and objects a result may have.
+pub const MAX_RESULT_NESTING: usize = 1000;
+
 /// An object: keys in insertion order.
 pub(crate) type Map<'a> = IndexMap<String, Value<'a>>;
 
@@ -40,7 +43,7 @@ pub(crate) enum Value<'a> {
     Array(Rc<Array<'a>>),
     /// Objects are shared and mutable, as in JavaScript: the transform operator updates the
     /// objects its pattern selects inside the copy it made.
-    Object(Rc<RefCell<Map<'a>>>),
+    Object(Rc<Obj<'a>>),
     Function(Rc<Func<'a>>),
     /// A tuple stream: the internal result of path steps that bind variables (`@`, `#`)
     /// or record ancestors for `%`.
@@ -48,7 +51,6 @@ pub(crate) enum Value<'a> {
 }
 
 /// An array made during evaluation.
-#[derive(Default)]
 pub(crate) struct Array<'a> {
     pub items: Vec<Value<'a>>,
     /// A result sequence rather than an array value.
@@ -59,6 +61,75 @@ pub(crate) struct Array<'a> {
     pub cons: bool,
     /// The wrapper the reference puts around an array input document.
     pub outer_wrapper: bool,
+}
+
+/// An object made during evaluation.
+pub(crate) struct Obj<'a>(pub RefCell<Map<'a>>);
+
+impl<'a> std::ops::Deref for Obj<'a> {
+    type Target = RefCell<Map<'a>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// Releases the values of a container without recursion: a value nested thousands of
+/// levels deep (which tail-recursive expressions can build) would otherwise overflow the
+/// stack when it is dropped.
+fn drop_iteratively(mut stack: Vec<Value<'_>>) {
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(rc) => {
+                if let Ok(mut a) = Rc::try_unwrap(rc) {
+                    stack.append(&mut a.items);
+                }
+            }
+            Value::Object(rc) => {
+                if let Ok(o) = Rc::try_unwrap(rc) {
+                    let map = std::mem::take(&mut *o.0.borrow_mut());
+                    stack.extend(map.into_values());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Array<'_> {
+    fn drop(&mut self) {
+        if self
+            .items
+            .iter()
+            .any(|v| matches!(v, Value::Array(_) | Value::Object(_)))
+        {
+            drop_iteratively(std::mem::take(&mut self.items));
+        }
+    }
+}
+
+impl Drop for Obj<'_> {
+    fn drop(&mut self) {
+        let map = self.0.get_mut();
+        if map
+            .values()
+            .any(|v| matches!(v, Value::Array(_) | Value::Object(_)))
+        {
+            drop_iteratively(std::mem::take(map).into_values().collect());
+        }
+    }
+}
+
+impl<'a> Array<'a> {
+    pub fn new(items: Vec<Value<'a>>, sequence: bool, cons: bool, outer_wrapper: bool) -> Self {
+        Array {
+            items,
+            sequence,
+            keep_singleton: Cell::new(false),
+            cons,
+            outer_wrapper,
+        }
+    }
 }
 
 /// One tuple of a tuple stream: the context item and the variables bound along the path.
@@ -154,23 +225,16 @@ impl<'a> Value<'a> {
 
     /// A result sequence.
     pub fn seq(items: Vec<Value<'a>>) -> Value<'a> {
-        Value::Array(Rc::new(Array {
-            items,
-            sequence: true,
-            ..Array::default()
-        }))
+        Value::Array(Rc::new(Array::new(items, true, false, false)))
     }
 
     /// An array value (not a sequence).
     pub fn array(items: Vec<Value<'a>>) -> Value<'a> {
-        Value::Array(Rc::new(Array {
-            items,
-            ..Array::default()
-        }))
+        Value::Array(Rc::new(Array::new(items, false, false, false)))
     }
 
     pub fn object(map: Map<'a>) -> Value<'a> {
-        Value::Object(Rc::new(RefCell::new(map)))
+        Value::Object(Rc::new(Obj(RefCell::new(map))))
     }
 
     pub fn func(f: Func<'a>) -> Value<'a> {
@@ -356,10 +420,22 @@ impl<'a> Value<'a> {
     /// Converts to JSON for the caller. Functions become `None` inside containers are dropped
     /// (objects) or `null` (arrays), as `JSON.stringify` does.
     pub fn to_json(&self) -> Result<Option<Json>, Error> {
-        stacker::maybe_grow(32 * 1024, 1024 * 1024, || self.to_json_inner())
+        self.to_json_at(0)
     }
 
-    fn to_json_inner(&self) -> Result<Option<Json>, Error> {
+    fn to_json_at(&self, depth: usize) -> Result<Option<Json>, Error> {
+        if depth > MAX_RESULT_NESTING {
+            // Deeper JSON could not be dropped or serialised by the caller without
+            // overflowing its stack.
+            return Err(Error::with_message(
+                "U1001",
+                format!("The result is nested more than {MAX_RESULT_NESTING} levels deep"),
+            ));
+        }
+        crate::guarded(|| self.to_json_inner(depth))
+    }
+
+    fn to_json_inner(&self, depth: usize) -> Result<Option<Json>, Error> {
         Ok(Some(match self {
             Value::Undefined | Value::Function(_) => return Ok(None),
             Value::Null => Json::Null,
@@ -369,18 +445,18 @@ impl<'a> Value<'a> {
             Value::Json(j) => (*j).clone(),
             Value::Array(a) => {
                 if a.outer_wrapper && a.items.len() == 1 {
-                    return a.items[0].to_json();
+                    return a.items[0].to_json_at(depth);
                 }
                 let mut out = Vec::with_capacity(a.items.len());
                 for v in &a.items {
-                    out.push(v.to_json()?.unwrap_or(Json::Null));
+                    out.push(v.to_json_at(depth + 1)?.unwrap_or(Json::Null));
                 }
                 Json::Array(out)
             }
             Value::Tuples(t) => {
                 let mut out = Vec::with_capacity(t.len());
                 for v in t.iter() {
-                    out.push(v.context.to_json()?.unwrap_or(Json::Null));
+                    out.push(v.context.to_json_at(depth + 1)?.unwrap_or(Json::Null));
                 }
                 Json::Array(out)
             }
@@ -388,7 +464,7 @@ impl<'a> Value<'a> {
                 let o = o.borrow();
                 let mut out = serde_json::Map::with_capacity(o.len());
                 for (k, v) in o.iter() {
-                    if let Some(j) = v.to_json()? {
+                    if let Some(j) = v.to_json_at(depth + 1)? {
                         out.insert(k.clone(), j);
                     }
                 }
@@ -399,7 +475,7 @@ impl<'a> Value<'a> {
 
     /// A deep, owned copy (the reference's `$clone`, used by the transform operator).
     pub fn deep_clone(&self) -> Value<'a> {
-        stacker::maybe_grow(32 * 1024, 1024 * 1024, || match self {
+        crate::guarded(|| match self {
             Value::Json(Json::String(s)) => Value::str(s),
             Value::Json(Json::Array(a)) => {
                 Value::array(a.iter().map(|v| Value::from_json(v).deep_clone()).collect())
@@ -441,7 +517,7 @@ impl<'a> Value<'a> {
 
 /// The reference's `isDeepEqual`.
 pub(crate) fn deep_equal<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
-    stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
+    crate::guarded(|| {
         if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
             return x == y;
         }
@@ -561,7 +637,7 @@ fn write_json(
     level: usize,
     top: bool,
 ) -> Result<bool, Error> {
-    stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
+    crate::guarded(|| {
         match v {
             Value::Undefined => {
                 if top {
