@@ -289,3 +289,10 @@ fn undefined_input_and_results() {
     assert_eq!(eval_with("$exists(a)", None).unwrap(), Some(json!(false)));
     assert_eq!(eval_with("function($x){$x}", None).unwrap(), None);
 }
+
+#[test]
+fn expressions_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Expression>();
+    assert_send_sync::<jsonata::Error>();
+}
