@@ -221,7 +221,9 @@ impl Expression {
 
     /// The names of the free `$variables` the expression reads (without the `$`), sorted
     /// and deduplicated. Variables bound inside the expression (`:=`, lambda parameters,
-    /// `@`, `#`) are not free; built-in function names are not listed.
+    /// `@`, `#`) are not free, nor are `$` and `$$`. The standard library's function names
+    /// are not listed; names of extension functions (such as the Step Functions ones,
+    /// `$partition`...) are, since the evaluator cannot tell them from variables.
     pub fn variables(&self) -> Vec<String> {
         let mut out = BTreeSet::new();
         collect_free(&self.ast, &mut Vec::new(), &mut out);
