@@ -765,7 +765,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
                 }
             };
             if !value.is_undefined() {
-                result.insert(key, value);
+                crate::value::map_insert(&mut result, key, value);
             }
         }
         Ok(Value::object(result))
@@ -1097,7 +1097,7 @@ impl<'a, 'c> Ctx<'a, 'c> {
                     let entries = update.entries();
                     let mut t = target.borrow_mut();
                     for (k, v) in entries {
-                        t.insert(k, v);
+                        crate::value::map_insert(&mut t, k, v);
                     }
                 }
             }
@@ -1274,11 +1274,13 @@ pub(crate) fn owned_from_json<'a>(j: Json) -> Value<'a> {
         Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
         Json::String(s) => Value::string(s),
         Json::Array(a) => Value::array(a.into_iter().map(owned_from_json).collect()),
-        Json::Object(o) => Value::object(
-            o.into_iter()
-                .map(|(k, v)| (k, owned_from_json(v)))
-                .collect(),
-        ),
+        Json::Object(o) => {
+            let mut map = Map::with_capacity(o.len());
+            for (k, v) in o {
+                crate::value::map_insert(&mut map, k, owned_from_json(v));
+            }
+            Value::object(map)
+        }
     }
 }
 

@@ -631,7 +631,7 @@ pub(crate) fn call<'a>(
             let mut out = Map::new();
             for obj in a0.items() {
                 for (k, v) in obj.entries() {
-                    out.insert(k, v);
+                    crate::value::map_insert(&mut out, k, v);
                 }
             }
             Ok(Value::object(out))

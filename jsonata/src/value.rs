@@ -23,6 +23,71 @@ use crate::functions::Builtin;
 use crate::signature::Signature;
 use crate::NativeFunction;
 
+/// JavaScript's "array index" keys (`"0"`, `"42"`, not `"01"` or `"-1"`): JavaScript objects
+/// list them first, in ascending order, before the other keys in insertion order. The
+/// reference's results follow that order, so this evaluator does too.
+pub(crate) fn index_key(k: &str) -> Option<u32> {
+    let b = k.as_bytes();
+    if b.is_empty()
+        || b.len() > 10
+        || (b.len() > 1 && b[0] == b'0')
+        || !b.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let n: u64 = k.parse().ok()?;
+    if n >= u64::from(u32::MAX) {
+        None
+    } else {
+        Some(n as u32)
+    }
+}
+
+/// Inserts a property where a JavaScript object would put it: an existing key keeps its
+/// place, a new index key goes among the index keys in numeric order, others go last.
+pub(crate) fn map_insert<'a>(map: &mut Map<'a>, key: String, value: Value<'a>) {
+    if let Some(slot) = map.get_mut(&key) {
+        *slot = value;
+        return;
+    }
+    match index_key(&key) {
+        None => {
+            map.insert(key, value);
+        }
+        Some(n) => {
+            let pos = map
+                .keys()
+                .take_while(|k| index_key(k).is_some_and(|m| m < n))
+                .count();
+            map.shift_insert(pos, key, value);
+        }
+    }
+}
+
+/// The entries of a JSON object in JavaScript's order.
+fn json_entries(o: &serde_json::Map<String, Json>) -> Vec<(&String, &Json)> {
+    let mut entries: Vec<(&String, &Json)> = o.iter().collect();
+    if entries.iter().any(|(k, _)| index_key(k).is_some()) {
+        // A stable sort: index keys first by value, the rest keep their order.
+        entries.sort_by_key(|(k, _)| index_key(k).map_or((1, 0), |n| (0, n)));
+    }
+    entries
+}
+
+/// A copy of a JSON value with every object's keys in JavaScript's order.
+fn js_ordered(j: &Json) -> Json {
+    crate::guarded(|| match j {
+        Json::Array(a) => Json::Array(a.iter().map(js_ordered).collect()),
+        Json::Object(o) => Json::Object(
+            json_entries(o)
+                .into_iter()
+                .map(|(k, v)| (k.clone(), js_ordered(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    })
+}
+
 /// The deepest nesting of arrays and objects a result may have.
 pub const MAX_RESULT_NESTING: usize = 1000;
 
@@ -356,8 +421,8 @@ impl<'a> Value<'a> {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            Value::Json(Json::Object(o)) => o
-                .iter()
+            Value::Json(Json::Object(o)) => json_entries(o)
+                .into_iter()
                 .map(|(k, v)| (k.clone(), Value::from_json(v)))
                 .collect(),
             _ => Vec::new(),
@@ -368,7 +433,10 @@ impl<'a> Value<'a> {
     pub fn keys(&self) -> Vec<String> {
         match self {
             Value::Object(o) => o.borrow().keys().cloned().collect(),
-            Value::Json(Json::Object(o)) => o.keys().cloned().collect(),
+            Value::Json(Json::Object(o)) => json_entries(o)
+                .into_iter()
+                .map(|(k, _)| k.clone())
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -442,7 +510,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Json::Bool(*b),
             Value::Number(n) => number_to_json(*n)?,
             Value::Str(s) => Json::String(s.to_string()),
-            Value::Json(j) => (*j).clone(),
+            Value::Json(j) => js_ordered(j),
             Value::Array(a) => {
                 if a.outer_wrapper && a.items.len() == 1 {
                     return a.items[0].to_json_at(depth);
@@ -481,7 +549,8 @@ impl<'a> Value<'a> {
                 Value::array(a.iter().map(|v| Value::from_json(v).deep_clone()).collect())
             }
             Value::Json(Json::Object(o)) => Value::object(
-                o.iter()
+                json_entries(o)
+                    .into_iter()
                     .map(|(k, v)| (k.clone(), Value::from_json(v).deep_clone()))
                     .collect(),
             ),

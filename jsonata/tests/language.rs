@@ -46,6 +46,16 @@ fn objects_keep_key_order() {
         r#"{"Hat":10,"Cap":3}"#
     );
     assert_eq!(text("$keys({'q': 1, 'p': 2})", json!(null)), r#"["q","p"]"#);
+    // As in JavaScript, integer-like keys come first, in numeric order.
+    assert_eq!(
+        text("$", json!({"b": 1, "2": 2, "1": 3})),
+        r#"{"1":3,"2":2,"b":1}"#
+    );
+    assert_eq!(
+        text("{'b': 1, '10': 2, '9': 3, '01': 4}", json!(null)),
+        r#"{"9":3,"10":2,"b":1,"01":4}"#
+    );
+    assert_eq!(text("$keys($)", json!({"x": 1, "7": 2})), r#"["7","x"]"#);
     // Transforms keep the order of the copy and append new keys.
     assert_eq!(
         text(
