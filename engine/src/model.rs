@@ -206,7 +206,7 @@ pub(crate) struct ParallelSpec {
     pub catch: Vec<Catcher>,
 }
 
-/// An inline Map state's compiled fields.
+/// A Map state's compiled fields (inline, or distributed with `distributed`).
 #[derive(Debug, Clone)]
 pub(crate) struct MapSpec {
     pub processor: StateMachine,
@@ -220,6 +220,8 @@ pub(crate) struct MapSpec {
     pub max_concurrency: Option<Seconds>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// The Distributed Map configuration, for `ProcessorConfig.Mode: DISTRIBUTED`.
+    pub distributed: Option<Box<crate::map_run::DistributedSpec>>,
 }
 
 /// A number of seconds, fixed or read from the input at run time.
@@ -235,12 +237,14 @@ pub(crate) enum ResourceKind {
     /// A Lambda function ARN: LambdaFunction* events, the result is the function's payload.
     LambdaFunction,
     /// An optimised or SDK integration, `arn:aws:states:::SERVICE:ACTION`: Task* events with
-    /// this resourceType and resource (`lambda`, `invoke`).
+    /// this resourceType and resource (`lambda`, `invoke`; `ecs`, `runTask.sync` for the
+    /// "Run a Job" pattern, see `sync_task`).
     Service {
         resource_type: String,
         resource: String,
     },
-    /// Something the engine cannot run yet (activities, `.sync`, `.waitForTaskToken`).
+    /// Something the engine cannot run yet (activities, `.waitForTaskToken`,
+    /// `states:startExecution.sync`).
     Unsupported(String),
 }
 
@@ -266,9 +270,11 @@ impl ResourceKind {
             } else {
                 (rest[0].to_string(), rest[1..].join(":"))
             };
-            if action.ends_with(".sync")
-                || action.contains(".sync:")
-                || action.ends_with(".waitForTaskToken")
+            let run_a_job = crate::sync_task::supported(&resource_type, &action);
+            if !run_a_job
+                && (action.ends_with(".sync")
+                    || action.contains(".sync:")
+                    || action.ends_with(".waitForTaskToken"))
             {
                 return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
             }
@@ -600,6 +606,12 @@ impl Compiler {
                         max_concurrency: self.seconds(obj, "MaxConcurrency", loc),
                         retry: self.retriers(obj, loc),
                         catch: self.catchers(obj, loc, index),
+                        distributed: crate::map_run::compile(
+                            obj,
+                            obj.get(processor_field),
+                            loc,
+                            &mut self.diags,
+                        ),
                     })),
                     None => StateKind::Unsupported {
                         what: format!("Map states without an inline processor (state '{name}')"),
