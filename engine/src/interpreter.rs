@@ -16,6 +16,8 @@ use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskReque
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
+mod distributed;
+
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
 
@@ -234,6 +236,10 @@ impl Definition {
         if let Some(what) = self.unsupported.clone() {
             return Err(NotSupported { what }.into());
         }
+        let express = config.workflow_type == WorkflowType::Express;
+        if let Some(what) = crate::sync_task::express_conflict(&self.machine, express) {
+            return Err(NotSupported { what }.into());
+        }
         let uses_context = self.uses_context;
         let mut run = Run {
             machine: &self.machine,
@@ -286,28 +292,10 @@ impl Definition {
                         }
                     }
                     StateKind::Map(m) => {
-                        for field in [
-                            "ItemReader",
-                            "ItemBatcher",
-                            "ResultWriter",
-                            "ToleratedFailureCount",
-                            "ToleratedFailureCountPath",
-                            "ToleratedFailurePercentage",
-                            "ToleratedFailurePercentagePath",
-                        ] {
-                            if raw.get(field).is_some() {
-                                return Some(format!(
-                                    "the field '{field}' on Map states (state '{name}')"
-                                ));
-                            }
+                        if let Some(w) = crate::map_run::unsupported(raw, name) {
+                            return Some(w);
                         }
                         let processor = raw.get("ItemProcessor").or_else(|| raw.get("Iterator"))?;
-                        let mode = processor
-                            .pointer("/ProcessorConfig/Mode")
-                            .and_then(Value::as_str);
-                        if mode == Some("DISTRIBUTED") {
-                            return Some(format!("distributed Map (state '{name}')"));
-                        }
                         if let Some(w) = walk(&m.processor, processor) {
                             return Some(w);
                         }
@@ -421,6 +409,8 @@ enum Resume {
     TaskRetry(Box<TaskRun>),
     /// A Parallel or Map retry's backoff is over: run the branches again.
     JoinRetry(Value, Vec<u32>),
+    /// A Distributed Map's child executions have all ended: finish the Map Run.
+    MapRunDone(Box<Join>),
 }
 
 /// A Task state in progress.
@@ -450,6 +440,8 @@ struct Join {
     is_map: bool,
     /// Attempts used per retrier of the state (Retry on Parallel and Map).
     attempts_per_retrier: Vec<u32>,
+    /// The Map Run of a Distributed Map (its children are child executions).
+    map_run: Option<Box<crate::map_run::RunState>>,
 }
 
 fn to_json(v: &Value) -> String {
@@ -673,6 +665,9 @@ impl<'a> Run<'a> {
                 self.parallel_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
             }
+            StateKind::Map(spec) if spec.distributed.is_some() => {
+                self.map_run_start(fid, spec, input, vec![0; spec.retry.len()])
+            }
             StateKind::Map(spec) => {
                 self.map_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
@@ -754,8 +749,12 @@ impl<'a> Run<'a> {
                 };
                 self.task_attempt(fid, spec, *run)
             }
+            Resume::MapRunDone(join) => self.map_run_finish(fid, join),
             Resume::JoinRetry(input, attempts) => {
                 match &state.kind {
+                    StateKind::Map(spec) if spec.distributed.is_some() => {
+                        return self.map_run_start(fid, spec, input, attempts)
+                    }
                     StateKind::Parallel(spec) => self.parallel_start(fid, spec, input, attempts),
                     StateKind::Map(spec) => self.map_start(fid, spec, input, attempts),
                     _ => {}
@@ -869,6 +868,7 @@ impl<'a> Run<'a> {
         if let Some((index, value)) = &f.item {
             ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
         }
+        self.child_execution_context(fid, &mut ctx);
         ctx
     }
 
@@ -1042,6 +1042,9 @@ impl<'a> Run<'a> {
             Ok((parameters, timeout, heartbeat))
         })();
         let (parameters, timeout, heartbeat) = match prepared {
+            Ok((p, t, h)) if crate::sync_task::is_sync(spec) => {
+                (crate::sync_task::parameters(spec, p), t, h)
+            }
             Ok(p) => p,
             Err((error, detail)) => {
                 let f = self.runtime_failure(state, entered, &error, &detail);
@@ -1095,7 +1098,14 @@ impl<'a> Run<'a> {
             attempt: run.retry_count,
             task_token: None,
         };
-        let response = self.handler.invoke(&request)?;
+        let mut response = self.handler.invoke(&request)?;
+        if crate::sync_task::is_sync(spec) {
+            let (shaped, submitted) = crate::sync_task::answer(spec, response, keep);
+            response = shaped;
+            if let Some(event) = submitted {
+                self.record(fid, event);
+            }
+        }
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
@@ -1378,6 +1388,7 @@ impl<'a> Run<'a> {
             last_done: started,
             is_map: false,
             attempts_per_retrier,
+            map_run: None,
         };
         for (i, b) in spec.branches.iter().enumerate() {
             join.children[i] = Some(self.spawn(fid, i, b, branch_input.clone(), None));
@@ -1486,6 +1497,7 @@ impl<'a> Run<'a> {
             last_done: started,
             is_map: true,
             attempts_per_retrier,
+            map_run: None,
         };
         self.fibers[fid].phase = Phase::Join(Box::new(join));
         self.map_fill(fid, spec, started);
@@ -1585,6 +1597,9 @@ impl<'a> Run<'a> {
         child: FiberId,
         result: Result<Value, Failure>,
     ) {
+        let Some(result) = self.map_run_child_finished(parent, slot, result) else {
+            return;
+        };
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
         let name = self.state_of(parent).name.0.clone();
@@ -1714,6 +1729,7 @@ impl<'a> Run<'a> {
         let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
         match phase {
             Phase::Finished | Phase::Enter(_) => {}
+            Phase::Join(join) if join.map_run.is_some() => self.map_run_abort(fid, join, after),
             Phase::Join(join) => {
                 for c in join.children.into_iter().flatten() {
                     self.abort(c, after);

@@ -31,7 +31,7 @@
 //! records no `TaskSubmitted`.
 
 use crate::history::EventKind;
-use crate::model::{ResourceKind, TaskSpec};
+use crate::model::{ResourceKind, StateKind, StateMachine, TaskSpec};
 use crate::task::{TaskOutcome, TaskResponse};
 use serde_json::{json, Value};
 
@@ -152,6 +152,35 @@ pub(crate) fn answer(
         output,
     };
     (response, Some(event))
+}
+
+/// The first `.sync` Task that would run in an Express workflow (the top level of an EXPRESS
+/// state machine, or a Distributed Map's EXPRESS child executions): AWS refuses those ("Express
+/// Workflows do not support Run a Job (.sync)", "Integrating optimized services").
+pub(crate) fn express_conflict(machine: &StateMachine, express: bool) -> Option<String> {
+    for state in &machine.states {
+        match &state.kind {
+            StateKind::Task(t) if express && is_sync(t) => {
+                return Some(format!(
+                    "the Run a Job pattern (.sync) in an EXPRESS workflow (state '{}'): AWS refuses it, Express Workflows do not support Run a Job",
+                    state.name
+                ))
+            }
+            StateKind::Parallel(p) => {
+                if let Some(w) = p.branches.iter().find_map(|b| express_conflict(b, express)) {
+                    return Some(w);
+                }
+            }
+            StateKind::Map(m) => {
+                let children = m.distributed.as_ref().map_or(express, |d| d.express);
+                if let Some(w) = express_conflict(&m.processor, children) {
+                    return Some(w);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
