@@ -493,9 +493,9 @@ impl History {
         }
     }
 
-    /// Starts the history of a Distributed Map child execution (its ExecutionStarted is event
-    /// 1) and returns the id a fiber of it starts from: the child's event 0, so that its first
-    /// state's Entered event follows 0, as a top-level execution's does.
+    /// Starts the history of a Distributed Map child execution, whose ExecutionStarted is its
+    /// event 1. Returns the id a fiber of it starts from, the child's event 0, so that its first
+    /// state's Entered event follows 0 as a top-level execution's does.
     pub fn start_child(&mut self) -> EventId {
         let n = self.children.len() as u64;
         self.children.push(1);

@@ -162,11 +162,7 @@ pub(crate) fn unsupported(raw: &Value, name: &str) -> Option<String> {
         match input_type {
             Some("CSV" | "JSON" | "JSONL") => {}
             None if list => {}
-            Some(t) => {
-                return Some(format!(
-                    "ItemReader InputType {t} (state '{name}')"
-                ))
-            }
+            Some(t) => return Some(format!("ItemReader InputType {t} (state '{name}')")),
             None => {
                 return Some(format!(
                     "ItemReader s3:getObject without ReaderConfig.InputType (state '{name}')"
@@ -209,7 +205,10 @@ pub(crate) fn compile(
             None => Transformation::None,
         };
         WriterSpec {
-            resource: w.get("Resource").and_then(Value::as_str).map(str::to_string),
+            resource: w
+                .get("Resource")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             parameters: c.template(w.get("Parameters"), "ResultWriter/Parameters"),
             transformation,
             jsonl: wc.and_then(|x| x.get("OutputType")).and_then(Value::as_str) == Some("JSONL"),
@@ -217,7 +216,9 @@ pub(crate) fn compile(
     });
     let obj_v = Value::Object(obj.clone());
     let tolerated_count = c.count(&obj_v, "ToleratedFailureCount", "");
-    let tolerated_percentage = match obj.get("ToleratedFailurePercentage").and_then(Value::as_f64)
+    let tolerated_percentage = match obj
+        .get("ToleratedFailurePercentage")
+        .and_then(Value::as_f64)
     {
         Some(p) => Some(Percentage::Fixed(p)),
         None => obj
@@ -294,17 +295,16 @@ impl Compiler<'_, '_> {
             Some("JSONL") => InputType::Jsonl,
             _ => InputType::Json,
         };
-        let csv_headers = (config.get("CSVHeaderLocation").and_then(Value::as_str)
-            == Some("GIVEN"))
-        .then(|| {
-            config
-                .get("CSVHeaders")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|h| h.as_str().map(str::to_string))
-                .collect()
-        });
+        let csv_headers =
+            (config.get("CSVHeaderLocation").and_then(Value::as_str) == Some("GIVEN")).then(|| {
+                config
+                    .get("CSVHeaders")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect()
+            });
         let delimiter = match config.get("CSVDelimiter").and_then(Value::as_str) {
             Some("PIPE") => '|',
             Some("SEMICOLON") => ';',
@@ -400,9 +400,8 @@ pub(crate) fn items_from_text(
             .filter(|l| !l.trim().is_empty())
             .take(limit)
             .map(|l| {
-                serde_json::from_str(l).map_err(|e| {
-                    reader_failed(format!("Unable to parse the JSONL line: {e}"))
-                })
+                serde_json::from_str(l)
+                    .map_err(|e| reader_failed(format!("Unable to parse the JSONL line: {e}")))
             })
             .collect(),
         InputType::Csv => {
@@ -573,6 +572,9 @@ impl Tolerance {
     }
 }
 
+/// A failed execution's error and cause.
+pub(crate) type ErrorAndCause = (Option<String>, Option<String>);
+
 /// One child execution of a Map Run.
 #[derive(Debug, Clone)]
 pub(crate) struct Child {
@@ -584,7 +586,7 @@ pub(crate) struct Child {
     pub start: Option<crate::clock::Timestamp>,
     pub stop: Option<crate::clock::Timestamp>,
     /// How it ended: its output, or its error and cause.
-    pub outcome: Option<Result<Value, (Option<String>, Option<String>)>>,
+    pub outcome: Option<Result<Value, ErrorAndCause>>,
 }
 
 /// A Map Run in progress, kept with the Map state's join.
@@ -626,7 +628,10 @@ pub(crate) fn arns(
 pub(crate) fn child_arn(machine_arn: &str, name: &str, express: bool, extra: &str) -> String {
     let base = machine_arn.replacen(":stateMachine:", ":execution:", 1);
     if express {
-        format!("{}:{name}:{extra}", base.replacen(":execution:", ":express:", 1))
+        format!(
+            "{}:{name}:{extra}",
+            base.replacen(":execution:", ":express:", 1)
+        )
     } else {
         format!("{base}:{name}")
     }
@@ -791,11 +796,7 @@ mod tests {
         let rows = csv_rows("a,\"b,c\",\"d\"\"e\"\r\n\n\"x\ny\",,\nlast", ',');
         assert_eq!(
             rows,
-            vec![
-                vec!["a", "b,c", "d\"e"],
-                vec!["x\ny", "", ""],
-                vec!["last"]
-            ]
+            vec![vec!["a", "b,c", "d\"e"], vec!["x\ny", "", ""], vec!["last"]]
         );
     }
 
@@ -827,7 +828,10 @@ mod tests {
     #[test]
     fn json_and_jsonl_items() {
         let j = reader(InputType::Json, None);
-        assert_eq!(items_from_text(&j, "[1,2,3]", 2).unwrap(), vec![json!(1), json!(2)]);
+        assert_eq!(
+            items_from_text(&j, "[1,2,3]", 2).unwrap(),
+            vec![json!(1), json!(2)]
+        );
         assert_eq!(
             items_from_text(&j, "{\"a\":1}", 5),
             Err((
@@ -870,10 +874,7 @@ mod tests {
         );
         // {"Items":[0,1]} is 15 bytes; a third item would make it 17.
         let b = batches(items, None, Some(16), None);
-        assert_eq!(
-            b.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
-            vec![2, 2, 1]
-        );
+        assert_eq!(b.iter().map(|(_, n)| *n).collect::<Vec<_>>(), vec![2, 2, 1]);
         assert!(b.iter().all(|(v, _)| v.to_string().len() <= 16));
     }
 
@@ -907,7 +908,10 @@ mod tests {
     #[test]
     fn arns_have_aws_shapes() {
         let (run, machine) = arns("us-east-2", "123456789012", "csvProcess", "Map", "ad9b");
-        assert_eq!(run, "arn:aws:states:us-east-2:123456789012:mapRun:csvProcess/Map:ad9b");
+        assert_eq!(
+            run,
+            "arn:aws:states:us-east-2:123456789012:mapRun:csvProcess/Map:ad9b"
+        );
         assert_eq!(
             machine,
             "arn:aws:states:us-east-2:123456789012:stateMachine:csvProcess/Map"

@@ -87,13 +87,13 @@ pub(crate) fn parameters(spec: &TaskSpec, mut parameters: Value) -> Value {
             obj.insert("StartedBy".into(), json!("AWS Step Functions"));
         }
         ("batch", "submitJob.sync") => {
-            let overrides = obj
-                .entry("ContainerOverrides")
-                .or_insert_with(|| json!({}));
+            let overrides = obj.entry("ContainerOverrides").or_insert_with(|| json!({}));
             if let Some(o) = overrides.as_object_mut() {
                 let env = o.entry("Environment").or_insert_with(|| json!([]));
                 if let Some(list) = env.as_array_mut() {
-                    list.push(json!({"name": "MANAGED_BY_AWS", "value": "STARTED_BY_STEP_FUNCTIONS"}));
+                    list.push(
+                        json!({"name": "MANAGED_BY_AWS", "value": "STARTED_BY_STEP_FUNCTIONS"}),
+                    );
                 }
             }
         }
@@ -206,14 +206,20 @@ mod tests {
         );
         let batch = spec("arn:aws:states:::batch:submitJob.sync");
         assert_eq!(
-            parameters(&batch, json!({"JobName": "j", "ContainerOverrides": {"Environment": [{"name": "A", "value": "1"}]}})),
+            parameters(
+                &batch,
+                json!({"JobName": "j", "ContainerOverrides": {"Environment": [{"name": "A", "value": "1"}]}})
+            ),
             json!({"JobName": "j", "ContainerOverrides": {"Environment": [
                 {"name": "A", "value": "1"},
                 {"name": "MANAGED_BY_AWS", "value": "STARTED_BY_STEP_FUNCTIONS"}]}})
         );
         let plain = spec("arn:aws:states:::ecs:runTask");
         assert!(!is_sync(&plain));
-        assert_eq!(parameters(&plain, json!({"Cluster": "c"})), json!({"Cluster": "c"}));
+        assert_eq!(
+            parameters(&plain, json!({"Cluster": "c"})),
+            json!({"Cluster": "c"})
+        );
     }
 
     #[test]

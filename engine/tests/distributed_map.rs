@@ -118,7 +118,9 @@ fn over_items_the_parent_history_has_the_map_run_and_no_iterations() {
     assert_eq!(r.status, ExecutionStatus::Succeeded);
     assert_eq!(
         r.output,
-        Some(json!([{"i": 0, "v": "a", "k": 7}, {"i": 1, "v": "b", "k": 7}, {"i": 2, "v": "c", "k": 7}]))
+        Some(
+            json!([{"i": 0, "v": "a", "k": 7}, {"i": 1, "v": "b", "k": 7}, {"i": 2, "v": "c", "k": 7}])
+        )
     );
     assert_eq!(lines(&r), RUN_SUCCEEDED);
     assert_eq!(
@@ -145,7 +147,10 @@ fn over_items_the_parent_history_has_the_map_run_and_no_iterations() {
     assert!(inputs.contains(&&json!({"i": 1, "v": "b", "k": 7})));
     // The same seed replays the same ARN; another seed draws another.
     let again = run(&def, json!({"items": ["a"], "k": 7}), &mut handler(echo));
-    assert_eq!(details(&again, 3, "mapRunStartedEventDetails")["mapRunArn"], json!(arn));
+    assert_eq!(
+        details(&again, 3, "mapRunStartedEventDetails")["mapRunArn"],
+        json!(arn)
+    );
     let other = run_with(
         &def,
         json!({"items": ["a"], "k": 7}),
@@ -155,7 +160,10 @@ fn over_items_the_parent_history_has_the_map_run_and_no_iterations() {
             ..ExecutionConfig::default()
         },
     );
-    assert_ne!(details(&other, 3, "mapRunStartedEventDetails")["mapRunArn"], json!(arn));
+    assert_ne!(
+        details(&other, 3, "mapRunStartedEventDetails")["mapRunArn"],
+        json!(arn)
+    );
 }
 
 #[test]
@@ -172,7 +180,11 @@ fn child_events_never_reach_the_parent_even_from_nested_states() {
     processor["ProcessorConfig"] = json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
     def["States"]["M"]["ItemProcessor"] = processor;
     let mut h = handler(echo);
-    let r = run(&def, json!([{"list": [1, 2]}, {"list": [3]}, {"list": [4]}]), &mut h);
+    let r = run(
+        &def,
+        json!([{"list": [1, 2]}, {"list": [3]}, {"list": [4]}]),
+        &mut h,
+    );
     assert_eq!(r.status, ExecutionStatus::Succeeded);
     assert_eq!(
         r.output,
@@ -226,8 +238,10 @@ fn a_child_execution_sees_its_own_context_and_numbers_its_own_events() {
 }
 
 fn csv_reader(config: Value) -> Value {
-    dmap(json!({"ItemReader": {"Resource": GET, "ReaderConfig": config,
-        "Parameters": {"Bucket.$": "$.bucket", "Key": "data.csv"}}}))
+    dmap(
+        json!({"ItemReader": {"Resource": GET, "ReaderConfig": config,
+        "Parameters": {"Bucket.$": "$.bucket", "Key": "data.csv"}}}),
+    )
 }
 
 #[test]
@@ -360,7 +374,11 @@ fn max_items_path_errors_as_recorded_on_aws() {
         }
     };
     // -1: the Map Run fails reading (test_map_item_reader_csv_max_items_paths[-1]).
-    let r = run(&def, json!({"bucket": "b", "max": -1}), &mut handler(answer));
+    let r = run(
+        &def,
+        json!({"bucket": "b", "max": -1}),
+        &mut handler(answer),
+    );
     assert_eq!(
         (r.error.as_deref(), r.cause.as_deref()),
         (
@@ -378,7 +396,11 @@ fn max_items_path_errors_as_recorded_on_aws() {
         ]
     );
     // 1.5: States.Runtime before the Map Run starts, no MapStateFailed ([1.5]).
-    let r = run(&def, json!({"bucket": "b", "max": 1.5}), &mut handler(answer));
+    let r = run(
+        &def,
+        json!({"bucket": "b", "max": 1.5}),
+        &mut handler(answer),
+    );
     assert_eq!(r.error.as_deref(), Some("States.Runtime"));
     assert_eq!(
         r.cause.as_deref(),
@@ -440,7 +462,11 @@ fn item_batcher_gives_each_child_a_batch() {
         "BatchInput": {"run.$": "$.run", "fixed": true}}, "ItemsPath": "$.items",
         "ItemSelector": {"n.$": "$$.Map.Item.Value"}}));
     let mut h = handler(echo);
-    let r = run(&def, json!({"items": [1, 2, 3, 4, 5], "per": 2, "run": "r1"}), &mut h);
+    let r = run(
+        &def,
+        json!({"items": [1, 2, 3, 4, 5], "per": 2, "run": "r1"}),
+        &mut h,
+    );
     assert_eq!(
         r.output,
         Some(json!([
@@ -463,7 +489,11 @@ fn a_failed_batch_counts_all_its_items_toward_the_threshold() {
     let def = dmap(json!({"ItemBatcher": {"MaxItemsPerBatch": 2},
         "ToleratedFailurePercentage": 49}));
     let answer = |r: &TaskRequest<'_>| {
-        if r.parameters["Items"].as_array().unwrap().contains(&json!("bad")) {
+        if r.parameters["Items"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("bad"))
+        {
             TaskResponse::failure("Boom", None)
         } else {
             TaskResponse::success(json!("ok"))
@@ -516,7 +546,12 @@ fn result_writer_puts_results_and_manifest_and_outputs_their_location() {
             "ResultWriterDetails": {"Bucket": "results-bucket", "Key": format!("{dir}/manifest.json")}}))
     );
     assert_eq!(lines(&r), RUN_SUCCEEDED);
-    let puts: Vec<&Value> = h.calls.iter().filter(|c| c.1 == put).map(|c| &c.2).collect();
+    let puts: Vec<&Value> = h
+        .calls
+        .iter()
+        .filter(|c| c.1 == put)
+        .map(|c| &c.2)
+        .collect();
     let keys: Vec<&str> = puts.iter().map(|p| p["Key"].as_str().unwrap()).collect();
     assert_eq!(
         keys,
@@ -527,7 +562,8 @@ fn result_writer_puts_results_and_manifest_and_outputs_their_location() {
         ]
     );
     assert!(puts.iter().all(|p| p["Bucket"] == json!("results-bucket")));
-    let body = |i: usize| -> Value { serde_json::from_str(puts[i]["Body"].as_str().unwrap()).unwrap() };
+    let body =
+        |i: usize| -> Value { serde_json::from_str(puts[i]["Body"].as_str().unwrap()).unwrap() };
     let succeeded = body(0);
     assert_eq!(succeeded.as_array().unwrap().len(), 1);
     assert_eq!(succeeded[0]["Status"], json!("SUCCEEDED"));
@@ -550,16 +586,24 @@ fn result_writer_puts_results_and_manifest_and_outputs_their_location() {
 
 #[test]
 fn writer_config_alone_transforms_the_state_output() {
-    let def = dmap(json!({"ResultWriter": {"WriterConfig": {"Transformation": "FLATTEN",
-        "OutputType": "JSON"}}}));
-    let r = run(&def, json!([[1, 2], [3], 4]), &mut handler(|r| TaskResponse::success(r.parameters.clone())));
+    let def = dmap(
+        json!({"ResultWriter": {"WriterConfig": {"Transformation": "FLATTEN",
+        "OutputType": "JSON"}}}),
+    );
+    let r = run(
+        &def,
+        json!([[1, 2], [3], 4]),
+        &mut handler(|r| TaskResponse::success(r.parameters.clone())),
+    );
     assert_eq!(r.output, Some(json!([1, 2, 3, 4])));
 }
 
 #[test]
 fn a_failed_result_write_fails_the_map_run() {
     let put = "arn:aws:states:::s3:putObject";
-    let def = dmap(json!({"ResultWriter": {"Resource": put, "Parameters": {"Bucket": "b", "Prefix": "p"}}}));
+    let def = dmap(
+        json!({"ResultWriter": {"Resource": put, "Parameters": {"Bucket": "b", "Prefix": "p"}}}),
+    );
     let mut h = handler(move |r| {
         if r.resource == put {
             TaskResponse::failure("S3.AccessDenied", Some("Access Denied".into()))
@@ -578,7 +622,11 @@ fn a_failed_result_write_fails_the_map_run() {
 #[test]
 fn tolerated_failures_under_the_threshold_do_not_fail_the_state() {
     let def = dmap(json!({"ToleratedFailureCount": 1}));
-    let r = run(&def, json!([{"v": 1}, {"fail": "Bad", "ms": 5}, {"v": 3}]), &mut handler(echo));
+    let r = run(
+        &def,
+        json!([{"v": 1}, {"fail": "Bad", "ms": 5}, {"v": 3}]),
+        &mut handler(echo),
+    );
     assert_eq!(r.status, ExecutionStatus::Succeeded);
     assert_eq!(lines(&r), RUN_SUCCEEDED);
     let out = r.output.unwrap();
@@ -634,7 +682,11 @@ fn exceeding_the_threshold_fails_with_aws_error_and_links() {
     }
     // Fails as soon as the threshold is exceeded, without waiting for the slow child:
     // no tolerance, the first failure (1 ms) ends it; a count of 1, the second (2 ms).
-    let r = run(&dmap(json!({})), json!([{"fail": "A", "ms": 1}, {"v": 3, "ms": 10}]), &mut handler(echo));
+    let r = run(
+        &dmap(json!({})),
+        json!([{"fail": "A", "ms": 1}, {"v": 3, "ms": 10}]),
+        &mut handler(echo),
+    );
     assert_eq!(r.stop_time.to_rfc3339(), "2024-01-01T00:00:00.001Z");
     let r = run(
         &dmap(json!({"ToleratedFailureCount": 1})),
@@ -689,7 +741,9 @@ fn the_threshold_error_can_be_caught_and_retried() {
 
 #[test]
 fn tolerated_failure_paths_fail_as_recorded_on_aws() {
-    let count = dmap(json!({"ItemsPath": "$.Items", "ToleratedFailureCountPath": "$.ToleratedFailureCount"}));
+    let count = dmap(
+        json!({"ItemsPath": "$.Items", "ToleratedFailureCountPath": "$.ToleratedFailureCount"}),
+    );
     let pct = dmap(json!({"ItemsPath": "$.Items",
         "ToleratedFailurePercentagePath": "$.ToleratedFailurePercentage"}));
     let prefix = "An error occurred while executing the state 'M' (entered at the event id #2). ";
@@ -716,8 +770,17 @@ fn tolerated_failure_paths_fail_as_recorded_on_aws() {
             ]
         );
     }
-    for (def, value) in [(&count, json!(0)), (&count, json!(1)), (&pct, json!(1.1)), (&pct, json!(100))] {
-        let key = if def == &count { "ToleratedFailureCount" } else { "ToleratedFailurePercentage" };
+    for (def, value) in [
+        (&count, json!(0)),
+        (&count, json!(1)),
+        (&pct, json!(1.1)),
+        (&pct, json!(100)),
+    ] {
+        let key = if def == &count {
+            "ToleratedFailureCount"
+        } else {
+            "ToleratedFailurePercentage"
+        };
         let r = run(def, json!({"Items": [0], key: value}), &mut handler(echo));
         assert_eq!(r.output, Some(json!([0])), "{value}");
         assert_eq!(lines(&r), RUN_SUCCEEDED);
@@ -785,7 +848,9 @@ fn still_refused() {
         ),
     ] {
         let d = Definition::parse(&dmap(extra).to_string()).unwrap();
-        let e = d.execute(json!({}), &ExecutionConfig::default()).unwrap_err();
+        let e = d
+            .execute(json!({}), &ExecutionConfig::default())
+            .unwrap_err();
         assert_eq!(e.to_string(), what);
     }
     // ItemBatcher on an inline Map.
@@ -793,7 +858,9 @@ fn still_refused() {
         "ItemBatcher": {"MaxItemsPerBatch": 2},
         "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
     let d = Definition::parse(&def.to_string()).unwrap();
-    let e = d.execute(json!([]), &ExecutionConfig::default()).unwrap_err();
+    let e = d
+        .execute(json!([]), &ExecutionConfig::default())
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "not supported yet: the field 'ItemBatcher' on an inline Map state (state 'M')"
@@ -809,7 +876,10 @@ fn tolerated_failure_fields_on_an_inline_map_are_accepted_and_ignored() {
         "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": TASK, "End": true}}}}}});
     let r = run(&def, json!([{"v": 1}]), &mut handler(echo));
     assert_eq!(r.output, Some(json!([{"v": 1}])));
-    assert!(r.history.iter().any(|e| e.kind.type_name() == "MapIterationStarted"));
+    assert!(r
+        .history
+        .iter()
+        .any(|e| e.kind.type_name() == "MapIterationStarted"));
     let r = run(&def, json!([{"fail": "Bad"}]), &mut handler(echo));
     assert_eq!(r.error.as_deref(), Some("Bad"));
 }

@@ -59,7 +59,8 @@ fn lines(r: &ExecutionResult) -> Vec<String> {
 
 #[test]
 fn ecs_run_task_sync_records_the_submission_then_the_stopped_task() {
-    let submit = json!({"Failures": [], "Tasks": [{"TaskArn": "arn:t", "LastStatus": "PROVISIONING"}]});
+    let submit =
+        json!({"Failures": [], "Tasks": [{"TaskArn": "arn:t", "LastStatus": "PROVISIONING"}]});
     let stopped = json!({"TaskArn": "arn:t", "LastStatus": "STOPPED", "StopCode": "EssentialContainerExited"});
     let (r, s) = run(
         &task(
@@ -115,7 +116,10 @@ fn without_a_submit_response_the_final_result_is_recorded_as_submitted() {
     // What a MockConfigFile `Return` gives: one answer per attempt.
     let done = json!({"JobRun": {"JobRunState": "SUCCEEDED"}});
     let (r, _) = run(
-        &task("arn:aws:states:::glue:startJobRun.sync", json!({"JobName": "j"})),
+        &task(
+            "arn:aws:states:::glue:startJobRun.sync",
+            json!({"JobName": "j"}),
+        ),
         vec![TaskResponse::success(done.clone())],
     );
     assert_eq!(
@@ -167,7 +171,10 @@ fn batch_job_failure_is_states_task_failed_with_the_job_description() {
 #[test]
 fn a_failed_submission_records_no_task_submitted() {
     let (r, _) = run(
-        &task("arn:aws:states:::glue:startJobRun.sync", json!({"JobName": "missing"})),
+        &task(
+            "arn:aws:states:::glue:startJobRun.sync",
+            json!({"JobName": "missing"}),
+        ),
         vec![TaskResponse::failure(
             "Glue.EntityNotFoundException",
             Some("Entity Not Found".into()),
@@ -254,9 +261,11 @@ fn a_job_longer_than_the_timeout_times_out_after_its_submission() {
         "Parameters": {"TrainingJobName": "t"}, "End": true}}});
     let (r, _) = run(
         &def,
-        vec![TaskResponse::success(json!({"TrainingJobStatus": "Completed"}))
-            .with_submitted(json!({"TrainingJobArn": "arn:tj"}))
-            .after_millis(60_000)],
+        vec![
+            TaskResponse::success(json!({"TrainingJobStatus": "Completed"}))
+                .with_submitted(json!({"TrainingJobArn": "arn:tj"}))
+                .after_millis(60_000),
+        ],
     );
     assert_eq!(r.error.as_deref(), Some("States.Timeout"));
     assert_eq!(
@@ -273,10 +282,8 @@ fn a_job_longer_than_the_timeout_times_out_after_its_submission() {
 
 #[test]
 fn express_workflows_and_other_patterns_stay_refused() {
-    let d = Definition::parse(
-        &task("arn:aws:states:::ecs:runTask.sync", json!({})).to_string(),
-    )
-    .unwrap();
+    let d = Definition::parse(&task("arn:aws:states:::ecs:runTask.sync", json!({})).to_string())
+        .unwrap();
     let express = ExecutionConfig {
         workflow_type: WorkflowType::Express,
         ..ExecutionConfig::default()
@@ -300,7 +307,9 @@ fn express_workflows_and_other_patterns_stay_refused() {
         "arn:aws:states:::lambda:invoke.sync",
     ] {
         let d = Definition::parse(&task(resource, json!({})).to_string()).unwrap();
-        let e = d.execute(json!({}), &ExecutionConfig::default()).unwrap_err();
+        let e = d
+            .execute(json!({}), &ExecutionConfig::default())
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("not supported yet: the integration pattern of {resource} (state 'Job')")

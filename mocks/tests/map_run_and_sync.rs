@@ -76,7 +76,10 @@ fn a_mock_config_file_drives_item_reader_result_writer_and_a_sync_task() {
         out["map"]["ResultWriterDetails"],
         json!({"Bucket": "out", "Key": format!("p/{id}/manifest.json")})
     );
-    assert_eq!(out["task"], json!({"LastStatus": "STOPPED", "TaskArn": "arn:task"}));
+    assert_eq!(
+        out["task"],
+        json!({"LastStatus": "STOPPED", "TaskArn": "arn:task"})
+    );
 
     // The Map state's three S3 calls took its invocations 0 (getObject), 1 and 2 (putObject).
     let fan: Vec<(String, Value)> = log
@@ -102,7 +105,10 @@ fn a_mock_config_file_drives_item_reader_result_writer_and_a_sync_task() {
         .collect();
     assert_eq!(
         outputs,
-        [&json!("{\"row\":{\"done\":true}}"), &json!("{\"row\":{\"done\":true}}")]
+        [
+            &json!("{\"row\":{\"done\":true}}"),
+            &json!("{\"row\":{\"done\":true}}")
+        ]
     );
     assert_eq!(fan[2].1["Key"], json!(format!("p/{id}/manifest.json")));
     // Each child's Task got its CSV row.
@@ -113,19 +119,32 @@ fn a_mock_config_file_drives_item_reader_result_writer_and_a_sync_task() {
         .collect();
     assert_eq!(
         rows,
-        [json!({"id": "1", "size": "10"}), json!({"id": "2", "size": "20"})]
+        [
+            json!({"id": "1", "size": "10"}),
+            json!({"id": "2", "size": "20"})
+        ]
     );
 
     // The .sync state: its one Return is recorded as submitted and as the final result.
     let types: Vec<String> = r.history.iter().map(|e| e.kind.type_name()).collect();
     let at = types.iter().position(|t| t == "TaskSubmitted").unwrap();
-    assert_eq!(types[at - 2..at + 2], ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]);
+    assert_eq!(
+        types[at - 2..at + 2],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ]
+    );
     assert_eq!(
         r.history[at].to_api_json()["taskSubmittedEventDetails"]["output"],
         json!("{\"LastStatus\":\"STOPPED\",\"TaskArn\":\"arn:task\"}")
     );
     // The parent history has the Map Run, not the children.
-    assert!(!types.iter().any(|t| t.starts_with("MapIteration") || t == "LambdaFunctionScheduled"));
+    assert!(!types
+        .iter()
+        .any(|t| t.starts_with("MapIteration") || t == "LambdaFunctionScheduled"));
     assert_eq!(
         types[..8],
         [
@@ -150,6 +169,11 @@ fn a_throw_for_a_sync_state_fails_the_job_without_a_submission() {
     let types: Vec<String> = r.history.iter().map(|e| e.kind.type_name()).collect();
     assert_eq!(
         types[types.len() - 4..],
-        ["TaskScheduled", "TaskStarted", "TaskFailed", "ExecutionFailed"]
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "ExecutionFailed"
+        ]
     );
 }

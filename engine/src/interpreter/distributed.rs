@@ -6,11 +6,11 @@
 //! The pure parts (reading, batching, thresholds, result files) are in `crate::map_run`; the
 //! events and their links are documented there.
 
+use super::Failure;
 use super::{
     apply_result_path, display_value, effective_input, no_results, take_path, FiberId, Join,
     Outcome, Phase, Resume, Run, StepError,
 };
-use super::Failure;
 use crate::history::{EventId, EventKind};
 use crate::jsonpath::{JsonPath, PathRoot};
 use crate::map_run::{self, Child, DistributedSpec, MaxItems, Percentage, RunState, Tolerance};
@@ -119,16 +119,17 @@ impl<'a> Run<'a> {
                 "ToleratedFailureCount cannot be negative.".into(),
             ));
         }
-        let percentage = match &dist.tolerated_percentage {
-            None => None,
-            Some(Percentage::Fixed(p)) => Some(*p),
-            Some(Percentage::Path(p)) => {
-                let v = self.scope_value(p, input, context);
-                Some(v.as_f64().ok_or_else(|| {
-                    not_valid("ToleratedFailurePercentagePath", &v, "float", p)
-                })?)
-            }
-        };
+        let percentage =
+            match &dist.tolerated_percentage {
+                None => None,
+                Some(Percentage::Fixed(p)) => Some(*p),
+                Some(Percentage::Path(p)) => {
+                    let v = self.scope_value(p, input, context);
+                    Some(v.as_f64().ok_or_else(|| {
+                        not_valid("ToleratedFailurePercentagePath", &v, "float", p)
+                    })?)
+                }
+            };
         if percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
             // Recorded on AWS (`test_map_state_tolerated_failure_percentage_path[-1.1]`).
             return Err((
@@ -148,11 +149,7 @@ impl<'a> Run<'a> {
                     context,
                 )?;
                 let batch_input = match &b.batch_input {
-                    Some(t) => Some(self.apply_template(
-                        Some(t),
-                        Cow::Borrowed(input),
-                        context,
-                    )?),
+                    Some(t) => Some(self.apply_template(Some(t), Cow::Borrowed(input), context)?),
                     None => None,
                 };
                 Some((
@@ -375,18 +372,20 @@ impl<'a> Run<'a> {
         };
         let state = self.state_of(fid);
         let entered = self.fibers[fid].entered;
-        let mut parameters =
-            match self.apply_template(reader.parameters.as_ref(), Cow::Borrowed(effective), context)
-            {
-                Ok(p) => p,
-                Err((error, detail)) => {
-                    let f = self.runtime_failure(state, entered, &error, &detail);
-                    return Ok(Err((
-                        f.error.unwrap_or_default(),
-                        f.cause.unwrap_or_default(),
-                    )));
-                }
-            };
+        let mut parameters = match self.apply_template(
+            reader.parameters.as_ref(),
+            Cow::Borrowed(effective),
+            context,
+        ) {
+            Ok(p) => p,
+            Err((error, detail)) => {
+                let f = self.runtime_failure(state, entered, &error, &detail);
+                return Ok(Err((
+                    f.error.unwrap_or_default(),
+                    f.cause.unwrap_or_default(),
+                )));
+            }
+        };
         if reader.parameters.is_none() {
             parameters = json!({});
         }
@@ -612,7 +611,8 @@ impl<'a> Run<'a> {
                     let prefix = params.get("Prefix").and_then(Value::as_str).unwrap_or("");
                     let (files, manifest) = map_run::written(&run, bucket, prefix, w);
                     for file in files {
-                        let parameters = json!({"Bucket": bucket, "Key": file.key, "Body": file.body});
+                        let parameters =
+                            json!({"Bucket": bucket, "Key": file.key, "Body": file.body});
                         let request = TaskRequest {
                             state_name: state.name.as_str(),
                             resource,
@@ -625,7 +625,8 @@ impl<'a> Run<'a> {
                         let response = self.handler.invoke(&request)?;
                         if let TaskOutcome::Failed { error, cause } = response.outcome {
                             // Assumption: as for the reader, the service's cause.
-                            let f = Failure::new("States.ResultWriterFailed", cause.unwrap_or(error));
+                            let f =
+                                Failure::new("States.ResultWriterFailed", cause.unwrap_or(error));
                             return self.map_run_fail(fid, spec, input, attempts_per_retrier, f);
                         }
                     }
