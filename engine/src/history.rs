@@ -481,6 +481,8 @@ pub(crate) struct History {
     keep: bool,
     /// The latest event id of each child execution's own history.
     children: Vec<u64>,
+    /// Child executions whose history has reached the size limit, not yet handled.
+    full_children: Vec<usize>,
 }
 
 impl History {
@@ -490,6 +492,7 @@ impl History {
             count: 0,
             keep,
             children: Vec::new(),
+            full_children: Vec::new(),
         }
     }
 
@@ -502,6 +505,17 @@ impl History {
         EventId(CHILD_BIT | ((n & 0x7FFF_FFFF) << 32))
     }
 
+    /// The child executions (their numbers, as in their event ids) whose history has just
+    /// reached the size limit.
+    pub fn take_full_children(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.full_children)
+    }
+
+    /// The number of the child execution an id of [`History::start_child`] starts.
+    pub fn child_number(id: EventId) -> Option<usize> {
+        (id.0 & CHILD_BIT != 0).then(|| ((id.0 & !CHILD_BIT) >> 32) as usize)
+    }
+
     /// Appends an event and returns its id.
     pub fn record(&mut self, previous: EventId, timestamp: Timestamp, kind: EventKind) -> EventId {
         if previous.0 & CHILD_BIT != 0 {
@@ -511,6 +525,10 @@ impl History {
                 return previous;
             };
             *latest += 1;
+            // The same limit as the top level's (its check leaves room for 2 more events).
+            if *latest + 2 == crate::interpreter::MAX_HISTORY_EVENTS + 1 {
+                self.full_children.push(child);
+            }
             return EventId(previous.0 & !LOCAL_MASK | (*latest & LOCAL_MASK));
         }
         self.count += 1;

@@ -518,6 +518,7 @@ impl<'a> Run<'a> {
                 let last = self.history.last_id();
                 return Ok(self.finish_failed(last, f));
             }
+            self.map_run_full_children();
             let now = self.clock.now();
             runnable.clear();
             let mut next_wake: Option<Timestamp> = None;

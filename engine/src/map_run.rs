@@ -580,6 +580,8 @@ pub(crate) type ErrorAndCause = (Option<String>, Option<String>);
 pub(crate) struct Child {
     pub name: String,
     pub arn: String,
+    /// Its number in the engine's `History` (see `History::start_child`), once started.
+    pub number: Option<usize>,
     pub input: Value,
     /// Items in this child's input (1 without an ItemBatcher).
     pub items: usize,

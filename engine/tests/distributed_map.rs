@@ -883,3 +883,27 @@ fn tolerated_failure_fields_on_an_inline_map_are_accepted_and_ignored() {
     let r = run(&def, json!([{"fail": "Bad"}]), &mut handler(echo));
     assert_eq!(r.error.as_deref(), Some("Bad"));
 }
+
+#[test]
+fn a_child_execution_that_loops_forever_fails_at_the_history_limit() {
+    // The child's own history reaches 25,000 events; the child fails, the Map Run counts it.
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ToleratedFailureCount": 1,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Loop", "States": {
+                "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+                    "Default": "Again"},
+                "Again": {"Type": "Pass", "Next": "Loop"},
+                "Done": {"Type": "Succeed"}}}}}});
+    let r = run(&def, json!([{"stop": 1}, {}]), &mut handler(echo));
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    assert_eq!(lines(&r), RUN_SUCCEEDED);
+    let out = r.output.unwrap();
+    assert_eq!(out[0], json!({"stop": 1}));
+    assert_eq!(out[1]["Status"], json!("FAILED"));
+    assert_eq!(out[1]["Error"], json!("States.Runtime"));
+    assert_eq!(
+        out[1]["Cause"],
+        json!("The execution reached the maximum number of history events (25000).")
+    );
+}

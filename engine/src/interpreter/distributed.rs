@@ -315,6 +315,7 @@ impl<'a> Run<'a> {
             };
             children.push(Child {
                 arn: map_run::child_arn(&machine_arn, &name, dist.express, &extra),
+                number: None,
                 name,
                 input: child_input.clone(),
                 items: n,
@@ -452,9 +453,13 @@ impl<'a> Run<'a> {
                 run.children[slot].start = Some(now);
             }
             let child = self.spawn(fid, slot, &spec.processor, input, None);
-            self.fibers[child].last = self.history.start_child();
+            let start = self.history.start_child();
+            self.fibers[child].last = start;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
                 join.children[slot] = Some(child);
+                if let Some(run) = join.map_run.as_mut() {
+                    run.children[slot].number = crate::history::History::child_number(start);
+                }
             }
         }
     }
@@ -531,6 +536,36 @@ impl<'a> Run<'a> {
         self.map_run_fill(parent, spec);
         self.map_run_check_done(parent);
         None
+    }
+
+    /// Child executions whose history reached the 25,000-event limit fail, each with the
+    /// error the top level fails with (assumption: AWS fails a child execution as it fails
+    /// any execution that reaches the limit); the Map Run counts them as failed items.
+    pub(super) fn map_run_full_children(&mut self) {
+        let full = self.history.take_full_children();
+        for number in full {
+            let found = self.live.iter().find_map(|&p| match &self.fibers[p].phase {
+                Phase::Join(join) => {
+                    let run = join.map_run.as_ref()?;
+                    let slot = run.children.iter().position(|c| c.number == Some(number))?;
+                    Some((p, slot, join.children[slot]?))
+                }
+                _ => None,
+            });
+            let Some((parent, slot, child)) = found else {
+                continue;
+            };
+            let last = self.fibers[child].last;
+            self.abort(child, last);
+            let f = Failure::new(
+                "States.Runtime",
+                format!(
+                    "The execution reached the maximum number of history events ({}).",
+                    super::MAX_HISTORY_EVENTS
+                ),
+            );
+            self.child_finished(parent, slot, child, Err(f));
+        }
     }
 
     /// Stops the running child executions; what they record stays in their own histories.
