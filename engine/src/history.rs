@@ -513,7 +513,7 @@ impl History {
 
     /// The number of the child execution an id of [`History::start_child`] starts.
     pub fn child_number(id: EventId) -> Option<usize> {
-        (id.0 & CHILD_BIT != 0).then(|| ((id.0 & !CHILD_BIT) >> 32) as usize)
+        (id.0 & CHILD_BIT != 0).then_some(((id.0 & !CHILD_BIT) >> 32) as usize)
     }
 
     /// Appends an event and returns its id.
