@@ -206,16 +206,6 @@ pub enum EventKind {
         /// The cause.
         cause: Option<String>,
     },
-    /// `TaskSubmitted`: a `.sync` task's job was submitted; `output` is the submit API's
-    /// response (RunTask, SubmitJob, StartJobRun, ...).
-    TaskSubmitted {
-        /// The service.
-        resource_type: String,
-        /// The action, with its `.sync` suffix (`runTask.sync`).
-        resource: String,
-        /// The submit response as JSON text.
-        output: String,
-    },
     /// `MapRunStarted`: a Distributed Map state started its Map Run.
     MapRunStarted {
         /// `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
@@ -238,6 +228,50 @@ pub enum EventKind {
         resource_type: String,
         /// The action.
         resource: String,
+        /// The error name (`States.Timeout` or `States.HeartbeatTimeout`).
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `TaskSubmitted`: a `.sync` job was submitted; the state now waits for it to finish.
+    TaskSubmitted {
+        /// The service.
+        resource_type: String,
+        /// The action.
+        resource: String,
+        /// The submit call's response as JSON text.
+        output: String,
+    },
+    /// `ActivityScheduled`: an activity task waits for a worker.
+    ActivityScheduled {
+        /// The activity ARN.
+        resource: String,
+        /// The task input as JSON text.
+        input: String,
+        /// The state's TimeoutSeconds, when set.
+        timeout_in_seconds: Option<u64>,
+        /// The state's HeartbeatSeconds, when set.
+        heartbeat_in_seconds: Option<u64>,
+    },
+    /// `ActivityStarted`: a worker took the task with GetActivityTask.
+    ActivityStarted {
+        /// The worker's name, when it gave one.
+        worker_name: Option<String>,
+    },
+    /// `ActivitySucceeded`.
+    ActivitySucceeded {
+        /// The worker's result as JSON text.
+        output: String,
+    },
+    /// `ActivityFailed`.
+    ActivityFailed {
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `ActivityTimedOut`.
+    ActivityTimedOut {
         /// The error name (`States.Timeout` or `States.HeartbeatTimeout`).
         error: Option<String>,
         /// The cause.
@@ -279,6 +313,11 @@ impl EventKind {
             EventKind::MapRunSucceeded => "MapRunSucceeded".into(),
             EventKind::MapRunFailed { .. } => "MapRunFailed".into(),
             EventKind::MapRunAborted => "MapRunAborted".into(),
+            EventKind::ActivityScheduled { .. } => "ActivityScheduled".into(),
+            EventKind::ActivityStarted { .. } => "ActivityStarted".into(),
+            EventKind::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
+            EventKind::ActivityFailed { .. } => "ActivityFailed".into(),
+            EventKind::ActivityTimedOut { .. } => "ActivityTimedOut".into(),
         }
     }
 }
@@ -373,16 +412,6 @@ impl Event {
             EventKind::MapRunFailed { error, cause } => {
                 ("mapRunFailedEventDetails", error_details(error, cause))
             }
-            EventKind::TaskSubmitted {
-                resource_type,
-                resource,
-                output,
-            } => {
-                let mut d = service(resource_type, resource);
-                d.insert("output".into(), json!(output));
-                d.insert("outputDetails".into(), json!({"truncated": false}));
-                ("taskSubmittedEventDetails", Value::Object(d))
-            }
             EventKind::MapStateStarted { length } => {
                 ("mapStateStartedEventDetails", json!({"length": length}))
             }
@@ -461,6 +490,51 @@ impl Event {
                 "taskTimedOutEventDetails",
                 error_details_with(service(resource_type, resource), error, cause),
             ),
+            EventKind::TaskSubmitted {
+                resource_type,
+                resource,
+                output,
+            } => {
+                let mut d = service(resource_type, resource);
+                d.insert("output".into(), json!(output));
+                d.insert("outputDetails".into(), json!({"truncated": false}));
+                ("taskSubmittedEventDetails", Value::Object(d))
+            }
+            EventKind::ActivityScheduled {
+                resource,
+                input,
+                timeout_in_seconds,
+                heartbeat_in_seconds,
+            } => {
+                let mut d = Map::new();
+                d.insert("resource".into(), json!(resource));
+                d.insert("input".into(), json!(input));
+                d.insert("inputDetails".into(), json!({"truncated": false}));
+                if let Some(t) = timeout_in_seconds {
+                    d.insert("timeoutInSeconds".into(), json!(t));
+                }
+                if let Some(h) = heartbeat_in_seconds {
+                    d.insert("heartbeatInSeconds".into(), json!(h));
+                }
+                ("activityScheduledEventDetails", Value::Object(d))
+            }
+            EventKind::ActivityStarted { worker_name } => {
+                let mut d = Map::new();
+                if let Some(w) = worker_name {
+                    d.insert("workerName".into(), json!(w));
+                }
+                ("activityStartedEventDetails", Value::Object(d))
+            }
+            EventKind::ActivitySucceeded { output } => (
+                "activitySucceededEventDetails",
+                json!({"output": output, "outputDetails": {"truncated": false}}),
+            ),
+            EventKind::ActivityFailed { error, cause } => {
+                ("activityFailedEventDetails", error_details(error, cause))
+            }
+            EventKind::ActivityTimedOut { error, cause } => {
+                ("activityTimedOutEventDetails", error_details(error, cause))
+            }
         };
         m.insert(key.into(), details);
         Value::Object(m)
@@ -557,6 +631,10 @@ impl History {
     /// How many events have been recorded (kept or not).
     pub fn len(&self) -> u64 {
         self.count
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
     }
 
     pub fn into_events(self) -> Vec<Event> {

@@ -8,13 +8,14 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, ResourceKind, ResultPath,
-    Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
+    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, Pattern, ResourceKind,
+    ResultPath, Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 mod distributed;
 
@@ -65,6 +66,8 @@ pub enum ExecutionStatus {
     TimedOut,
     /// It was stopped.
     Aborted,
+    /// It has not ended yet.
+    Running,
 }
 
 impl ExecutionStatus {
@@ -75,6 +78,7 @@ impl ExecutionStatus {
             ExecutionStatus::Failed => "FAILED",
             ExecutionStatus::TimedOut => "TIMED_OUT",
             ExecutionStatus::Aborted => "ABORTED",
+            ExecutionStatus::Running => "RUNNING",
         }
     }
 }
@@ -211,6 +215,13 @@ pub enum RunError {
     /// A task handler could not answer (no mock for a Task state, ...).
     #[error(transparent)]
     Handler(#[from] TaskHandlerError),
+    /// The execution can only go on when somebody answers a task token, and this driver has
+    /// nobody who could.
+    #[error("the execution waits for a callback that nothing here can send (state {waiting}); answer its task token through the execution service, or mock the state")]
+    Blocked {
+        /// The waiting states' names.
+        waiting: String,
+    },
 }
 
 impl Definition {
@@ -226,6 +237,11 @@ impl Definition {
     }
 
     /// Runs one execution on the given clock, performing Task work through `handler`.
+    ///
+    /// This is the simplest driver of an [`Execution`]: it runs what is due, advances the
+    /// clock to the next timer, and repeats until the execution ends. An execution that can
+    /// only go on when somebody outside answers a task token stops the run with
+    /// [`RunError::Blocked`], since nobody else can answer here.
     pub fn execute_with(
         &self,
         input: Value,
@@ -233,39 +249,69 @@ impl Definition {
         clock: &mut dyn Clock,
         handler: &mut dyn TaskHandler,
     ) -> Result<ExecutionResult, RunError> {
+        let mut config = config.clone();
+        config.start_time = clock.now();
+        let mut execution = self.start(input, config)?;
+        loop {
+            execution.run_due(handler)?;
+            if execution.status() != ExecutionStatus::Running {
+                return Ok(execution.into_result());
+            }
+            // Time passes for timers; a callback's timeout fires only when it comes first, or
+            // when the definition set it (AWS's default timeouts outlast any test).
+            let wake = match (execution.next_wake(), execution.next_timeout()) {
+                (Some(w), Some(t)) => w.min(t),
+                (Some(w), None) => w,
+                (None, Some(t)) if execution.has_explicit_timeout() => t,
+                _ => {
+                    return Err(RunError::Blocked {
+                        waiting: execution.waiting_states().join(", "),
+                    })
+                }
+            };
+            let now = clock.now();
+            clock.advance(wake.millis() - now.millis());
+            execution.advance_to(clock.now());
+        }
+    }
+
+    /// Starts an execution at `config.start_time`: records ExecutionStarted and makes the
+    /// start state due. Nothing runs until a driver calls [`Execution::run_due`].
+    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, NotSupported> {
         if let Some(what) = self.unsupported.clone() {
-            return Err(NotSupported { what }.into());
+            return Err(NotSupported { what });
         }
         let express = config.workflow_type == WorkflowType::Express;
         if let Some(what) = crate::sync_task::express_conflict(&self.machine, express) {
-            return Err(NotSupported { what }.into());
+            return Err(NotSupported { what });
         }
-        let uses_context = self.uses_context;
-        let mut run = Run {
-            machine: &self.machine,
-            config,
-            clock,
-            history: History::new(config.workflow_type == WorkflowType::Standard),
-            rng: Rng::new(config.seed),
-            start: config.start_time,
-            deadline: config.start_time,
-            execution_input: input,
-            uses_context,
-            variables: Map::new(),
-            handler,
-            fibers: Vec::new(),
-            live: vec![0],
-            outcome: None,
-            scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
-        };
-        run.start = run.clock.now();
+        let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();
         let limit = self
             .machine
             .timeout_seconds
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
-        run.deadline = run.start.plus_millis(limit);
-        Ok(run.run()?)
+        let mut execution = Execution {
+            machine: self.machine.clone(),
+            history: History::new(config.workflow_type == WorkflowType::Standard),
+            rng: Rng::new(config.seed),
+            scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
+            now: start,
+            start,
+            deadline: start.plus_millis(limit),
+            execution_input: input,
+            uses_context: self.uses_context,
+            variables: Map::new(),
+            fibers: Vec::new(),
+            live: vec![0],
+            outcome: None,
+            ended: None,
+            tokens_issued: 0,
+            timed_out_tokens: Vec::new(),
+            config,
+        };
+        execution.begin();
+        Ok(execution)
     }
 
     /// The first capability this definition needs that the engine lacks, if any. Computed
@@ -337,10 +383,11 @@ impl Definition {
     }
 }
 
-struct Run<'a> {
-    machine: &'a StateMachine,
-    config: &'a ExecutionConfig,
-    clock: &'a mut dyn Clock,
+pub struct Execution {
+    machine: Arc<StateMachine>,
+    config: ExecutionConfig,
+    /// The execution's current time, as the driver's clock gave it.
+    now: Timestamp,
     history: History,
     rng: Rng,
     /// Picks the next fiber to step. Separate from `rng`, so that the interleaving does not
@@ -351,20 +398,66 @@ struct Run<'a> {
     execution_input: Value,
     uses_context: bool,
     variables: Map<String, Value>,
-    handler: &'a mut dyn TaskHandler,
-    fibers: Vec<Fiber<'a>>,
+    fibers: Vec<Fiber>,
     /// The fibers that have not finished; the scheduler looks only at these.
     live: Vec<FiberId>,
     /// How the top-level fiber ended, once it has.
     outcome: Option<Result<Value, Failure>>,
+    /// How the execution ended, once it has.
+    ended: Option<Ending>,
+    /// Task tokens handed out so far (each token is unique within the execution).
+    tokens_issued: u64,
+    /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
+    timed_out_tokens: Vec<String>,
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("arn", &self.config.execution_arn())
+            .field("status", &self.status())
+            .field("now", &self.now)
+            .field("events", &self.history.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// Succeeded, Failed, TimedOut or Aborted.
+    pub status: ExecutionStatus,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error name, when it failed, timed out or was stopped with one.
+    pub error: Option<String>,
+    /// The cause, when there is one.
+    pub cause: Option<String>,
+    /// When it ended.
+    pub stop_time: Timestamp,
+}
+
+/// A fiber's current state; it holds the fiber's machine, so that the execution stays free
+/// to change while the state is in use.
+struct StateRef {
+    machine: Arc<StateMachine>,
+    index: StateIdx,
+}
+
+impl std::ops::Deref for StateRef {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.machine.states[self.index]
+    }
 }
 
 /// Index of a fiber in `Run::fibers`.
 type FiberId = usize;
 
 /// A thread of states: the top level, one Parallel branch or one Map iteration.
-struct Fiber<'m> {
-    machine: &'m StateMachine,
+struct Fiber {
+    machine: Arc<StateMachine>,
     current: StateIdx,
     phase: Phase,
     /// The fiber's latest event: the previousEventId of its next one.
@@ -391,6 +484,9 @@ enum Phase {
     Sleeping(Resume),
     /// Inside a Parallel or Map state, waiting for its branches.
     Join(Box<Join>),
+    /// Inside a Task state, waiting for a callback with its task token (a `.waitForTaskToken`
+    /// answer, an activity worker, a child execution). `wake` is when it times out.
+    Awaiting(Box<Awaiting>),
     /// Ended (successfully, failed or aborted).
     Finished,
 }
@@ -421,6 +517,156 @@ struct TaskRun {
     attempts_per_retrier: Vec<u32>,
     /// The attempt's TaskStarted / LambdaFunctionStarted event.
     started: EventId,
+}
+
+/// A Task state waiting for an answer from outside.
+struct Awaiting {
+    run: TaskRun,
+    token: String,
+    /// The effective parameters (an activity worker's input).
+    input: Value,
+    /// When TimeoutSeconds runs out.
+    timeout_at: Timestamp,
+    heartbeat_ms: Option<u64>,
+    /// When HeartbeatSeconds runs out, counted from the latest heartbeat.
+    heartbeat_at: Option<Timestamp>,
+    /// False while an activity task waits for a worker (no ActivityStarted yet).
+    worker_started: bool,
+}
+
+impl Awaiting {
+    fn deadline(&self) -> Timestamp {
+        self.heartbeat_at
+            .map_or(self.timeout_at, |h| h.min(self.timeout_at))
+    }
+
+    /// The error of a timeout at the deadline: a missed heartbeat or the task timeout.
+    fn timeout_error(&self) -> &'static str {
+        match self.heartbeat_at {
+            Some(h) if h < self.timeout_at => "States.HeartbeatTimeout",
+            _ => "States.Timeout",
+        }
+    }
+}
+
+/// A Task state waiting for a callback, as [`Execution::waiting_tasks`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingTask {
+    /// The task token a callback must name.
+    pub token: String,
+    /// The Task state's name.
+    pub state_name: String,
+    /// The state's `Resource`.
+    pub resource: String,
+    /// The effective parameters (what an activity worker receives as input).
+    pub input: Value,
+    /// True for an activity task that no worker has taken yet.
+    pub needs_worker: bool,
+}
+
+/// Why a callback (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) was refused; the
+/// variants are the Step Functions API's error codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// No task waits for this token (never issued, already answered, or its execution ended).
+    #[error("Task does not exist anymore")]
+    TaskDoesNotExist,
+    /// The task this token belonged to timed out.
+    #[error("Task Timed Out: '{0}'")]
+    TaskTimedOut(String),
+}
+
+/// Which family of history events a Task state records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// LambdaFunction* (a Lambda function ARN).
+    Lambda,
+    /// Task* (a service integration).
+    Task,
+    /// Activity*.
+    Activity,
+}
+
+impl Family {
+    fn of(spec: &TaskSpec) -> Family {
+        match spec.kind {
+            ResourceKind::LambdaFunction => Family::Lambda,
+            ResourceKind::Activity => Family::Activity,
+            _ => Family::Task,
+        }
+    }
+
+    fn succeeded(self, spec: &TaskSpec, output: String) -> EventKind {
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionSucceeded { output },
+            Family::Activity => EventKind::ActivitySucceeded { output },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskSucceeded {
+                    resource_type,
+                    resource,
+                    output,
+                }
+            }
+        }
+    }
+
+    fn failed(self, spec: &TaskSpec, error: Option<String>, cause: Option<String>) -> EventKind {
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionFailed { error, cause },
+            Family::Activity => EventKind::ActivityFailed { error, cause },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskFailed {
+                    resource_type,
+                    resource,
+                    error,
+                    cause,
+                }
+            }
+        }
+    }
+
+    fn timed_out(self, spec: &TaskSpec, error: &str) -> EventKind {
+        let error = Some(error.to_string());
+        match self {
+            Family::Lambda => EventKind::LambdaFunctionTimedOut { error, cause: None },
+            Family::Activity => EventKind::ActivityTimedOut { error, cause: None },
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                EventKind::TaskTimedOut {
+                    resource_type,
+                    resource,
+                    error,
+                    cause: None,
+                }
+            }
+        }
+    }
+}
+
+const TOKEN_PREFIX: &str = "stepcheck:";
+
+/// A task token: the execution's ARN and a counter, base64-encoded (AWS's tokens are
+/// opaque base64 text too).
+fn make_token(execution_arn: &str, n: u64) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{execution_arn}#{n}"))
+}
+
+/// The execution ARN a task token was issued by, or `None` when the text is no token of
+/// ours (the API's InvalidToken).
+pub fn token_execution_arn(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let rest = text.strip_prefix(TOKEN_PREFIX)?;
+    let (arn, n) = rest.rsplit_once('#')?;
+    n.parse::<u64>().ok()?;
+    Some(arn.to_string())
 }
 
 /// A Parallel or Map state waiting for its branches.
@@ -465,9 +711,10 @@ fn json_len(v: &Value) -> usize {
     c.0
 }
 
-impl<'a> Run<'a> {
-    fn run(mut self) -> Result<ExecutionResult, TaskHandlerError> {
-        let now = self.clock.now();
+impl Execution {
+    /// Records ExecutionStarted and creates the top-level fiber.
+    fn begin(&mut self) {
+        let now = self.now;
         let keep = self.history.keeps_events();
         let input_text = keep.then(|| to_json(&self.execution_input));
         self.history.record(
@@ -480,7 +727,7 @@ impl<'a> Run<'a> {
         );
         let input = self.execution_input.clone();
         self.fibers.push(Fiber {
-            machine: self.machine,
+            machine: self.machine.clone(),
             current: self.machine.start,
             phase: Phase::Enter(input),
             last: EventId(0),
@@ -491,20 +738,26 @@ impl<'a> Run<'a> {
             item: None,
             text: input_text,
         });
+    }
+
+    /// Runs every step that is due at the current time, in the order the seeded scheduler
+    /// picks, until nothing more is due or the execution ends. The clock does not move.
+    pub fn run_due(&mut self, handler: &mut dyn TaskHandler) -> Result<(), TaskHandlerError> {
         let mut runnable = Vec::new();
-        loop {
+        while self.ended.is_none() {
             if let Some(outcome) = self.outcome.take() {
                 let last = self.fibers[0].last;
-                return Ok(match outcome {
+                match outcome {
                     Ok(output) => {
                         let text = match self.fibers[0].text.take() {
                             Some(t) => Some(t),
-                            None => keep.then(|| to_json(&output)),
+                            None => self.history.keeps_events().then(|| to_json(&output)),
                         };
                         self.finish_succeeded(last, output, text)
                     }
                     Err(f) => self.finish_failed(last, f),
-                });
+                }
+                break;
             }
             if self.history.len() + 2 > MAX_HISTORY_EVENTS {
                 // Assumption: AWS fails an execution whose history would exceed 25,000 events
@@ -516,12 +769,12 @@ impl<'a> Run<'a> {
                     ),
                 );
                 let last = self.history.last_id();
-                return Ok(self.finish_failed(last, f));
+                self.finish_failed(last, f);
+                break;
             }
             self.map_run_full_children();
-            let now = self.clock.now();
+            let now = self.now;
             runnable.clear();
-            let mut next_wake: Option<Timestamp> = None;
             let fibers = &self.fibers;
             self.live
                 .retain(|&i| !matches!(fibers[i].phase, Phase::Finished));
@@ -529,28 +782,16 @@ impl<'a> Run<'a> {
                 let f = &self.fibers[i];
                 match f.phase {
                     Phase::Enter(_) => runnable.push(i),
-                    Phase::Sleeping(_) if f.wake <= now => runnable.push(i),
-                    Phase::Sleeping(_) => {
-                        next_wake = Some(next_wake.map_or(f.wake, |w| w.min(f.wake)))
-                    }
+                    Phase::Sleeping(_) | Phase::Awaiting(_) if f.wake <= now => runnable.push(i),
                     _ => {}
                 }
             }
             if runnable.is_empty() {
-                let Some(wake) = next_wake else {
-                    // Every fiber waits on another: an engine bug, reported rather than hung.
-                    let f = Failure::new("States.Runtime", "internal error: no fiber can run");
+                if now >= self.deadline {
                     let last = self.history.last_id();
-                    return Ok(self.finish_failed(last, f));
-                };
-                if wake > self.deadline {
-                    let gap = self.deadline.millis() - now.millis();
-                    self.clock.advance(gap);
-                    let last = self.history.last_id();
-                    return Ok(self.finish_timed_out(last));
+                    self.finish_timed_out(last);
                 }
-                self.clock.advance(wake.millis() - now.millis());
-                continue;
+                break;
             }
             // One runnable fiber takes no draw, so single-branch runs never touch the
             // scheduler's generator.
@@ -559,7 +800,294 @@ impl<'a> Run<'a> {
             } else {
                 runnable[(self.scheduler.next_u64() % runnable.len() as u64) as usize]
             };
-            self.step(pick)?;
+            self.step(handler, pick)?;
+        }
+        Ok(())
+    }
+
+    /// When something next happens by itself: the earliest timer of a sleeping state, or the
+    /// execution's deadline when a state waits for a timer that comes later. `None` when the
+    /// execution has ended, or when it can only go on through a callback (a task token
+    /// answer), whose own timeouts do not count: a driver with other work may still have
+    /// that answer coming.
+    pub fn next_wake(&self) -> Option<Timestamp> {
+        if self.ended.is_some() {
+            return None;
+        }
+        if self.outcome.is_some() {
+            return Some(self.now);
+        }
+        let mut next: Option<Timestamp> = None;
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            match f.phase {
+                Phase::Enter(_) => return Some(self.now),
+                Phase::Sleeping(_) => next = Some(next.map_or(f.wake, |w| w.min(f.wake))),
+                _ => {}
+            }
+        }
+        next.map(|w| w.min(self.deadline))
+    }
+
+    /// The earliest time at which a state waiting for a callback times out (its
+    /// HeartbeatSeconds or TimeoutSeconds), or the execution's deadline; `None` once ended.
+    pub fn next_timeout(&self) -> Option<Timestamp> {
+        if self.ended.is_some() {
+            return None;
+        }
+        let mut t = self.deadline;
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            if matches!(f.phase, Phase::Awaiting(_)) {
+                t = t.min(f.wake);
+            }
+        }
+        Some(t)
+    }
+
+    /// Whether [`Execution::next_timeout`] was set by the definition: a state's
+    /// TimeoutSeconds/HeartbeatSeconds or the machine's TimeoutSeconds, not only AWS's
+    /// defaults (a year, 99999999 seconds).
+    pub fn has_explicit_timeout(&self) -> bool {
+        if self.machine.timeout_seconds.is_some() {
+            return true;
+        }
+        self.live.iter().any(|&i| {
+            let f = &self.fibers[i];
+            let state = &f.machine.states[f.current];
+            matches!(&f.phase, Phase::Awaiting(_))
+                && matches!(&state.kind, StateKind::Task(t) if t.timeout.is_some() || t.heartbeat.is_some())
+        })
+    }
+
+    /// The Task states that wait for a callback, with their tokens.
+    pub fn waiting_tasks(&self) -> Vec<WaitingTask> {
+        let mut out = Vec::new();
+        for &i in &self.live {
+            let f = &self.fibers[i];
+            if let Phase::Awaiting(a) = &f.phase {
+                let state = &f.machine.states[f.current];
+                let resource = match &state.kind {
+                    StateKind::Task(t) => t.resource.clone(),
+                    _ => String::new(),
+                };
+                out.push(WaitingTask {
+                    token: a.token.clone(),
+                    state_name: state.name.0.clone(),
+                    resource,
+                    input: a.input.clone(),
+                    needs_worker: !a.worker_started,
+                });
+            }
+        }
+        out
+    }
+
+    /// The fiber waiting for `token`.
+    fn awaiting(&self, token: &str) -> Result<FiberId, CallbackError> {
+        let found = self
+            .live
+            .iter()
+            .copied()
+            .find(|&i| matches!(&self.fibers[i].phase, Phase::Awaiting(a) if a.token == token));
+        match found {
+            Some(i) => Ok(i),
+            None if self.timed_out_tokens.iter().any(|t| t == token) => {
+                Err(CallbackError::TaskTimedOut(token.to_string()))
+            }
+            None => Err(CallbackError::TaskDoesNotExist),
+        }
+    }
+
+    /// Delivers an answer to the task waiting for `token`; it is recorded at the next
+    /// [`Execution::run_due`].
+    fn deliver(&mut self, token: &str, outcome: TaskOutcome) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let Phase::Awaiting(waiting) =
+            std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
+        else {
+            return Err(CallbackError::TaskDoesNotExist);
+        };
+        let mut run = waiting.run;
+        if !waiting.worker_started {
+            // An answer without GetActivityTask: the activity started and ended at once.
+            let prev = self.fibers[fid].last;
+            let id = self.history.record(
+                prev,
+                self.now,
+                EventKind::ActivityStarted { worker_name: None },
+            );
+            self.fibers[fid].last = id;
+            run.started = id;
+        }
+        let response = crate::task::TaskResponse {
+            outcome,
+            duration_ms: 0,
+            submitted: None,
+        };
+        self.fibers[fid].wake = self.now;
+        self.fibers[fid].phase =
+            Phase::Sleeping(Resume::TaskAnswer(Box::new(run), Box::new(response), None));
+        Ok(())
+    }
+
+    /// SendTaskSuccess: the task waiting for `token` succeeds with `output`.
+    pub fn send_task_success(&mut self, token: &str, output: Value) -> Result<(), CallbackError> {
+        self.deliver(token, TaskOutcome::Succeeded(output))
+    }
+
+    /// SendTaskFailure: the task waiting for `token` fails with `error` and `cause`.
+    pub fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(), CallbackError> {
+        // AWS records a failure sent without an error name with no error field; the state's
+        // Retry and Catch then see an empty error name.
+        self.deliver(
+            token,
+            TaskOutcome::Failed {
+                error: error.unwrap_or_default(),
+                cause,
+            },
+        )
+    }
+
+    /// SendTaskHeartbeat: the task waiting for `token` gets a new HeartbeatSeconds period.
+    pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let now = self.now;
+        if let Phase::Awaiting(a) = &mut self.fibers[fid].phase {
+            if let Some(h) = a.heartbeat_ms {
+                a.heartbeat_at = Some(now.plus_millis(h.min(i64::MAX as u64) as i64));
+            }
+            let deadline = a.deadline();
+            self.fibers[fid].wake = deadline;
+        }
+        Ok(())
+    }
+
+    /// GetActivityTask handed the activity task waiting for `token` to a worker: records
+    /// ActivityStarted and starts its heartbeat clock.
+    pub fn activity_started(
+        &mut self,
+        token: &str,
+        worker_name: Option<String>,
+    ) -> Result<(), CallbackError> {
+        let fid = self.awaiting(token)?;
+        let now = self.now;
+        let prev = self.fibers[fid].last;
+        let Phase::Awaiting(a) = &mut self.fibers[fid].phase else {
+            return Err(CallbackError::TaskDoesNotExist);
+        };
+        if a.worker_started {
+            return Ok(());
+        }
+        a.worker_started = true;
+        if let Some(h) = a.heartbeat_ms {
+            a.heartbeat_at = Some(now.plus_millis(h.min(i64::MAX as u64) as i64));
+        }
+        let deadline = a.deadline();
+        let id = self
+            .history
+            .record(prev, now, EventKind::ActivityStarted { worker_name });
+        if let Phase::Awaiting(a) = &mut self.fibers[fid].phase {
+            a.run.started = id;
+        }
+        self.fibers[fid].last = id;
+        self.fibers[fid].wake = deadline;
+        Ok(())
+    }
+
+    /// StopExecution: the execution ends as Aborted, with ExecutionAborted after its latest
+    /// event. Does nothing to an execution that has already ended.
+    pub fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        if self.ended.is_some() {
+            return;
+        }
+        // Assumption: AWS records only ExecutionAborted when an execution is stopped (no
+        // <Type>StateAborted for the states that were running); its documentation shows
+        // no other event for StopExecution.
+        let prev = self.history.last_id();
+        self.history.record(
+            prev,
+            self.now,
+            EventKind::ExecutionAborted {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+        );
+        self.end(ExecutionStatus::Aborted, None, error, cause);
+    }
+
+    /// Moves the execution's clock forward to `t` (never backwards). Steps that become due
+    /// run at the next [`Execution::run_due`].
+    pub fn advance_to(&mut self, t: Timestamp) {
+        if t > self.now {
+            self.now = t;
+        }
+    }
+
+    /// The names of the states that wait for something from outside (a task token answer).
+    pub fn waiting_states(&self) -> Vec<String> {
+        self.waiting_tasks()
+            .into_iter()
+            .map(|w| w.state_name)
+            .collect()
+    }
+
+    /// The execution's current time.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Where the execution is: running, or how it ended.
+    pub fn status(&self) -> ExecutionStatus {
+        self.ended
+            .as_ref()
+            .map_or(ExecutionStatus::Running, |e| e.status)
+    }
+
+    /// The configuration it runs with (names, ARNs, type).
+    pub fn config(&self) -> &ExecutionConfig {
+        &self.config
+    }
+
+    /// The execution's input.
+    pub fn input(&self) -> &Value {
+        &self.execution_input
+    }
+
+    /// When it started.
+    pub fn start_time(&self) -> Timestamp {
+        self.start
+    }
+
+    /// The history so far (empty for Express, which keeps none).
+    pub fn history(&self) -> &[Event] {
+        self.history.events()
+    }
+
+    /// How it ended, once it has: output, error, cause and stop time.
+    pub fn ending(&self) -> Option<&Ending> {
+        self.ended.as_ref()
+    }
+
+    /// The result of an ended execution (a running one reports status Running).
+    pub fn into_result(self) -> ExecutionResult {
+        let (status, output, error, cause, stop_time) = match self.ended {
+            Some(e) => (e.status, e.output, e.error, e.cause, e.stop_time),
+            None => (ExecutionStatus::Running, None, None, None, self.now),
+        };
+        ExecutionResult {
+            status,
+            output,
+            error,
+            cause,
+            history: self.history.into_events(),
+            start_time: self.start,
+            stop_time,
         }
     }
 
@@ -587,17 +1115,29 @@ impl<'a> Run<'a> {
 
     /// Records an event for a fiber, after its latest one.
     fn record(&mut self, fid: FiberId, kind: EventKind) -> EventId {
-        let now = self.clock.now();
+        let now = self.now;
         let id = self.history.record(self.fibers[fid].last, now, kind);
         self.fibers[fid].last = id;
         id
     }
 
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
-    fn step(&mut self, fid: FiberId) -> Result<(), TaskHandlerError> {
+    fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
         match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
-            Phase::Enter(input) => self.enter(fid, input),
-            Phase::Sleeping(resume) => self.resume(fid, resume),
+            Phase::Enter(input) => self.enter(h, fid, input),
+            Phase::Sleeping(resume) => self.resume(h, fid, resume),
+            Phase::Awaiting(waiting) => {
+                // Only a due timeout makes an awaiting fiber runnable.
+                let state = self.state_of(fid);
+                let StateKind::Task(spec) = &state.kind else {
+                    return Ok(());
+                };
+                let error = waiting.timeout_error();
+                self.timed_out_tokens.push(waiting.token.clone());
+                let run = waiting.run;
+                let response = crate::task::TaskResponse::success(Value::Null);
+                self.task_answer(fid, spec, run, response, Some(error))
+            }
             other => {
                 self.fibers[fid].phase = other;
                 Ok(())
@@ -605,12 +1145,20 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn state_of(&self, fid: FiberId) -> &'a State {
+    fn state_of(&self, fid: FiberId) -> StateRef {
         let f = &self.fibers[fid];
-        &f.machine.states[f.current]
+        StateRef {
+            machine: f.machine.clone(),
+            index: f.current,
+        }
     }
 
-    fn enter(&mut self, fid: FiberId, input: Value) -> Result<(), TaskHandlerError> {
+    fn enter(
+        &mut self,
+        h: &mut dyn TaskHandler,
+        fid: FiberId,
+        input: Value,
+    ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let keep = self.history.keeps_events();
         let cached = self.fibers[fid].text.take();
@@ -627,13 +1175,13 @@ impl<'a> Run<'a> {
                 input: input_text,
             },
         );
-        let entered_at = self.clock.now();
+        let entered_at = self.now;
         self.fibers[fid].entered = entered;
         self.fibers[fid].entered_at = entered_at;
         match &state.kind {
             StateKind::Wait(wait) => {
                 let context = self.context_for(fid, 0);
-                let now = self.clock.now();
+                let now = self.now;
                 let until =
                     take_path(state.input_path.as_ref(), input, &context).and_then(|effective| {
                         let until = wait_until(wait, now, &effective, &context, &self.variables)?;
@@ -647,7 +1195,7 @@ impl<'a> Run<'a> {
                         Ok(())
                     }
                     Err((error, detail)) => {
-                        let f = self.runtime_failure(state, entered, &error, &detail);
+                        let f = self.runtime_failure(&state, entered, &error, &detail);
                         self.finish_fiber(fid, Err(f));
                         Ok(())
                     }
@@ -660,14 +1208,14 @@ impl<'a> Run<'a> {
                     attempts_per_retrier: vec![0; spec.retry.len()],
                     started: EventId(0),
                 };
-                self.task_attempt(fid, spec, run)
+                self.task_attempt(h, fid, spec, run)
             }
             StateKind::Parallel(spec) => {
                 self.parallel_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
             }
             StateKind::Map(spec) if spec.distributed.is_some() => {
-                self.map_run_start(fid, spec, input, vec![0; spec.retry.len()])
+                self.map_run_start(h, fid, spec, input, vec![0; spec.retry.len()])
             }
             StateKind::Map(spec) => {
                 self.map_start(fid, spec, input, vec![0; spec.retry.len()]);
@@ -675,7 +1223,7 @@ impl<'a> Run<'a> {
             }
             _ => {
                 let context = self.context_for(fid, 0);
-                let outcome = self.state(state, input, entered, &context);
+                let outcome = self.state(&state, input, entered, &context);
                 self.complete(fid, outcome)
             }
         }
@@ -734,7 +1282,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn resume(&mut self, fid: FiberId, resume: Resume) -> Result<(), TaskHandlerError> {
+    fn resume(
+        &mut self,
+        h: &mut dyn TaskHandler,
+        fid: FiberId,
+        resume: Resume,
+    ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         match resume {
             Resume::WaitDone(output) => self.complete(fid, Outcome::Done(output, state.next)),
@@ -748,13 +1301,13 @@ impl<'a> Run<'a> {
                 let StateKind::Task(spec) = &state.kind else {
                     return Ok(());
                 };
-                self.task_attempt(fid, spec, *run)
+                self.task_attempt(h, fid, spec, *run)
             }
-            Resume::MapRunDone(join) => self.map_run_finish(fid, join),
+            Resume::MapRunDone(join) => self.map_run_finish(h, fid, join),
             Resume::JoinRetry(input, attempts) => {
                 match &state.kind {
                     StateKind::Map(spec) if spec.distributed.is_some() => {
-                        return self.map_run_start(fid, spec, input, attempts)
+                        return self.map_run_start(h, fid, spec, input, attempts)
                     }
                     StateKind::Parallel(spec) => self.parallel_start(fid, spec, input, attempts),
                     StateKind::Map(spec) => self.map_start(fid, spec, input, attempts),
@@ -765,36 +1318,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn finish_succeeded(
-        self,
-        prev: EventId,
-        output: Value,
-        text: Option<String>,
-    ) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
-        history.record(
+    fn finish_succeeded(&mut self, prev: EventId, output: Value, text: Option<String>) {
+        let now = self.now;
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionSucceeded {
                 output: text.unwrap_or_default(),
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::Succeeded,
-            output: Some(output),
-            error: None,
-            cause: None,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
-        }
+        self.end(ExecutionStatus::Succeeded, Some(output), None, None);
     }
 
-    fn finish_failed(self, prev: EventId, f: Failure) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
-        history.record(
+    fn finish_failed(&mut self, prev: EventId, f: Failure) {
+        let now = self.now;
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionFailed {
@@ -802,24 +1340,17 @@ impl<'a> Run<'a> {
                 cause: f.cause.clone(),
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::Failed,
-            output: None,
-            error: f.error,
-            cause: f.cause,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
-        }
+        self.end(ExecutionStatus::Failed, None, f.error, f.cause);
     }
 
-    fn finish_timed_out(self, prev: EventId) -> ExecutionResult {
-        let now = self.clock.now();
-        let mut history = self.history;
+    fn finish_timed_out(&mut self, prev: EventId) {
+        // The deadline is when it timed out, even when the driver's clock went past it.
+        self.now = self.deadline;
+        let now = self.now;
         // Assumption: DescribeExecution of a timed-out execution reports the error
         // States.Timeout with no cause; the timed-out event carries the same.
         let error = Some("States.Timeout".to_string());
-        history.record(
+        self.history.record(
             prev,
             now,
             EventKind::ExecutionTimedOut {
@@ -827,15 +1358,28 @@ impl<'a> Run<'a> {
                 cause: None,
             },
         );
-        ExecutionResult {
-            status: ExecutionStatus::TimedOut,
-            output: None,
-            error,
-            cause: None,
-            history: history.into_events(),
-            start_time: self.start,
-            stop_time: now,
+        self.end(ExecutionStatus::TimedOut, None, error, None);
+    }
+
+    /// Marks the execution ended; every fiber stops.
+    fn end(
+        &mut self,
+        status: ExecutionStatus,
+        output: Option<Value>,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
+        for f in &mut self.fibers {
+            f.phase = Phase::Finished;
         }
+        self.live.clear();
+        self.ended = Some(Ending {
+            status,
+            output,
+            error,
+            cause,
+            stop_time: self.now,
+        });
     }
 
     /// The context object of a fiber's current state, or null when the definition never
@@ -898,7 +1442,7 @@ impl<'a> Run<'a> {
                     Ok(v) => v,
                     Err((error, detail)) => {
                         return Outcome::Failed(
-                            self.runtime_failure(state, entered, &error, &detail),
+                            self.runtime_failure(&state, entered, &error, &detail),
                         )
                     }
                 }
@@ -1015,16 +1559,21 @@ impl<'a> Run<'a> {
     }
 
     /// One task attempt: the scheduled/started events and the handler call; the answer
-    /// arrives after the task's (virtual) duration.
+    /// arrives after the task's (virtual) duration, or through a callback.
     fn task_attempt(
         &mut self,
+        h: &mut dyn TaskHandler,
         fid: FiberId,
         spec: &TaskSpec,
         mut run: TaskRun,
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let entered = self.fibers[fid].entered;
-        let context = self.context_for(fid, run.retry_count);
+        let token = self.issue_token();
+        let mut context = self.context_for(fid, run.retry_count);
+        if spec.kind.pattern() == Some(Pattern::WaitForTaskToken) && context.is_object() {
+            context["Task"] = serde_json::json!({ "Token": token });
+        }
         let prepared = (|| {
             let effective = effective_input(state.input_path.as_ref(), &run.input, &context)?;
             let parameters = self.apply_template(spec.parameters.as_ref(), effective, &context)?;
@@ -1048,47 +1597,61 @@ impl<'a> Run<'a> {
             }
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 return self.task_failed(fid, spec, run, f);
             }
         };
-        let lambda = spec.kind == ResourceKind::LambdaFunction;
-        let (resource_type, resource) = service_names(spec);
+        let family = Family::of(spec);
         let keep = self.history.keeps_events();
         let params_text = if keep {
             to_json(&parameters)
         } else {
             String::new()
         };
-        if lambda {
-            self.record(
-                fid,
-                EventKind::LambdaFunctionScheduled {
-                    input: params_text,
-                    resource: spec.resource.clone(),
-                    timeout_in_seconds: timeout,
-                },
-            );
-            run.started = self.record(fid, EventKind::LambdaFunctionStarted);
-        } else {
-            self.record(
-                fid,
-                EventKind::TaskScheduled {
-                    resource_type: resource_type.clone(),
-                    resource: resource.clone(),
-                    region: self.config.region.clone(),
-                    parameters: params_text,
-                    timeout_in_seconds: timeout,
-                    heartbeat_in_seconds: heartbeat,
-                },
-            );
-            run.started = self.record(
-                fid,
-                EventKind::TaskStarted {
-                    resource_type,
-                    resource,
-                },
-            );
+        match family {
+            Family::Lambda => {
+                self.record(
+                    fid,
+                    EventKind::LambdaFunctionScheduled {
+                        input: params_text,
+                        resource: spec.resource.clone(),
+                        timeout_in_seconds: timeout,
+                    },
+                );
+                run.started = self.record(fid, EventKind::LambdaFunctionStarted);
+            }
+            Family::Activity => {
+                run.started = self.record(
+                    fid,
+                    EventKind::ActivityScheduled {
+                        resource: spec.resource.clone(),
+                        input: params_text,
+                        timeout_in_seconds: timeout,
+                        heartbeat_in_seconds: heartbeat,
+                    },
+                );
+            }
+            Family::Task => {
+                let (resource_type, resource) = service_names(spec);
+                self.record(
+                    fid,
+                    EventKind::TaskScheduled {
+                        resource_type: resource_type.clone(),
+                        resource: resource.clone(),
+                        region: self.config.region.clone(),
+                        parameters: params_text,
+                        timeout_in_seconds: timeout,
+                        heartbeat_in_seconds: heartbeat,
+                    },
+                );
+                run.started = self.record(
+                    fid,
+                    EventKind::TaskStarted {
+                        resource_type,
+                        resource,
+                    },
+                );
+            }
         }
         let request = TaskRequest {
             state_name: state.name.as_str(),
@@ -1097,9 +1660,9 @@ impl<'a> Run<'a> {
             state_machine_name: &self.config.state_machine_name,
             execution_name: &self.config.execution_name,
             attempt: run.retry_count,
-            task_token: None,
+            task_token: Some(&token),
         };
-        let mut response = self.handler.invoke(&request)?;
+        let mut response = h.invoke(&request)?;
         if crate::sync_task::is_sync(spec) {
             let (shaped, submitted) = crate::sync_task::answer(spec, response, keep);
             response = shaped;
@@ -1110,6 +1673,43 @@ impl<'a> Run<'a> {
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
+        let now = self.now;
+        if let TaskOutcome::Pending { submitted } = response.outcome {
+            if let (Some(out), Family::Task) = (submitted, family) {
+                let (resource_type, resource) = service_names(spec);
+                let output = if keep { to_json(&out) } else { String::new() };
+                self.record(
+                    fid,
+                    EventKind::TaskSubmitted {
+                        resource_type,
+                        resource,
+                        output,
+                    },
+                );
+            }
+            let timeout_at = now.plus_millis(timeout_ms.min(i64::MAX as u64) as i64);
+            // An activity's heartbeat clock starts when a worker takes the task.
+            let heartbeat_at = match family {
+                Family::Activity => None,
+                _ => heartbeat_ms.map(|h| now.plus_millis(h.min(i64::MAX as u64) as i64)),
+            };
+            let waiting = Awaiting {
+                run,
+                token,
+                input: parameters,
+                timeout_at,
+                heartbeat_ms,
+                heartbeat_at,
+                worker_started: family != Family::Activity,
+            };
+            self.fibers[fid].wake = waiting.deadline();
+            self.fibers[fid].phase = Phase::Awaiting(Box::new(waiting));
+            return Ok(());
+        }
+        if family == Family::Activity {
+            // A handler that answers an activity at once stands in for a worker.
+            self.record(fid, EventKind::ActivityStarted { worker_name: None });
+        }
         let duration = response.duration_ms;
         let (elapsed, timed_out) = match heartbeat_ms {
             // A mocked task sends no heartbeats: one that runs past HeartbeatSeconds has
@@ -1118,7 +1718,6 @@ impl<'a> Run<'a> {
             _ if duration > timeout_ms => (timeout_ms, Some("States.Timeout")),
             _ => (duration, None),
         };
-        let now = self.clock.now();
         self.fibers[fid].wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
         self.fibers[fid].phase = Phase::Sleeping(Resume::TaskAnswer(
             Box::new(run),
@@ -1126,6 +1725,13 @@ impl<'a> Run<'a> {
             timed_out,
         ));
         Ok(())
+    }
+
+    /// A new task token, unique in the execution and naming it, so that a service holding
+    /// many executions can route a callback without a lookup table.
+    fn issue_token(&mut self) -> String {
+        self.tokens_issued += 1;
+        make_token(&self.config.execution_arn(), self.tokens_issued)
     }
 
     /// The answer of a task attempt arrives: record it, then succeed, retry, catch or fail.
@@ -1138,24 +1744,11 @@ impl<'a> Run<'a> {
         timed_out: Option<&'static str>,
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
-        let lambda = spec.kind == ResourceKind::LambdaFunction;
-        let (resource_type, resource) = service_names(spec);
+        let family = Family::of(spec);
+        let lambda = family == Family::Lambda;
         let keep = self.history.keeps_events();
         if let Some(error) = timed_out {
-            let kind = if lambda {
-                EventKind::LambdaFunctionTimedOut {
-                    error: Some(error.into()),
-                    cause: None,
-                }
-            } else {
-                EventKind::TaskTimedOut {
-                    resource_type,
-                    resource,
-                    error: Some(error.into()),
-                    cause: None,
-                }
-            };
-            self.record(fid, kind);
+            self.record(fid, family.timed_out(spec, error));
             let f = Failure {
                 error: Some(error.into()),
                 cause: None,
@@ -1177,20 +1770,7 @@ impl<'a> Run<'a> {
                             ),
                         )
                     };
-                    let kind = if lambda {
-                        EventKind::LambdaFunctionFailed {
-                            error: f.error.clone(),
-                            cause: f.cause.clone(),
-                        }
-                    } else {
-                        EventKind::TaskFailed {
-                            resource_type,
-                            resource,
-                            error: f.error.clone(),
-                            cause: f.cause.clone(),
-                        }
-                    };
-                    self.record(fid, kind);
+                    self.record(fid, family.failed(spec, f.error.clone(), f.cause.clone()));
                     return self.task_failed(fid, spec, run, f);
                 }
                 let output = if keep {
@@ -1198,16 +1778,7 @@ impl<'a> Run<'a> {
                 } else {
                     String::new()
                 };
-                let kind = if lambda {
-                    EventKind::LambdaFunctionSucceeded { output }
-                } else {
-                    EventKind::TaskSucceeded {
-                        resource_type,
-                        resource,
-                        output,
-                    }
-                };
-                self.record(fid, kind);
+                self.record(fid, family.succeeded(spec, output));
                 let context = self.context_for(fid, run.retry_count);
                 let entered = self.fibers[fid].entered;
                 let data = (|| {
@@ -1222,26 +1793,13 @@ impl<'a> Run<'a> {
                 let outcome = match data {
                     Ok(output) => Outcome::Done(output, state.next),
                     Err((error, detail)) => {
-                        Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+                        Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
                     }
                 };
                 self.complete(fid, outcome)
             }
             TaskOutcome::Failed { error, cause } => {
-                let kind = if lambda {
-                    EventKind::LambdaFunctionFailed {
-                        error: Some(error.clone()),
-                        cause: cause.clone(),
-                    }
-                } else {
-                    EventKind::TaskFailed {
-                        resource_type,
-                        resource,
-                        error: Some(error.clone()),
-                        cause: cause.clone(),
-                    }
-                };
-                self.record(fid, kind);
+                self.record(fid, family.failed(spec, Some(error.clone()), cause.clone()));
                 // A handler's States.Runtime (an exhausted mock, as in Step Functions Local)
                 // stays terminal: nothing retries or catches it.
                 let from_task = error != "States.Runtime";
@@ -1256,9 +1814,11 @@ impl<'a> Run<'a> {
                     },
                 )
             }
-            #[allow(unreachable_patterns)]
-            _ => {
-                let f = Failure::new("States.Runtime", "not supported yet: this task outcome");
+            TaskOutcome::Pending { .. } => {
+                let f = Failure::new(
+                    "States.Runtime",
+                    "internal error: a pending task answer was delivered as an answer",
+                );
                 self.task_failed(fid, spec, run, f)
             }
         }
@@ -1284,7 +1844,7 @@ impl<'a> Run<'a> {
                 let delay = r.delay_ms(run.attempts_per_retrier[i], &mut self.rng);
                 run.attempts_per_retrier[i] += 1;
                 run.retry_count += 1;
-                let now = self.clock.now();
+                let now = self.now;
                 self.fibers[fid].wake = now.plus_millis(delay);
                 self.fibers[fid].phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
                 return Ok(());
@@ -1319,7 +1879,7 @@ impl<'a> Run<'a> {
             Err((error, detail)) => {
                 let state = self.state_of(fid);
                 Outcome::Failed(self.runtime_failure(
-                    state,
+                    &state,
                     self.fibers[fid].entered,
                     &error,
                     &detail,
@@ -1333,14 +1893,14 @@ impl<'a> Run<'a> {
         &mut self,
         parent: FiberId,
         slot: usize,
-        machine: &'a StateMachine,
+        machine: Arc<StateMachine>,
         input: Value,
         item: Option<(usize, Value)>,
     ) -> FiberId {
-        let now = self.clock.now();
+        let now = self.now;
         self.fibers.push(Fiber {
-            machine,
             current: machine.start,
+            machine,
             phase: Phase::Enter(input),
             last: self.fibers[parent].last,
             wake: now,
@@ -1358,7 +1918,7 @@ impl<'a> Run<'a> {
     fn parallel_start(
         &mut self,
         fid: FiberId,
-        spec: &'a ParallelSpec,
+        spec: &ParallelSpec,
         input: Value,
         attempts_per_retrier: Vec<u32>,
     ) {
@@ -1372,7 +1932,7 @@ impl<'a> Run<'a> {
         let branch_input = match branch_input {
             Ok(v) => v,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1392,7 +1952,7 @@ impl<'a> Run<'a> {
             map_run: None,
         };
         for (i, b) in spec.branches.iter().enumerate() {
-            join.children[i] = Some(self.spawn(fid, i, b, branch_input.clone(), None));
+            join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
         }
         self.fibers[fid].phase = Phase::Join(Box::new(join));
     }
@@ -1400,7 +1960,7 @@ impl<'a> Run<'a> {
     fn map_start(
         &mut self,
         fid: FiberId,
-        spec: &'a MapSpec,
+        spec: &MapSpec,
         input: Value,
         attempts_per_retrier: Vec<u32>,
     ) {
@@ -1481,7 +2041,7 @@ impl<'a> Run<'a> {
         let (pending, max) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -1507,7 +2067,7 @@ impl<'a> Run<'a> {
 
     /// Starts pending Map iterations while MaxConcurrency allows; each MapIterationStarted
     /// follows `after`.
-    fn map_fill(&mut self, fid: FiberId, spec: &'a MapSpec, after: EventId) {
+    fn map_fill(&mut self, fid: FiberId, spec: &MapSpec, after: EventId) {
         let name = self.state_of(fid).name.0.clone();
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
@@ -1520,7 +2080,7 @@ impl<'a> Run<'a> {
                 return;
             };
             join.running += 1;
-            let now = self.clock.now();
+            let now = self.now;
             let started = self.history.record(
                 after,
                 now,
@@ -1530,7 +2090,13 @@ impl<'a> Run<'a> {
                     name: name.clone(),
                 },
             );
-            let child = self.spawn(fid, index, &spec.processor, input, Some((index, item)));
+            let child = self.spawn(
+                fid,
+                index,
+                spec.processor.clone(),
+                input,
+                Some((index, item)),
+            );
             self.fibers[child].last = started;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
                 join.children[index] = Some(child);
@@ -1551,7 +2117,7 @@ impl<'a> Run<'a> {
             return;
         };
         let state = self.state_of(fid);
-        let now = self.clock.now();
+        let now = self.now;
         let kind = if join.is_map {
             EventKind::MapStateSucceeded
         } else {
@@ -1583,7 +2149,7 @@ impl<'a> Run<'a> {
         let outcome = match data {
             Ok(output) => Outcome::Done(output, state.next),
             Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+                Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
             }
         };
         // A handler error cannot arise here: no task runs while exiting.
@@ -1604,7 +2170,7 @@ impl<'a> Run<'a> {
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
         let name = self.state_of(parent).name.0.clone();
-        let now = self.clock.now();
+        let now = self.now;
         match result {
             Ok(value) => {
                 let Phase::Join(join) = &mut self.fibers[parent].phase else {
@@ -1687,7 +2253,8 @@ impl<'a> Run<'a> {
                         EventKind::StateAborted { state_type: st },
                     );
                 }
-                let (retriers, catchers) = match &self.state_of(parent).kind {
+                let parent_state = self.state_of(parent);
+                let (retriers, catchers) = match &parent_state.kind {
                     StateKind::Parallel(p) => (&p.retry, &p.catch),
                     StateKind::Map(m) => (&m.retry, &m.catch),
                     _ => return,
@@ -1736,13 +2303,13 @@ impl<'a> Run<'a> {
                     self.abort(c, after);
                 }
                 let st = self.state_of(fid).kind.type_name();
-                let now = self.clock.now();
+                let now = self.now;
                 self.history
                     .record(after, now, EventKind::StateAborted { state_type: st });
             }
-            Phase::Sleeping(_) => {
+            Phase::Sleeping(_) | Phase::Awaiting(_) => {
                 let st = self.state_of(fid).kind.type_name();
-                let now = self.clock.now();
+                let now = self.now;
                 self.history
                     .record(after, now, EventKind::StateAborted { state_type: st });
             }
@@ -1845,6 +2412,7 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
         ResourceKind::Service {
             resource_type,
             resource,
+            ..
         } => (resource_type.clone(), resource.clone()),
         _ => (String::new(), String::new()),
     }

@@ -24,8 +24,9 @@ pub use clock::{Clock, Timestamp, VirtualClock};
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
 pub use history::{Event, EventId, EventKind};
 pub use interpreter::{
-    ExecutionConfig, ExecutionResult, ExecutionStatus, NotSupported, WorkflowType,
-    MAX_HISTORY_EVENTS, PAYLOAD_LIMIT_BYTES,
+    token_execution_arn, CallbackError, Ending, Execution, ExecutionConfig, ExecutionResult,
+    ExecutionStatus, NotSupported, RunError, WaitingTask, WorkflowType, MAX_HISTORY_EVENTS,
+    PAYLOAD_LIMIT_BYTES,
 };
 pub use model::{validate, Definition, StateName};
 pub use scope::Rng;

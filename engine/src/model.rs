@@ -11,6 +11,7 @@ use crate::template::Template;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// The name of a state, unique across the whole definition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +36,7 @@ pub(crate) type StateIdx = usize;
 /// A validated, compiled state machine definition.
 #[derive(Debug, Clone)]
 pub struct Definition {
-    pub(crate) machine: StateMachine,
+    pub(crate) machine: Arc<StateMachine>,
     /// The definition as parsed JSON, kept for re-serialisation by drivers.
     source: Value,
     /// The first capability the definition needs that the engine lacks, found at parse time.
@@ -83,7 +84,7 @@ impl Definition {
             return Err(c.diags);
         }
         let mut definition = Definition {
-            machine: machine.expect("a machine compiles when no diagnostic is reported"),
+            machine: Arc::new(machine.expect("a machine compiles when no diagnostic is reported")),
             source,
             unsupported: None,
             uses_context: false,
@@ -198,7 +199,7 @@ pub(crate) struct TaskSpec {
 /// A Parallel state's compiled fields.
 #[derive(Debug, Clone)]
 pub(crate) struct ParallelSpec {
-    pub branches: Vec<StateMachine>,
+    pub branches: Vec<Arc<StateMachine>>,
     pub parameters: Option<Template>,
     pub result_selector: Option<Template>,
     pub result_path: ResultPath,
@@ -209,7 +210,7 @@ pub(crate) struct ParallelSpec {
 /// A Map state's compiled fields (inline, or distributed with `distributed`).
 #[derive(Debug, Clone)]
 pub(crate) struct MapSpec {
-    pub processor: StateMachine,
+    pub processor: Arc<StateMachine>,
     /// `ItemsPath` (default `$`).
     pub items_path: Option<JsonPath>,
     /// `ItemSelector` or the legacy `Parameters`.
@@ -236,26 +237,51 @@ pub(crate) enum Seconds {
 pub(crate) enum ResourceKind {
     /// A Lambda function ARN: LambdaFunction* events, the result is the function's payload.
     LambdaFunction,
+    /// An activity ARN (`arn:aws:states:REGION:ACCOUNT:activity:NAME`): Activity* events; a
+    /// worker takes the task with GetActivityTask and answers with its task token.
+    Activity,
     /// An optimised or SDK integration, `arn:aws:states:::SERVICE:ACTION`: Task* events with
-    /// this resourceType and resource (`lambda`, `invoke`; `ecs`, `runTask.sync` for the
-    /// "Run a Job" pattern, see `sync_task`).
+    /// this resourceType and resource (`lambda`, `invoke`; the resource keeps its pattern
+    /// suffix, e.g. `startExecution.sync:2` or `runTask.sync`, as AWS records it; the "Run a
+    /// Job" pattern of services other than Step Functions is in `sync_task`).
     Service {
         resource_type: String,
         resource: String,
+        pattern: Pattern,
     },
-    /// Something the engine cannot run yet (activities, `.waitForTaskToken`,
-    /// `states:startExecution.sync`).
+    /// Something the engine cannot run yet.
     Unsupported(String),
 }
 
+/// A service integration's pattern: how the state waits for the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pattern {
+    /// Request-response: the call's response is the result.
+    RequestResponse,
+    /// `.sync`: the state waits for the job to finish (a child execution's `Output` as text).
+    Sync,
+    /// `.sync:2`: as `.sync`, with a child execution's `Output` as parsed JSON.
+    Sync2,
+    /// `.waitForTaskToken`: the state waits for SendTaskSuccess/Failure with its token.
+    WaitForTaskToken,
+}
+
 impl ResourceKind {
+    /// The integration pattern of a service integration.
+    pub fn pattern(&self) -> Option<Pattern> {
+        match self {
+            ResourceKind::Service { pattern, .. } => Some(*pattern),
+            _ => None,
+        }
+    }
+
     fn parse(arn: &str) -> ResourceKind {
         let parts: Vec<&str> = arn.split(':').collect();
         if parts.len() >= 7 && parts[2] == "lambda" && parts[5] == "function" {
             return ResourceKind::LambdaFunction;
         }
-        if parts.len() >= 6 && parts[2] == "states" && parts[5] == "activity" {
-            return ResourceKind::Unsupported(format!("activities ({arn})"));
+        if parts.len() == 7 && parts[2] == "states" && parts[5] == "activity" {
+            return ResourceKind::Activity;
         }
         if parts.len() >= 7
             && parts[0] == "arn"
@@ -270,17 +296,29 @@ impl ResourceKind {
             } else {
                 (rest[0].to_string(), rest[1..].join(":"))
             };
-            let run_a_job = crate::sync_task::supported(&resource_type, &action);
-            if !run_a_job
-                && (action.ends_with(".sync")
-                    || action.contains(".sync:")
-                    || action.ends_with(".waitForTaskToken"))
+            let pattern = if action.ends_with(".waitForTaskToken") {
+                Pattern::WaitForTaskToken
+            } else if action.ends_with(".sync:2") {
+                Pattern::Sync2
+            } else if action.ends_with(".sync") {
+                Pattern::Sync
+            } else if action.contains(".sync:") {
+                return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
+            } else {
+                Pattern::RequestResponse
+            };
+            let run_a_job =
+                pattern == Pattern::Sync && crate::sync_task::supported(&resource_type, &action);
+            if matches!(pattern, Pattern::Sync | Pattern::Sync2)
+                && resource_type != "states"
+                && !run_a_job
             {
                 return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
             }
             return ResourceKind::Service {
                 resource_type,
                 resource: action,
+                pattern,
             };
         }
         ResourceKind::Unsupported(format!("the resource {arn}"))
@@ -566,7 +604,7 @@ impl Compiler {
                     if let Some(m) =
                         self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language)
                     {
-                        branches.push(m);
+                        branches.push(Arc::new(m));
                     }
                 }
                 StateKind::Parallel(Box::new(ParallelSpec {
@@ -598,7 +636,7 @@ impl Compiler {
                 };
                 match processor {
                     Some(processor) => StateKind::Map(Box::new(MapSpec {
-                        processor,
+                        processor: Arc::new(processor),
                         items_path,
                         item_selector: self.template(obj, selector_field, loc),
                         result_selector: self.template(obj, "ResultSelector", loc),

@@ -54,8 +54,10 @@ pub(crate) const SYNC_SERVICES: &[&str] = &[
 ];
 
 /// True when a Task runs the "Run a Job" pattern.
+/// (Not `states:startExecution.sync`: nested executions answer through callbacks.)
 pub(crate) fn is_sync(spec: &TaskSpec) -> bool {
-    matches!(&spec.kind, ResourceKind::Service { resource, .. } if resource.ends_with(".sync"))
+    matches!(&spec.kind, ResourceKind::Service { resource_type, resource, .. }
+        if supported(resource_type, resource))
 }
 
 /// Whether `SERVICE:ACTION.sync` is a `.sync` integration the engine runs.
@@ -75,6 +77,7 @@ pub(crate) fn parameters(spec: &TaskSpec, mut parameters: Value) -> Value {
     let ResourceKind::Service {
         resource_type,
         resource,
+        ..
     } = &spec.kind
     else {
         return parameters;
@@ -118,6 +121,7 @@ pub(crate) fn answer(
     let ResourceKind::Service {
         resource_type,
         resource,
+        ..
     } = &spec.kind
     else {
         return (response, None);

@@ -19,7 +19,9 @@ pub struct TaskRequest<'a> {
     pub execution_name: &'a str,
     /// 0 for the first attempt; each retry adds one.
     pub attempt: u32,
-    /// The task token, for `.waitForTaskToken` resources.
+    /// The attempt's task token. A `.waitForTaskToken` state passes it on (it is
+    /// `$$.Task.Token`); any handler may answer [`TaskOutcome::Pending`] and have the answer
+    /// delivered later with this token ([`crate::Execution::send_task_success`]).
     pub task_token: Option<&'a str>,
 }
 
@@ -37,6 +39,15 @@ pub enum TaskOutcome {
         error: String,
         /// The cause text, if any.
         cause: Option<String>,
+    },
+    /// The work was handed out and its answer comes later, through the execution's
+    /// callback methods with the request's task token: a child execution started with
+    /// `.sync`, an activity waiting for a worker, or a `.waitForTaskToken` call whose token
+    /// somebody will send back. For a `.sync` call, `submitted` is the submit call's
+    /// response, which AWS records as TaskSubmitted.
+    Pending {
+        /// The submit call's response, for `.sync` integrations.
+        submitted: Option<Value>,
     },
 }
 

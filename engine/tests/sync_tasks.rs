@@ -281,7 +281,7 @@ fn a_job_longer_than_the_timeout_times_out_after_its_submission() {
 }
 
 #[test]
-fn express_workflows_and_other_patterns_stay_refused() {
+fn express_workflows_and_services_without_run_a_job_are_refused() {
     let d = Definition::parse(&task("arn:aws:states:::ecs:runTask.sync", json!({})).to_string())
         .unwrap();
     let express = ExecutionConfig {
@@ -300,11 +300,11 @@ fn express_workflows_and_other_patterns_stay_refused() {
                 "Resource": "arn:aws:states:::batch:submitJob.sync", "End": true}}}}}});
     let d = Definition::parse(&def.to_string()).unwrap();
     assert!(d.execute(json!([]), &ExecutionConfig::default()).is_err());
+    // Services without the Run a Job pattern (Lambda), and `.sync:2` outside Step Functions.
     for resource in [
-        "arn:aws:states:::states:startExecution.sync",
-        "arn:aws:states:::states:startExecution.sync:2",
-        "arn:aws:states:::ecs:runTask.waitForTaskToken",
         "arn:aws:states:::lambda:invoke.sync",
+        "arn:aws:states:::sqs:sendMessage.sync",
+        "arn:aws:states:::ecs:runTask.sync:2",
     ] {
         let d = Definition::parse(&task(resource, json!({})).to_string()).unwrap();
         let e = d

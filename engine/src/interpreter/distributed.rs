@@ -8,15 +8,15 @@
 
 use super::Failure;
 use super::{
-    apply_result_path, display_value, effective_input, no_results, take_path, FiberId, Join,
-    Outcome, Phase, Resume, Run, StepError,
+    apply_result_path, display_value, effective_input, no_results, take_path, Execution, FiberId,
+    Join, Outcome, Phase, Resume, StepError,
 };
 use crate::history::{EventId, EventKind};
 use crate::jsonpath::{JsonPath, PathRoot};
 use crate::map_run::{self, Child, DistributedSpec, MaxItems, Percentage, RunState, Tolerance};
 use crate::model::{error_matches, MapSpec, Seconds, StateKind};
 use crate::scope::Scope;
-use crate::task::{TaskHandlerError, TaskOutcome, TaskRequest};
+use crate::task::{TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -44,7 +44,7 @@ fn not_valid(field: &str, v: &Value, kind: &str, path: &JsonPath) -> StepError {
     )
 }
 
-impl<'a> Run<'a> {
+impl Execution {
     fn scope_value(&self, path: &JsonPath, input: &Value, context: &Value) -> Value {
         Scope {
             input,
@@ -178,8 +178,9 @@ impl<'a> Run<'a> {
     /// Starts a Distributed Map state: MapStateStarted, the Map Run, its items, its children.
     pub(super) fn map_run_start(
         &mut self,
+        h: &mut dyn TaskHandler,
         fid: FiberId,
-        spec: &'a MapSpec,
+        spec: &MapSpec,
         input: Value,
         attempts_per_retrier: Vec<u32>,
     ) -> Result<(), TaskHandlerError> {
@@ -220,7 +221,7 @@ impl<'a> Run<'a> {
         let (effective, items) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return Ok(());
             }
@@ -230,7 +231,7 @@ impl<'a> Run<'a> {
         let settings = match self.settings(spec, dist, &effective, &context) {
             Ok(s) => s,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 self.finish_fiber(fid, Err(f));
                 return Ok(());
             }
@@ -257,13 +258,15 @@ impl<'a> Run<'a> {
         );
         let items = match items {
             Some(items) => items,
-            None => match self.read_items(fid, dist, &effective, &context, settings.max_items)? {
-                Ok(items) => items,
-                Err((error, cause)) => {
-                    let f = Failure::new(error, cause);
-                    return self.map_run_fail(fid, spec, input, attempts_per_retrier, f);
+            None => {
+                match self.read_items(h, fid, dist, &effective, &context, settings.max_items)? {
+                    Ok(items) => items,
+                    Err((error, cause)) => {
+                        let f = Failure::new(error, cause);
+                        return self.map_run_fail(fid, spec, input, attempts_per_retrier, f);
+                    }
                 }
-            },
+            }
         };
         // ItemSelector, per item, with $$.Map.Item.
         let mut inputs = Vec::with_capacity(items.len());
@@ -288,7 +291,7 @@ impl<'a> Run<'a> {
                         Err(e) => {
                             // Assumption: an ItemSelector error fails the Map Run with the
                             // state's usual run-time error.
-                            let f = self.runtime_failure(state, entered, &e.error, &e.message);
+                            let f = self.runtime_failure(&state, entered, &e.error, &e.message);
                             return self.map_run_fail(fid, spec, input, attempts_per_retrier, f);
                         }
                     }
@@ -358,8 +361,9 @@ impl<'a> Run<'a> {
     /// Run (AWS's error and cause).
     fn read_items(
         &mut self,
+        h: &mut dyn TaskHandler,
         fid: FiberId,
-        dist: &'a DistributedSpec,
+        dist: &DistributedSpec,
         effective: &Value,
         context: &Value,
         max_items: Option<i64>,
@@ -380,7 +384,7 @@ impl<'a> Run<'a> {
         ) {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(state, entered, &error, &detail);
+                let f = self.runtime_failure(&state, entered, &error, &detail);
                 return Ok(Err((
                     f.error.unwrap_or_default(),
                     f.cause.unwrap_or_default(),
@@ -401,7 +405,7 @@ impl<'a> Run<'a> {
                 attempt: 0,
                 task_token: None,
             };
-            let response = self.handler.invoke(&request)?;
+            let response = h.invoke(&request)?;
             let value = match response.outcome {
                 TaskOutcome::Succeeded(v) => v,
                 TaskOutcome::Failed { error, cause } => {
@@ -436,7 +440,7 @@ impl<'a> Run<'a> {
 
     /// Starts pending child executions while MaxConcurrency allows. They record nothing in
     /// this history: each starts its own.
-    fn map_run_fill(&mut self, fid: FiberId, spec: &'a MapSpec) {
+    fn map_run_fill(&mut self, fid: FiberId, spec: &MapSpec) {
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
                 return;
@@ -448,11 +452,11 @@ impl<'a> Run<'a> {
                 return;
             };
             join.running += 1;
-            let now = self.clock.now();
+            let now = self.now;
             if let Some(run) = join.map_run.as_mut() {
                 run.children[slot].start = Some(now);
             }
-            let child = self.spawn(fid, slot, &spec.processor, input, None);
+            let child = self.spawn(fid, slot, spec.processor.clone(), input, None);
             let start = self.history.start_child();
             self.fibers[child].last = start;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
@@ -477,7 +481,7 @@ impl<'a> Run<'a> {
         else {
             return;
         };
-        self.fibers[fid].wake = self.clock.now();
+        self.fibers[fid].wake = self.now;
         self.fibers[fid].phase = Phase::Sleeping(Resume::MapRunDone(join));
     }
 
@@ -491,8 +495,9 @@ impl<'a> Run<'a> {
         if !matches!(&self.fibers[parent].phase, Phase::Join(j) if j.map_run.is_some()) {
             return Some(result);
         }
-        let now = self.clock.now();
-        let StateKind::Map(spec) = &self.state_of(parent).kind else {
+        let now = self.now;
+        let state = self.state_of(parent);
+        let StateKind::Map(spec) = &state.kind else {
             return None;
         };
         let Phase::Join(join) = &mut self.fibers[parent].phase else {
@@ -580,7 +585,7 @@ impl<'a> Run<'a> {
     fn map_run_fail(
         &mut self,
         fid: FiberId,
-        spec: &'a MapSpec,
+        spec: &MapSpec,
         input: Value,
         mut attempts: Vec<u32>,
         failure: Failure,
@@ -604,7 +609,7 @@ impl<'a> Run<'a> {
                 // MapStateStarted follows the failure.
                 let delay = r.delay_ms(attempts[i], &mut self.rng);
                 attempts[i] += 1;
-                let now = self.clock.now();
+                let now = self.now;
                 self.fibers[fid].wake = now.plus_millis(delay);
                 self.fibers[fid].phase = Phase::Sleeping(Resume::JoinRetry(input, attempts));
                 return Ok(());
@@ -619,6 +624,7 @@ impl<'a> Run<'a> {
     /// then MapRunSucceeded, MapStateSucceeded and the state's output.
     pub(super) fn map_run_finish(
         &mut self,
+        h: &mut dyn TaskHandler,
         fid: FiberId,
         join: Box<Join>,
     ) -> Result<(), TaskHandlerError> {
@@ -657,7 +663,7 @@ impl<'a> Run<'a> {
                             attempt: 0,
                             task_token: None,
                         };
-                        let response = self.handler.invoke(&request)?;
+                        let response = h.invoke(&request)?;
                         if let TaskOutcome::Failed { error, cause } = response.outcome {
                             // Assumption: as for the reader, the service's cause.
                             let f =
@@ -675,7 +681,7 @@ impl<'a> Run<'a> {
             None => Value::Array(map_run::results(&run, map_run::Transformation::Compact)),
         };
         let succeeded = self.record(fid, EventKind::MapRunSucceeded);
-        let now = self.clock.now();
+        let now = self.now;
         self.history
             .record(succeeded, now, EventKind::MapStateSucceeded);
         let context = self.context_for(fid, 0);
@@ -689,7 +695,7 @@ impl<'a> Run<'a> {
         let outcome = match data {
             Ok(output) => Outcome::Done(output, state.next),
             Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+                Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
             }
         };
         self.complete(fid, outcome)
@@ -700,7 +706,7 @@ impl<'a> Run<'a> {
     /// of AWS's abort events for a Map Run is not documented).
     pub(super) fn map_run_abort(&mut self, fid: FiberId, join: Box<Join>, after: EventId) {
         self.abort_children(&join);
-        let now = self.clock.now();
+        let now = self.now;
         let st = self.state_of(fid).kind.type_name();
         self.history.record(after, now, EventKind::MapRunAborted);
         self.history
