@@ -18,9 +18,10 @@
 //! Which services support `.sync`: the Developer Guide's "Integrating optimized services"
 //! table (Run a Job column): Athena, AWS Batch, Amazon Bedrock, CodeBuild, ECS/Fargate, EKS,
 //! EMR, EMR on EKS, EMR Serverless, Glue, Glue DataBrew, MediaConvert, SageMaker and Step
-//! Functions. `states:startExecution.sync` (nested executions) and `.waitForTaskToken` are not
-//! handled here and stay refused. The same page: "Express Workflows do not support Run a Job
-//! (.sync)".
+//! Functions. `states:startExecution.sync` (`.sync:2`) is a nested execution: a handler may
+//! answer it `Pending` and the engine's callback machinery records its TaskSubmitted; an
+//! immediate answer is recorded here as for any other service. The same page: "Express
+//! Workflows do not support Run a Job (.sync)".
 //!
 //! Failure names, for handlers (AWS Developer Guide per service, and LocalStack's
 //! implementations validated against AWS): a job that ran and failed is `States.TaskFailed`
@@ -31,7 +32,7 @@
 //! records no `TaskSubmitted`.
 
 use crate::history::EventKind;
-use crate::model::{ResourceKind, StateKind, StateMachine, TaskSpec};
+use crate::model::{Pattern, ResourceKind, StateKind, StateMachine, TaskSpec};
 use crate::task::{TaskOutcome, TaskResponse};
 use serde_json::{json, Value};
 
@@ -53,11 +54,9 @@ pub(crate) const SYNC_SERVICES: &[&str] = &[
     "sagemaker",
 ];
 
-/// True when a Task runs the "Run a Job" pattern.
-/// (Not `states:startExecution.sync`: nested executions answer through callbacks.)
+/// True when a Task runs the "Run a Job" pattern (`.sync`, and `states:startExecution.sync:2`).
 pub(crate) fn is_sync(spec: &TaskSpec) -> bool {
-    matches!(&spec.kind, ResourceKind::Service { resource_type, resource, .. }
-        if supported(resource_type, resource))
+    matches!(spec.kind.pattern(), Some(Pattern::Sync | Pattern::Sync2))
 }
 
 /// Whether `SERVICE:ACTION.sync` is a `.sync` integration the engine runs.
@@ -127,6 +126,9 @@ pub(crate) fn answer(
         return (response, None);
     };
     let submitted = match (&response.submitted, &response.outcome) {
+        // A job whose end comes later, through a callback: the engine records its
+        // TaskSubmitted from the Pending answer.
+        (_, TaskOutcome::Pending { .. }) => None,
         (Some(s), _) => Some(s.clone()),
         (None, TaskOutcome::Succeeded(v)) => Some(v.clone()),
         (None, _) => None,

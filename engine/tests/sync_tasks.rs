@@ -316,3 +316,32 @@ fn express_workflows_and_services_without_run_a_job_are_refused() {
         );
     }
 }
+
+#[test]
+fn an_immediate_answer_to_start_execution_sync_is_recorded_as_submitted_then_succeeded() {
+    // A nested execution answered at once (a MockConfigFile `Return`), rather than through a
+    // Pending answer and a callback: the same events as any `.sync` task.
+    let described = json!({"ExecutionArn": "arn:e", "Status": "SUCCEEDED", "Output": "{}"});
+    let (r, _) = run(
+        &task(
+            "arn:aws:states:::states:startExecution.sync",
+            json!({"StateMachineArn": "arn:sm"}),
+        ),
+        vec![TaskResponse::success(described.clone())],
+    );
+    assert_eq!(r.output, Some(described));
+    let types: Vec<String> = r.history.iter().map(|e| e.kind.type_name()).collect();
+    assert_eq!(
+        types[2..6],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ]
+    );
+    assert_eq!(
+        r.history[4].to_api_json()["taskSubmittedEventDetails"]["resource"],
+        json!("startExecution.sync")
+    );
+}
