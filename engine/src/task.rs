@@ -61,7 +61,9 @@ pub enum TaskOutcome {
 /// response, which the engine records in `TaskSubmitted` as soon as the attempt starts; when it
 /// is `None`, a success records the final result there instead (what a Step Functions Local
 /// MockConfigFile `Return` gives), and a failure records no `TaskSubmitted` (the submission
-/// itself failed).
+/// itself failed). A handler that cannot know the end yet answers [`TaskOutcome::Pending`]
+/// instead (its `submitted` is then the TaskSubmitted output) and the end comes through a
+/// callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskResponse {
     /// How it ended.
