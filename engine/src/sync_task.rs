@@ -23,13 +23,13 @@
 //! immediate answer is recorded here as for any other service. The same page: "Express
 //! Workflows do not support Run a Job (.sync)".
 //!
-//! Failure names, for handlers (AWS Developer Guide per service, and LocalStack's
-//! implementations validated against AWS): a job that ran and failed is `States.TaskFailed`
-//! with the final description as JSON text in the cause (ECS task stopped with a failing
-//! essential container, Batch job `FAILED`, Glue job run `FAILED`/`TIMEOUT`/`ERROR`);
+//! Failure names, for handlers (LocalStack's implementations, written for parity with AWS): a
+//! job that ran and failed is `States.TaskFailed` with the final description as JSON text in
+//! the cause (a Batch job `FAILED`, a Glue job run `FAILED`, `TIMEOUT` or `ERROR`);
 //! [`crate::TaskResponse::job_failed`] builds that answer. An error of the submit call itself
 //! keeps the service's name (`Batch.ClientException`, `Glue.EntityNotFoundException`, ...) and
-//! records no `TaskSubmitted`.
+//! records no `TaskSubmitted`. ECS's `Failures` rule is applied by the engine (see [`answer`]);
+//! whether a stopped ECS task fails is the handler's answer to give.
 
 use crate::history::EventKind;
 use crate::model::{Pattern, ResourceKind, StateKind, StateMachine, TaskSpec};

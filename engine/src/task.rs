@@ -96,7 +96,7 @@ impl TaskResponse {
         }
     }
 
-    /// A `.sync` job that ran and failed, as AWS reports it for ECS, AWS Batch and Glue:
+    /// A `.sync` job that ran and failed, as AWS reports it for AWS Batch and Glue:
     /// `States.TaskFailed` with the final job description (as JSON text) as the cause.
     pub fn job_failed(description: &Value) -> Self {
         TaskResponse::failure(
