@@ -12,9 +12,27 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct EventId(pub u64);
 
+/// Events of a Distributed Map's child executions are not part of the parent's history: their
+/// ids carry this bit, the child execution's number in bits 32..63 and the id the event has in
+/// the child's own history in bits 0..32 (see [`History::start_child`]).
+const CHILD_BIT: u64 = 1 << 63;
+const LOCAL_MASK: u64 = 0xFFFF_FFFF;
+
+impl EventId {
+    /// The id as the execution that owns the event numbers it: for an event of a Distributed
+    /// Map child execution, its id in the child's own history.
+    pub fn local(self) -> u64 {
+        if self.0 & CHILD_BIT != 0 {
+            self.0 & LOCAL_MASK
+        } else {
+            self.0
+        }
+    }
+}
+
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        write!(f, "{}", self.local())
     }
 }
 
@@ -188,6 +206,22 @@ pub enum EventKind {
         /// The cause.
         cause: Option<String>,
     },
+    /// `MapRunStarted`: a Distributed Map state started its Map Run.
+    MapRunStarted {
+        /// `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID`.
+        map_run_arn: String,
+    },
+    /// `MapRunSucceeded`.
+    MapRunSucceeded,
+    /// `MapRunFailed`.
+    MapRunFailed {
+        /// The error name.
+        error: Option<String>,
+        /// The cause.
+        cause: Option<String>,
+    },
+    /// `MapRunAborted`.
+    MapRunAborted,
     /// `TaskTimedOut`.
     TaskTimedOut {
         /// The service.
@@ -275,6 +309,10 @@ impl EventKind {
             EventKind::TaskFailed { .. } => "TaskFailed".into(),
             EventKind::TaskTimedOut { .. } => "TaskTimedOut".into(),
             EventKind::TaskSubmitted { .. } => "TaskSubmitted".into(),
+            EventKind::MapRunStarted { .. } => "MapRunStarted".into(),
+            EventKind::MapRunSucceeded => "MapRunSucceeded".into(),
+            EventKind::MapRunFailed { .. } => "MapRunFailed".into(),
+            EventKind::MapRunAborted => "MapRunAborted".into(),
             EventKind::ActivityScheduled { .. } => "ActivityScheduled".into(),
             EventKind::ActivityStarted { .. } => "ActivityStarted".into(),
             EventKind::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
@@ -364,7 +402,16 @@ impl Event {
             | EventKind::ParallelStateSucceeded
             | EventKind::ParallelStateFailed
             | EventKind::MapStateSucceeded
-            | EventKind::MapStateFailed => return Value::Object(m),
+            | EventKind::MapStateFailed
+            | EventKind::MapRunSucceeded
+            | EventKind::MapRunAborted => return Value::Object(m),
+            EventKind::MapRunStarted { map_run_arn } => (
+                "mapRunStartedEventDetails",
+                json!({"mapRunArn": map_run_arn}),
+            ),
+            EventKind::MapRunFailed { error, cause } => {
+                ("mapRunFailedEventDetails", error_details(error, cause))
+            }
             EventKind::MapStateStarted { length } => {
                 ("mapStateStartedEventDetails", json!({"length": length}))
             }
@@ -495,12 +542,21 @@ impl Event {
 }
 
 /// An append-only list of events that hands out ids.
+///
+/// It also numbers the events of Distributed Map child executions, which it does not keep:
+/// an event recorded after a child-execution event belongs to that child execution (ids carry
+/// [`CHILD_BIT`]), so the fibers of a child execution record exactly as top-level ones do, and
+/// nothing they record reaches the parent's history or counts toward its size limit.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct History {
     events: Vec<Event>,
     /// Events are counted even when not kept (Express), for the history-size limit.
     count: u64,
     keep: bool,
+    /// The latest event id of each child execution's own history.
+    children: Vec<u64>,
+    /// Child executions whose history has reached the size limit, not yet handled.
+    full_children: Vec<usize>,
 }
 
 impl History {
@@ -509,11 +565,46 @@ impl History {
             events: Vec::new(),
             count: 0,
             keep,
+            children: Vec::new(),
+            full_children: Vec::new(),
         }
+    }
+
+    /// Starts the history of a Distributed Map child execution, whose ExecutionStarted is its
+    /// event 1. Returns the id a fiber of it starts from, the child's event 0, so that its first
+    /// state's Entered event follows 0 as a top-level execution's does.
+    pub fn start_child(&mut self) -> EventId {
+        let n = self.children.len() as u64;
+        self.children.push(1);
+        EventId(CHILD_BIT | ((n & 0x7FFF_FFFF) << 32))
+    }
+
+    /// The child executions (their numbers, as in their event ids) whose history has just
+    /// reached the size limit.
+    pub fn take_full_children(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.full_children)
+    }
+
+    /// The number of the child execution an id of [`History::start_child`] starts.
+    pub fn child_number(id: EventId) -> Option<usize> {
+        (id.0 & CHILD_BIT != 0).then_some(((id.0 & !CHILD_BIT) >> 32) as usize)
     }
 
     /// Appends an event and returns its id.
     pub fn record(&mut self, previous: EventId, timestamp: Timestamp, kind: EventKind) -> EventId {
+        if previous.0 & CHILD_BIT != 0 {
+            // An event of a child execution: numbered in the child's history, not kept here.
+            let child = ((previous.0 & !CHILD_BIT) >> 32) as usize;
+            let Some(latest) = self.children.get_mut(child) else {
+                return previous;
+            };
+            *latest += 1;
+            // The same limit as the top level's (its check leaves room for 2 more events).
+            if *latest + 2 == crate::interpreter::MAX_HISTORY_EVENTS + 1 {
+                self.full_children.push(child);
+            }
+            return EventId(previous.0 & !LOCAL_MASK | (*latest & LOCAL_MASK));
+        }
         self.count += 1;
         let id = EventId(self.count);
         if self.keep {

@@ -17,6 +17,8 @@ use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
 
+mod distributed;
+
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
 
@@ -279,6 +281,10 @@ impl Definition {
         if let Some(what) = self.unsupported.clone() {
             return Err(NotSupported { what });
         }
+        let express = config.workflow_type == WorkflowType::Express;
+        if let Some(what) = crate::sync_task::express_conflict(&self.machine, express) {
+            return Err(NotSupported { what });
+        }
         let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();
         let limit = self
@@ -332,28 +338,10 @@ impl Definition {
                         }
                     }
                     StateKind::Map(m) => {
-                        for field in [
-                            "ItemReader",
-                            "ItemBatcher",
-                            "ResultWriter",
-                            "ToleratedFailureCount",
-                            "ToleratedFailureCountPath",
-                            "ToleratedFailurePercentage",
-                            "ToleratedFailurePercentagePath",
-                        ] {
-                            if raw.get(field).is_some() {
-                                return Some(format!(
-                                    "the field '{field}' on Map states (state '{name}')"
-                                ));
-                            }
+                        if let Some(w) = crate::map_run::unsupported(raw, name) {
+                            return Some(w);
                         }
                         let processor = raw.get("ItemProcessor").or_else(|| raw.get("Iterator"))?;
-                        let mode = processor
-                            .pointer("/ProcessorConfig/Mode")
-                            .and_then(Value::as_str);
-                        if mode == Some("DISTRIBUTED") {
-                            return Some(format!("distributed Map (state '{name}')"));
-                        }
                         if let Some(w) = walk(&m.processor, processor) {
                             return Some(w);
                         }
@@ -517,6 +505,8 @@ enum Resume {
     TaskRetry(Box<TaskRun>),
     /// A Parallel or Map retry's backoff is over: run the branches again.
     JoinRetry(Value, Vec<u32>),
+    /// A Distributed Map's child executions have all ended: finish the Map Run.
+    MapRunDone(Box<Join>),
 }
 
 /// A Task state in progress.
@@ -696,6 +686,8 @@ struct Join {
     is_map: bool,
     /// Attempts used per retrier of the state (Retry on Parallel and Map).
     attempts_per_retrier: Vec<u32>,
+    /// The Map Run of a Distributed Map (its children are child executions).
+    map_run: Option<Box<crate::map_run::RunState>>,
 }
 
 fn to_json(v: &Value) -> String {
@@ -780,6 +772,7 @@ impl Execution {
                 self.finish_failed(last, f);
                 break;
             }
+            self.map_run_full_children();
             let now = self.now;
             runnable.clear();
             let fibers = &self.fibers;
@@ -930,6 +923,7 @@ impl Execution {
         let response = crate::task::TaskResponse {
             outcome,
             duration_ms: 0,
+            submitted: None,
         };
         self.fibers[fid].wake = self.now;
         self.fibers[fid].phase =
@@ -1220,6 +1214,9 @@ impl Execution {
                 self.parallel_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
             }
+            StateKind::Map(spec) if spec.distributed.is_some() => {
+                self.map_run_start(h, fid, spec, input, vec![0; spec.retry.len()])
+            }
             StateKind::Map(spec) => {
                 self.map_start(fid, spec, input, vec![0; spec.retry.len()]);
                 Ok(())
@@ -1306,8 +1303,12 @@ impl Execution {
                 };
                 self.task_attempt(h, fid, spec, *run)
             }
+            Resume::MapRunDone(join) => self.map_run_finish(h, fid, join),
             Resume::JoinRetry(input, attempts) => {
                 match &state.kind {
+                    StateKind::Map(spec) if spec.distributed.is_some() => {
+                        return self.map_run_start(h, fid, spec, input, attempts)
+                    }
                     StateKind::Parallel(spec) => self.parallel_start(fid, spec, input, attempts),
                     StateKind::Map(spec) => self.map_start(fid, spec, input, attempts),
                     _ => {}
@@ -1412,6 +1413,7 @@ impl Execution {
         if let Some((index, value)) = &f.item {
             ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
         }
+        self.child_execution_context(fid, &mut ctx);
         ctx
     }
 
@@ -1590,6 +1592,9 @@ impl Execution {
             Ok((parameters, timeout, heartbeat))
         })();
         let (parameters, timeout, heartbeat) = match prepared {
+            Ok((p, t, h)) if crate::sync_task::is_sync(spec) => {
+                (crate::sync_task::parameters(spec, p), t, h)
+            }
             Ok(p) => p,
             Err((error, detail)) => {
                 let f = self.runtime_failure(&state, entered, &error, &detail);
@@ -1657,7 +1662,14 @@ impl Execution {
             attempt: run.retry_count,
             task_token: Some(&token),
         };
-        let response = h.invoke(&request)?;
+        let mut response = h.invoke(&request)?;
+        if crate::sync_task::is_sync(spec) {
+            let (shaped, submitted) = crate::sync_task::answer(spec, response, keep);
+            response = shaped;
+            if let Some(event) = submitted {
+                self.record(fid, event);
+            }
+        }
         // AWS's default task timeout is 99999999 seconds.
         let timeout_ms = timeout.unwrap_or(99_999_999).saturating_mul(1000);
         let heartbeat_ms = heartbeat.map(|h| h.saturating_mul(1000));
@@ -1937,6 +1949,7 @@ impl Execution {
             last_done: started,
             is_map: false,
             attempts_per_retrier,
+            map_run: None,
         };
         for (i, b) in spec.branches.iter().enumerate() {
             join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
@@ -2045,6 +2058,7 @@ impl Execution {
             last_done: started,
             is_map: true,
             attempts_per_retrier,
+            map_run: None,
         };
         self.fibers[fid].phase = Phase::Join(Box::new(join));
         self.map_fill(fid, spec, started);
@@ -2150,6 +2164,9 @@ impl Execution {
         child: FiberId,
         result: Result<Value, Failure>,
     ) {
+        let Some(result) = self.map_run_child_finished(parent, slot, result) else {
+            return;
+        };
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
         let name = self.state_of(parent).name.0.clone();
@@ -2280,6 +2297,7 @@ impl Execution {
         let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
         match phase {
             Phase::Finished | Phase::Enter(_) => {}
+            Phase::Join(join) if join.map_run.is_some() => self.map_run_abort(fid, join, after),
             Phase::Join(join) => {
                 for c in join.children.into_iter().flatten() {
                     self.abort(c, after);

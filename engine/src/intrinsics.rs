@@ -702,7 +702,7 @@ fn split<'s>(s: &'s str, delimiters: &str) -> Vec<&'s str> {
 }
 
 /// A random (version 4, variant 1) UUID in lower-case hex, drawn from `rng`.
-fn uuid_v4(rng: &mut Rng) -> String {
+pub(crate) fn uuid_v4(rng: &mut Rng) -> String {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
     b[8..].copy_from_slice(&rng.next_u64().to_be_bytes());

@@ -207,7 +207,7 @@ pub(crate) struct ParallelSpec {
     pub catch: Vec<Catcher>,
 }
 
-/// An inline Map state's compiled fields.
+/// A Map state's compiled fields (inline, or distributed with `distributed`).
 #[derive(Debug, Clone)]
 pub(crate) struct MapSpec {
     pub processor: Arc<StateMachine>,
@@ -221,6 +221,8 @@ pub(crate) struct MapSpec {
     pub max_concurrency: Option<Seconds>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// The Distributed Map configuration, for `ProcessorConfig.Mode: DISTRIBUTED`.
+    pub distributed: Option<Box<crate::map_run::DistributedSpec>>,
 }
 
 /// A number of seconds, fixed or read from the input at run time.
@@ -240,7 +242,8 @@ pub(crate) enum ResourceKind {
     Activity,
     /// An optimised or SDK integration, `arn:aws:states:::SERVICE:ACTION`: Task* events with
     /// this resourceType and resource (`lambda`, `invoke`; the resource keeps its pattern
-    /// suffix, e.g. `startExecution.sync:2`, as AWS records it).
+    /// suffix, e.g. `startExecution.sync:2` or `runTask.sync`, as AWS records it; the "Run a
+    /// Job" pattern of services other than Step Functions is in `sync_task`).
     Service {
         resource_type: String,
         resource: String,
@@ -304,7 +307,12 @@ impl ResourceKind {
             } else {
                 Pattern::RequestResponse
             };
-            if matches!(pattern, Pattern::Sync | Pattern::Sync2) && resource_type != "states" {
+            let run_a_job =
+                pattern == Pattern::Sync && crate::sync_task::supported(&resource_type, &action);
+            if matches!(pattern, Pattern::Sync | Pattern::Sync2)
+                && resource_type != "states"
+                && !run_a_job
+            {
                 return ResourceKind::Unsupported(format!("the integration pattern of {arn}"));
             }
             return ResourceKind::Service {
@@ -636,6 +644,12 @@ impl Compiler {
                         max_concurrency: self.seconds(obj, "MaxConcurrency", loc),
                         retry: self.retriers(obj, loc),
                         catch: self.catchers(obj, loc, index),
+                        distributed: crate::map_run::compile(
+                            obj,
+                            obj.get(processor_field),
+                            loc,
+                            &mut self.diags,
+                        ),
                     })),
                     None => StateKind::Unsupported {
                         what: format!("Map states without an inline processor (state '{name}')"),

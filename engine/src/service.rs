@@ -1192,6 +1192,7 @@ fn pending(submitted: Option<Value>) -> TaskResponse {
     TaskResponse {
         outcome: TaskOutcome::Pending { submitted },
         duration_ms: 0,
+        submitted: None,
     }
 }
 

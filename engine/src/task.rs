@@ -52,12 +52,26 @@ pub enum TaskOutcome {
 }
 
 /// A handler's answer: the outcome, and how long the task took on the virtual clock.
+///
+/// For a `.sync` ("Run a Job") resource the handler answers once per attempt with the job's
+/// final outcome: `Succeeded` with the job description AWS returns (for `ecs:runTask.sync` the
+/// stopped task, for `batch:submitJob.sync` the job, for `glue:startJobRun.sync` the job run),
+/// or `Failed` (for a job that failed, AWS's `States.TaskFailed` with the description as the
+/// cause; see [`TaskResponse::job_failed`]). [`TaskResponse::submitted`] is the submit API's
+/// response, which the engine records in `TaskSubmitted` as soon as the attempt starts; when it
+/// is `None`, a success records the final result there instead (what a Step Functions Local
+/// MockConfigFile `Return` gives), and a failure records no `TaskSubmitted` (the submission
+/// itself failed). A handler that cannot know the end yet answers [`TaskOutcome::Pending`]
+/// instead (its `submitted` is then the TaskSubmitted output) and the end comes through a
+/// callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskResponse {
     /// How it ended.
     pub outcome: TaskOutcome,
     /// Virtual milliseconds between TaskStarted and the outcome (0 for instant).
     pub duration_ms: u64,
+    /// `.sync` resources only: the submit API's response (the output of `TaskSubmitted`).
+    pub submitted: Option<Value>,
 }
 
 impl TaskResponse {
@@ -66,6 +80,7 @@ impl TaskResponse {
         TaskResponse {
             outcome: TaskOutcome::Succeeded(value),
             duration_ms: 0,
+            submitted: None,
         }
     }
 
@@ -77,7 +92,23 @@ impl TaskResponse {
                 cause,
             },
             duration_ms: 0,
+            submitted: None,
         }
+    }
+
+    /// A `.sync` job that ran and failed, as AWS reports it for AWS Batch and Glue:
+    /// `States.TaskFailed` with the final job description (as JSON text) as the cause.
+    pub fn job_failed(description: &Value) -> Self {
+        TaskResponse::failure(
+            "States.TaskFailed",
+            Some(serde_json::to_string(description).unwrap_or_default()),
+        )
+    }
+
+    /// The same outcome, for a `.sync` resource whose submit API answered `response`.
+    pub fn with_submitted(mut self, response: Value) -> Self {
+        self.submitted = Some(response);
+        self
     }
 
     /// The same outcome, arriving after `ms` virtual milliseconds.

@@ -327,7 +327,9 @@ fn unsupported_states_are_refused_before_running() {
     let d = Definition::parse(
         &json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}, "End": true}}})
+            "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}, "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "MANIFEST"}, "Parameters": {"Bucket": "b", "Key": "k"}}}}})
         .to_string(),
     )
     .unwrap();
@@ -336,7 +338,7 @@ fn unsupported_states_are_refused_before_running() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "not supported yet: distributed Map (state 'M')"
+        "not supported yet: ItemReader InputType MANIFEST (state 'M')"
     );
 }
 

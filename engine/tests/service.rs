@@ -45,6 +45,7 @@ impl TaskHandler for HandOut {
         Ok(TaskResponse {
             outcome: TaskOutcome::Pending { submitted: None },
             duration_ms: 0,
+            submitted: None,
         })
     }
 }
@@ -180,6 +181,7 @@ impl engine::HandlerFactory for Factory {
                     return Ok(TaskResponse {
                         outcome: TaskOutcome::Pending { submitted: None },
                         duration_ms: 0,
+                        submitted: None,
                     });
                 }
                 Err(TaskHandlerError::NoMock {

@@ -86,6 +86,37 @@
 //! [`engine::TaskHandlerError::MockFailed`]; [`Exhaustion::RepeatLast`] (not Step Functions
 //! Local's behaviour) answers past the end with the last entry again.
 //!
+//! # Distributed Map and `.sync` states
+//!
+//! Neither Step Functions Local (which has no Distributed Map) nor its documentation says how
+//! to mock an ItemReader or a ResultWriter; stepcheck's convention: the engine asks the handler
+//! for each S3 call *under the Map state's name*, with the ItemReader's or ResultWriter's
+//! `Resource` and its evaluated `Parameters`, so a test case maps the Map state to a mocked
+//! response whose numbered entries answer those calls in order:
+//!
+//! - `arn:aws:states:::s3:getObject` (invocation 0): `Return` the object, as a JSON string (its
+//!   text), as a GetObject response `{"Body": "<text>", ...}` (what the `aws-sdk:s3:getObject`
+//!   integration returns), or, for InputType JSON, the array itself.
+//! - `arn:aws:states:::s3:listObjectsV2`: `Return` a ListObjectsV2 response
+//!   `{"Contents": [{"Key": ..., "Etag": ..., "LastModified": ..., "Size": ..., "StorageClass": ...}]}`;
+//!   with `"IsTruncated": true` and `"NextContinuationToken"`, the engine asks again with
+//!   `ContinuationToken` (the next invocation).
+//! - `arn:aws:states:::s3:putObject` (after the children end): one call per results file
+//!   (`SUCCEEDED_0.json`, then `FAILED_0.json`, each only when not empty), then one for
+//!   `manifest.json`, with `Bucket`, `Key` and `Body`; any `Return` will do (`{"ETag": ...}`).
+//!
+//! A `Throw` fails the Map Run with `States.ItemReaderFailed` or `States.ResultWriterFailed`
+//! (its `Cause` as the cause). The Task states of the child executions count their
+//! invocations in the parent execution, like inline Map iterations.
+//!
+//! A `.sync` Task state gets ONE answer per attempt, as in Step Functions Local: a `Return`
+//! is the job's final description (`TaskSucceeded`'s output), which the engine also records as
+//! the `TaskSubmitted` output (it is all the file gives; LocalStack, which follows Step
+//! Functions Local here, does the same); a `Throw` is recorded as `TaskFailed` without a
+//! `TaskSubmitted` (as LocalStack's mock mode does). A job that ran and failed is AWS's
+//! `States.TaskFailed` with the job description as the cause. From Rust, a handler can give the
+//! submit response separately with [`engine::TaskResponse::with_submitted`].
+//!
 //! # Virtual time
 //!
 //! The file format is kept verbatim, so it has no delay field. Through the Rust API:

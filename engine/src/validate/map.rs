@@ -97,6 +97,7 @@ pub(super) fn item_reader(cx: &mut Ctx, v: &Value, at: &str, jsonata: bool) {
                             _ => cx.schema(tat, msg::expected("STRING")),
                         }
                     }
+                    reader_config(cx, config, &fat, jsonata);
                 }
             }
             "Parameters" | "Arguments" => destination(cx, k, x, &fat, jsonata),
@@ -105,6 +106,43 @@ pub(super) fn item_reader(cx: &mut Ctx, v: &Value, at: &str, jsonata: bool) {
     }
     if !obj.contains_key("Resource") {
         cx.schema(at, msg::required(&["Resource"]));
+    }
+}
+
+/// The rest of an ItemReader's `ReaderConfig`. Fields not listed here are left alone (AWS adds
+/// reader options over time). `MaxItems`: AWS's linter accepts integers from 0 to 100000000
+/// (LocalStack's AWS-validated tests: "Linter on creation filters for valid input integers
+/// (0 - 100000000)"). Assumption: the wordings and locations follow the other Map fields', and
+/// `MaxItems` with `MaxItemsPath` is refused as the other `X`/`XPath` pairs are.
+fn reader_config(cx: &mut Ctx, config: &serde_json::Map<String, Value>, at: &str, jsonata: bool) {
+    for (k, x) in json::entries(config) {
+        let fat = loc::field(at, k);
+        match k {
+            "CSVHeaderLocation" => {
+                cx.enumeration(x, &fat, &["FIRST_ROW", "GIVEN"]);
+            }
+            "CSVDelimiter" => {
+                cx.enumeration(x, &fat, &["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"]);
+            }
+            "CSVHeaders" => {
+                if let Some(headers) = cx.array(x, &fat) {
+                    for (i, h) in headers.iter().enumerate() {
+                        cx.string(h, &loc::index(&fat, i));
+                    }
+                }
+            }
+            "MaxItems" => cx.integer_or_expr(x, &fat, jsonata, 0, Some(100_000_000)),
+            "MaxItemsPath" if !jsonata => paths::reference_path(cx, x, &fat, false, Roots::Any),
+            "MaxItemsPath" => cx.schema(at, msg::language_mismatch(jsonata, k)),
+            _ => {}
+        }
+    }
+    if config.contains_key("MaxItems") && config.contains_key("MaxItemsPath") {
+        cx.error(
+            DiagnosticCode::MutuallyExclusiveFields,
+            at,
+            msg::only_one_present(&["MaxItems", "MaxItemsPath"]),
+        );
     }
 }
 
