@@ -677,3 +677,21 @@ impl MockConfig {
         Ok(MockHandler::new(state_machine, test_case, states))
     }
 }
+
+/// A MockConfigFile drives the in-process execution service as it drives Step Functions
+/// Local: `StartExecution` on `stateMachineArn#TestCase` answers the test case's states from
+/// the file; an execution started without a test case gets no mocks.
+impl engine::HandlerFactory for MockConfig {
+    fn handler(
+        &mut self,
+        state_machine_name: &str,
+        test_case: Option<&str>,
+    ) -> Result<Box<dyn engine::TaskHandler>, String> {
+        match test_case {
+            None => Ok(Box::new(engine::NoTasks)),
+            Some(case) => MockConfig::handler(self, state_machine_name, case)
+                .map(|h| Box::new(h) as Box<dyn engine::TaskHandler>)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
