@@ -558,6 +558,13 @@ impl Service {
         Ok(self.describe_index(i))
     }
 
+    /// Every execution the service has started, oldest first.
+    pub fn executions(&self) -> Vec<ExecutionDescription> {
+        (0..self.executions.len())
+            .map(|i| self.describe_index(i))
+            .collect()
+    }
+
     /// ListExecutions of a state machine, newest first, optionally only those with `status`.
     pub fn list_executions(
         &self,

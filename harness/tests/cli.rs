@@ -220,3 +220,72 @@ fn exec_reads_a_step_functions_local_mock_config() {
     assert!(String::from_utf8_lossy(&alone.stderr)
         .contains("--mock-config and --test-case go together"));
 }
+
+#[test]
+fn exec_with_state_machine_files_runs_children_and_lists_them() {
+    let child = write_temp(
+        "child.asl.json",
+        r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": true}}}"#,
+    );
+    let parent = write_temp(
+        "parent.asl.json",
+        r#"{"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": "arn:aws:states:eu-west-1:111122223333:stateMachine:Doubler",
+                           "Name": "d1", "Input": {"n.$": "$.n"}},
+            "ResultSelector": {"out.$": "$.Output"}, "End": true}}}"#,
+    );
+    let out = stepcheck(&[
+        "exec",
+        &parent,
+        "--input-json",
+        r#"{"n": 21}"#,
+        "--region",
+        "eu-west-1",
+        "--account",
+        "111122223333",
+        "--state-machine-file",
+        &format!("Doubler={child}"),
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "SUCCEEDED");
+    assert_eq!(v["output"], json!({"out": {"doubled": 42}}));
+    let children = v["children"].as_array().unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0]["name"], "d1");
+    assert_eq!(children[0]["stateMachine"], "Doubler");
+    assert_eq!(children[0]["status"], "SUCCEEDED");
+    assert_eq!(children[0]["output"], json!({"doubled": 42}));
+    let types: Vec<&str> = children[0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // The parent's task ended when the child did, 30 virtual seconds in.
+    let parent_history = v["history"].as_array().unwrap();
+    let succeeded = parent_history
+        .iter()
+        .find(|e| e["type"] == "TaskSucceeded")
+        .unwrap();
+    assert_eq!(succeeded["timestamp"], json!(1_704_067_230.0));
+}

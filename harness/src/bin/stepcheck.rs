@@ -78,9 +78,48 @@ struct ExecArgs {
     /// The test case of the MockConfigFile to use.
     #[arg(long)]
     test_case: Option<String>,
-    /// Print one JSON object: status, output, error, cause, history.
+    /// A state machine the definition calls (`states:startExecution`), as NAME=FILE; it is
+    /// registered as `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`. Repeatable. With it,
+    /// the run goes through the in-process execution service and the result lists the
+    /// child executions.
+    #[arg(long = "state-machine-file", value_name = "NAME=FILE")]
+    state_machine_files: Vec<String>,
+    /// Print one JSON object: status, output, error, cause, history (and children).
     #[arg(long)]
     json: bool,
+}
+
+/// Mocks for the executions of a service run: the `--test-case` of the MockConfigFile for
+/// every state machine that has one by that name (or the case named in a
+/// `stateMachineArn#TestCase`), no mocks for the others.
+struct CliMocks {
+    config: Option<mocks::MockConfig>,
+    test_case: Option<String>,
+}
+
+impl engine::HandlerFactory for CliMocks {
+    fn handler(
+        &mut self,
+        state_machine_name: &str,
+        test_case: Option<&str>,
+    ) -> Result<Box<dyn engine::TaskHandler>, String> {
+        let case = test_case.or(self.test_case.as_deref());
+        match (&self.config, case) {
+            (Some(config), Some(case)) => {
+                let known = config
+                    .test_cases(state_machine_name)
+                    .is_some_and(|mut c| c.any(|n| n == case));
+                if !known && test_case.is_none() {
+                    return Ok(Box::new(engine::NoTasks));
+                }
+                config
+                    .handler(state_machine_name, case)
+                    .map(|h| Box::new(h) as Box<dyn engine::TaskHandler>)
+                    .map_err(|e| e.to_string())
+            }
+            _ => Ok(Box::new(engine::NoTasks)),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -145,6 +184,9 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if !args.state_machine_files.is_empty() {
+        return exec_service(&args, &text);
+    }
     let mut handler: Box<dyn engine::TaskHandler> = match (&args.mock_config, &args.test_case) {
         (Some(path), Some(case)) => {
             let text = std::fs::read_to_string(path)
@@ -165,21 +207,8 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
         }
         _ => anyhow::bail!("--mock-config and --test-case go together"),
     };
-    let input: Value = match (&args.input, &args.input_json) {
-        (Some(path), _) => {
-            let t = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read input {}", path.display()))?;
-            serde_json::from_str(&t)
-                .with_context(|| format!("input {} is not JSON", path.display()))?
-        }
-        (None, Some(t)) => serde_json::from_str(t).context("--input-json is not JSON")?,
-        (None, None) => json!({}),
-    };
-    let start_time = match &args.start_time {
-        Some(s) => Timestamp::parse_rfc3339(s)
-            .with_context(|| format!("--start-time '{s}' is not an RFC 3339 date-time"))?,
-        None => engine::VirtualClock::DEFAULT_START,
-    };
+    let input = read_input(&args)?;
+    let start_time = start_time(&args)?;
     let config = ExecutionConfig {
         state_machine_name: args.state_machine_name.clone(),
         execution_name: args
@@ -192,10 +221,7 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             "arn:aws:iam::{}:role/StepFunctionsExecutionRole",
             args.account
         ),
-        workflow_type: match args.workflow_type {
-            TypeArg::Standard => WorkflowType::Standard,
-            TypeArg::Express => WorkflowType::Express,
-        },
+        workflow_type: workflow_type(&args),
         start_time,
         seed: args.seed,
     };
@@ -232,6 +258,149 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             println!("error: {e}");
         }
         if let Some(c) = &result.cause {
+            println!("cause: {c}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(args: &ExecArgs) -> Result<Value> {
+    Ok(match (&args.input, &args.input_json) {
+        (Some(path), _) => {
+            let t = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read input {}", path.display()))?;
+            serde_json::from_str(&t)
+                .with_context(|| format!("input {} is not JSON", path.display()))?
+        }
+        (None, Some(t)) => serde_json::from_str(t).context("--input-json is not JSON")?,
+        (None, None) => json!({}),
+    })
+}
+
+fn start_time(args: &ExecArgs) -> Result<Timestamp> {
+    Ok(match &args.start_time {
+        Some(s) => Timestamp::parse_rfc3339(s)
+            .with_context(|| format!("--start-time '{s}' is not an RFC 3339 date-time"))?,
+        None => engine::VirtualClock::DEFAULT_START,
+    })
+}
+
+fn workflow_type(args: &ExecArgs) -> WorkflowType {
+    match args.workflow_type {
+        TypeArg::Standard => WorkflowType::Standard,
+        TypeArg::Express => WorkflowType::Express,
+    }
+}
+
+/// `exec` with `--state-machine-file`: the definition and the machines it calls are created
+/// in an in-process execution service, which runs the parent and every child it starts.
+fn exec_service(args: &ExecArgs, text: &str) -> Result<ExitCode> {
+    let config = match &args.mock_config {
+        Some(path) => {
+            let t = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read mock config {}", path.display()))?;
+            Some(
+                mocks::MockConfig::from_json_str(&t)
+                    .with_context(|| format!("mock config {} is invalid", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let mut svc = engine::Service::new()
+        .with_account(&args.region, &args.account)
+        .with_seed(args.seed)
+        .with_start_time(start_time(args)?)
+        .with_handlers(CliMocks {
+            config,
+            test_case: args.test_case.clone(),
+        });
+    for spec in &args.state_machine_files {
+        let (name, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--state-machine-file '{spec}' is not NAME=FILE"))?;
+        let child_text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read state machine file {file}"))?;
+        if let Err(diags) = Definition::parse(&child_text) {
+            print_diagnostics(Path::new(file), &diags);
+            return Ok(ExitCode::from(2));
+        }
+        // Child machines take the workflow type of their definition's use; Standard unless
+        // the parent is Express (AWS refuses .sync and callbacks in Express parents anyway).
+        svc.create_state_machine(name, &child_text, WorkflowType::Standard, None)
+            .map_err(|e| anyhow::anyhow!("state machine {name} ({file}): {e}"))?;
+    }
+    let parent = svc
+        .create_state_machine(&args.state_machine_name, text, workflow_type(args), None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let input = serde_json::to_string(&read_input(args)?)?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| uuid_from_seed(args.seed));
+    let d = svc
+        .start_execution(&parent.arn, Some(&name), Some(&input))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if d.status == engine::ExecutionStatus::Running {
+        let waiting: Vec<String> = svc
+            .waiting_tasks(&d.execution_arn)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .into_iter()
+            .map(|w| w.state_name)
+            .collect();
+        anyhow::bail!(
+            "the execution waits for a callback that nothing here can send (state {}); mock the state or have a child answer its token",
+            waiting.join(", ")
+        );
+    }
+    let history = |arn: &str| -> Result<Vec<Value>> {
+        Ok(svc
+            .get_execution_history(arn)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .iter()
+            .map(|e| e.to_api_json())
+            .collect())
+    };
+    let mut children = Vec::new();
+    for c in svc.executions() {
+        if c.execution_arn == d.execution_arn {
+            continue;
+        }
+        let machine = c.state_machine_arn.rsplit(':').next().unwrap_or_default();
+        children.push(json!({
+            "name": c.name,
+            "stateMachine": machine,
+            "status": c.status.as_str(),
+            "output": c.output,
+            "error": c.error,
+            "cause": c.cause,
+            "history": history(&c.execution_arn)?,
+        }));
+    }
+    if args.json {
+        let out = json!({
+            "status": d.status.as_str(),
+            "output": d.output,
+            "error": d.error,
+            "cause": d.cause,
+            "history": history(&d.execution_arn)?,
+            "children": children,
+        });
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("execution {} {}", d.execution_arn, d.status.as_str());
+        for c in &children {
+            println!(
+                "  child {} ({}) {}",
+                c["name"], c["stateMachine"], c["status"]
+            );
+        }
+        if let Some(o) = &d.output {
+            println!("output: {}", serde_json::to_string_pretty(o)?);
+        }
+        if let Some(e) = &d.error {
+            println!("error: {e}");
+        }
+        if let Some(c) = &d.cause {
             println!("cause: {c}");
         }
     }
