@@ -1969,27 +1969,7 @@ impl Execution {
         let entered = self.fibers[fid].entered;
         let prepared = (|| {
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
-            let items = match &spec.items_path {
-                Some(p) => {
-                    let root = if *p.root() == PathRoot::Context {
-                        &context
-                    } else {
-                        &*effective
-                    };
-                    p.select(root).ok_or_else(|| no_results(p))?
-                }
-                None => effective.clone().into_owned(),
-            };
-            let Value::Array(items) = items else {
-                // Assumption: the JSONPath wording mirrors the recorded JSONata one.
-                return Err((
-                    Cow::Borrowed("States.Runtime"),
-                    format!(
-                        "Map state input must be an array but was: {}",
-                        to_json(&items)
-                    ),
-                ));
-            };
+            let items = map_items(spec.items_path.as_ref(), &effective, &context)?;
             let max = match &spec.max_concurrency {
                 None => 0,
                 Some(Seconds::Fixed(n)) => *n,
@@ -2415,6 +2395,37 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
             ..
         } => (resource_type.clone(), resource.clone()),
         _ => (String::new(), String::new()),
+    }
+}
+
+/// A Map state's items: what `ItemsPath` selects (from the effective input, or from `$$`), or
+/// the effective input itself; an error unless it is an array.
+fn map_items(
+    items_path: Option<&JsonPath>,
+    effective: &Value,
+    context: &Value,
+) -> Result<Vec<Value>, StepError> {
+    let items = match items_path {
+        Some(p) => {
+            let root = if *p.root() == PathRoot::Context {
+                context
+            } else {
+                effective
+            };
+            p.select(root).ok_or_else(|| no_results(p))?
+        }
+        None => effective.clone(),
+    };
+    match items {
+        Value::Array(items) => Ok(items),
+        // Assumption: the JSONPath wording mirrors the recorded JSONata one.
+        other => Err((
+            Cow::Borrowed("States.Runtime"),
+            format!(
+                "Map state input must be an array but was: {}",
+                to_json(&other)
+            ),
+        )),
     }
 }
 

@@ -8,11 +8,11 @@
 
 use super::Failure;
 use super::{
-    apply_result_path, display_value, effective_input, no_results, take_path, Execution, FiberId,
-    Join, Outcome, Phase, Resume, StepError,
+    apply_result_path, display_value, effective_input, take_path, Execution, FiberId, Join,
+    Outcome, Phase, Resume, StepError,
 };
 use crate::history::{EventId, EventKind};
-use crate::jsonpath::{JsonPath, PathRoot};
+use crate::jsonpath::JsonPath;
 use crate::map_run::{self, Child, DistributedSpec, MaxItems, Percentage, RunState, Tolerance};
 use crate::model::{error_matches, MapSpec, Seconds, StateKind};
 use crate::scope::Scope;
@@ -196,26 +196,7 @@ impl Execution {
             if dist.reader.is_some() {
                 return Ok((effective.into_owned(), None));
             }
-            let items = match &spec.items_path {
-                Some(p) => {
-                    let root = if *p.root() == PathRoot::Context {
-                        &context
-                    } else {
-                        &*effective
-                    };
-                    p.select(root).ok_or_else(|| no_results(p))?
-                }
-                None => effective.clone().into_owned(),
-            };
-            let Value::Array(items) = items else {
-                return Err((
-                    Cow::Borrowed("States.Runtime"),
-                    format!(
-                        "Map state input must be an array but was: {}",
-                        super::to_json(&items)
-                    ),
-                ));
-            };
+            let items = super::map_items(spec.items_path.as_ref(), &effective, &context)?;
             Ok((effective.into_owned(), Some(items)))
         })();
         let (effective, items) = match prepared {
