@@ -689,6 +689,7 @@ impl Execution {
         let data = (|| {
             let result =
                 self.apply_template(spec.result_selector.as_ref(), Cow::Owned(output), &context)?;
+            self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
             let combined = apply_result_path(&spec.result_path, input, result)?;
             take_path(state.output_path.as_ref(), combined, &context)
         })();
