@@ -1494,6 +1494,16 @@ impl Execution {
                 "RetryCount": retry_count,
             },
         });
+        // Recorded on AWS: the context of a Pass state has no State.RetryCount. Assumption:
+        // only the states that can retry (Task, Parallel, Map) carry it.
+        if !matches!(
+            state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        ) {
+            if let Some(st) = ctx["State"].as_object_mut() {
+                st.remove("RetryCount");
+            }
+        }
         if let Some((index, value)) = &f.item {
             ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
         }
