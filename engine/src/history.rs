@@ -103,6 +103,9 @@ pub enum EventKind {
         name: String,
         /// The state output as JSON text.
         output: String,
+        /// The variables the state assigned, each value as JSON text
+        /// (`assignedVariables`); recorded only when there is at least one.
+        assigned: Option<serde_json::Map<String, serde_json::Value>>,
     },
     /// `<Type>StateAborted`: a state that was running when its branch was stopped.
     StateAborted {
@@ -381,10 +384,20 @@ impl Event {
                 "stateEnteredEventDetails",
                 json!({"name": name, "input": input, "inputDetails": {"truncated": false}}),
             ),
-            EventKind::StateExited { name, output, .. } => (
-                "stateExitedEventDetails",
-                json!({"name": name, "output": output, "outputDetails": {"truncated": false}}),
-            ),
+            EventKind::StateExited {
+                name,
+                output,
+                assigned,
+                ..
+            } => {
+                let mut d =
+                    json!({"name": name, "output": output, "outputDetails": {"truncated": false}});
+                if let Some(vars) = assigned.as_ref().filter(|v| !v.is_empty()) {
+                    d["assignedVariables"] = Value::Object(vars.clone());
+                    d["assignedVariablesDetails"] = json!({"truncated": false});
+                }
+                ("stateExitedEventDetails", d)
+            }
             EventKind::LambdaFunctionScheduled {
                 input,
                 resource,

@@ -21,6 +21,8 @@ mod distributed;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
+/// AWS's limit on the variables one `Assign` sets (256 KiB).
+const VARIABLES_LIMIT_BYTES: usize = 256 * 1024;
 
 /// The most events a Standard execution's history may hold.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
@@ -301,7 +303,7 @@ impl Definition {
             deadline: start.plus_millis(limit),
             execution_input: input,
             uses_context: self.uses_context,
-            variables: Map::new(),
+            variables: Arc::new(Map::new()),
             fibers: Vec::new(),
             live: vec![0],
             outcome: None,
@@ -348,7 +350,13 @@ impl Definition {
                     }
                     _ => {}
                 }
+                // Assumption (AWS's state reference): Succeed and Fail states take no Assign.
+                let assign_allowed =
+                    !matches!(state.kind, StateKind::Succeed | StateKind::Fail { .. });
                 for field in ["Assign", "Output", "Arguments"] {
+                    if field == "Assign" && assign_allowed {
+                        continue;
+                    }
                     if raw.get(field).is_some() {
                         return Some(format!("the field '{field}' (state '{name}', issue 5)"));
                     }
@@ -357,10 +365,10 @@ impl Definition {
                 if choices
                     .into_iter()
                     .flatten()
-                    .any(|c| c.get("Assign").is_some() || c.get("Output").is_some())
+                    .any(|c| c.get("Output").is_some())
                 {
                     return Some(format!(
-                        "the field 'Assign' in Choice rules (state '{name}', issue 5)"
+                        "the field 'Output' in Choice rules (state '{name}', issue 5)"
                     ));
                 }
             }
@@ -397,7 +405,9 @@ pub struct Execution {
     deadline: Timestamp,
     execution_input: Value,
     uses_context: bool,
-    variables: Map<String, Value>,
+    /// The workflow variables of the fiber being run (a copy of its `Fiber::variables`,
+    /// set whenever the engine works on a fiber).
+    variables: Arc<Map<String, Value>>,
     fibers: Vec<Fiber>,
     /// The fibers that have not finished; the scheduler looks only at these.
     live: Vec<FiberId>,
@@ -474,6 +484,12 @@ struct Fiber {
     /// The JSON text of the document the fiber carries, when it is already written: a
     /// state's output text is the next state's input text, so it is serialised once.
     text: Option<String>,
+    /// The fiber's workflow variables. A Parallel branch or Map iteration starts with a
+    /// copy of its parent's (AWS: inner scopes read the outer variables; their own
+    /// assignments do not leak out).
+    variables: Arc<Map<String, Value>>,
+    /// The current state's evaluated `Assign`, applied when the state exits.
+    assigned: Option<Map<String, Value>>,
 }
 
 /// Where a fiber is.
@@ -737,6 +753,8 @@ impl Execution {
             parent: None,
             item: None,
             text: input_text,
+            variables: Arc::new(Map::new()),
+            assigned: None,
         });
     }
 
@@ -1123,6 +1141,7 @@ impl Execution {
 
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
     fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
+        self.use_variables_of(fid);
         match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
             Phase::Enter(input) => self.enter(h, fid, input),
             Phase::Sleeping(resume) => self.resume(h, fid, resume),
@@ -1143,6 +1162,54 @@ impl Execution {
                 Ok(())
             }
         }
+    }
+
+    /// Makes `fid`'s variables the ones expressions read.
+    fn use_variables_of(&mut self, fid: FiberId) {
+        self.variables = self.fibers[fid].variables.clone();
+    }
+
+    /// Evaluates an `Assign` with `$` = `input` and keeps the result on the fiber until the
+    /// state exits. Every assignment reads the variables as they were before the state
+    /// (AWS: the assignments of one Assign happen in parallel).
+    fn eval_assign(
+        &mut self,
+        fid: FiberId,
+        template: Option<&crate::template::Template>,
+        input: &Value,
+        context: &Value,
+    ) -> Result<(), StepError> {
+        let Some(t) = template else {
+            return Ok(());
+        };
+        let scope = Scope {
+            input,
+            context,
+            variables: &self.variables,
+        };
+        let value = t
+            .eval(&scope, &mut self.rng)
+            .map_err(|e| (Cow::Owned(e.error), e.message))?;
+        let Value::Object(assigned) = value else {
+            return Err((
+                Cow::Borrowed("States.Runtime"),
+                "The value of the field 'Assign' must be an object".to_string(),
+            ));
+        };
+        // AWS: at most 256 KiB of variables per Assign. Assumption: exceeding it fails the
+        // state like an oversized result (States.DataLimitExceeded); the wording is ours.
+        let size: usize = assigned.iter().map(|(k, v)| k.len() + json_len(v)).sum();
+        if size > VARIABLES_LIMIT_BYTES {
+            let name = self.state_of(fid).name.0.clone();
+            return Err((
+                Cow::Borrowed("States.DataLimitExceeded"),
+                format!(
+                    "The state '{name}' assigned variables with a size exceeding the maximum number of bytes service limit."
+                ),
+            ));
+        }
+        self.fibers[fid].assigned = Some(assigned);
+        Ok(())
     }
 
     fn state_of(&self, fid: FiberId) -> StateRef {
@@ -1185,6 +1252,7 @@ impl Execution {
                 let until =
                     take_path(state.input_path.as_ref(), input, &context).and_then(|effective| {
                         let until = wait_until(wait, now, &effective, &context, &self.variables)?;
+                        self.eval_assign(fid, state.assign.as_ref(), &effective, &context)?;
                         let output = take_path(state.output_path.as_ref(), effective, &context)?;
                         Ok((until, output))
                     });
@@ -1223,7 +1291,7 @@ impl Execution {
             }
             _ => {
                 let context = self.context_for(fid, 0);
-                let outcome = self.state(&state, input, entered, &context);
+                let outcome = self.state(fid, &state, input, entered, &context);
                 self.complete(fid, outcome)
             }
         }
@@ -1232,6 +1300,7 @@ impl Execution {
     /// A state has finished with `outcome`: exit it and move on, or end the fiber.
     fn complete(&mut self, fid: FiberId, outcome: Outcome) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
+        let assigned = self.fibers[fid].assigned.take();
         match outcome {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
@@ -1248,12 +1317,27 @@ impl Execution {
                     self.finish_fiber(fid, Err(f));
                     return Ok(());
                 }
+                let assigned_text = assigned.map(|vars| {
+                    let mut texts = Map::with_capacity(vars.len());
+                    let fiber_vars = Arc::make_mut(&mut self.fibers[fid].variables);
+                    for (k, v) in vars {
+                        if keep {
+                            texts.insert(k.clone(), Value::String(to_json(&v)));
+                        }
+                        fiber_vars.insert(k, v);
+                    }
+                    texts
+                });
+                if assigned_text.is_some() {
+                    self.use_variables_of(fid);
+                }
                 self.record(
                     fid,
                     EventKind::StateExited {
                         state_type: state.kind.type_name(),
                         name: state.name.0.clone(),
                         output: text.clone().unwrap_or_default(),
+                        assigned: assigned_text,
                     },
                 );
                 self.fibers[fid].text = text;
@@ -1410,6 +1494,16 @@ impl Execution {
                 "RetryCount": retry_count,
             },
         });
+        // Recorded on AWS: the context of a Pass state has no State.RetryCount. Assumption:
+        // only the states that can retry (Task, Parallel, Map) carry it.
+        if !matches!(
+            state.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        ) {
+            if let Some(st) = ctx["State"].as_object_mut() {
+                st.remove("RetryCount");
+            }
+        }
         if let Some((index, value)) = &f.item {
             ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
         }
@@ -1435,7 +1529,14 @@ impl Execution {
     }
 
     /// The states that finish at once: Pass, Choice, Succeed, Fail.
-    fn state(&mut self, state: &State, input: Value, entered: EventId, context: &Value) -> Outcome {
+    fn state(
+        &mut self,
+        fid: FiberId,
+        state: &State,
+        input: Value,
+        entered: EventId,
+        context: &Value,
+    ) -> Outcome {
         macro_rules! try_or_fail {
             ($e:expr) => {
                 match $e {
@@ -1485,6 +1586,12 @@ impl Execution {
                         ResultPath::Replace => {
                             let output =
                                 try_or_fail!(take_path(state.input_path.as_ref(), input, context));
+                            try_or_fail!(self.eval_assign(
+                                fid,
+                                state.assign.as_ref(),
+                                &output,
+                                context
+                            ));
                             let output = try_or_fail!(take_path(
                                 state.output_path.as_ref(),
                                 output,
@@ -1492,7 +1599,25 @@ impl Execution {
                             ));
                             return Outcome::Done(output, state.next);
                         }
-                        ResultPath::Discard => Value::Null,
+                        ResultPath::Discard => {
+                            // Assumption: `$` in Assign is the Pass state's result, which
+                            // is its effective input when it has neither Parameters nor
+                            // Result, even though ResultPath discards it.
+                            let effective = try_or_fail!(effective_input(
+                                state.input_path.as_ref(),
+                                &input,
+                                context
+                            ));
+                            try_or_fail!(self.eval_assign(
+                                fid,
+                                state.assign.as_ref(),
+                                &effective,
+                                context
+                            ));
+                            let output =
+                                try_or_fail!(take_path(state.output_path.as_ref(), input, context));
+                            return Outcome::Done(output, state.next);
+                        }
                         ResultPath::At(_) => try_or_fail!(effective_input(
                             state.input_path.as_ref(),
                             &input,
@@ -1501,6 +1626,9 @@ impl Execution {
                         .into_owned(),
                     },
                 };
+                // `$` in a Pass state's Assign is its result (Parameters, Result or the
+                // effective input), before ResultPath and OutputPath.
+                try_or_fail!(self.eval_assign(fid, state.assign.as_ref(), &result, context));
                 let combined = try_or_fail!(apply_result_path(result_path, input, result));
                 let output = try_or_fail!(take_path(state.output_path.as_ref(), combined, context));
                 Outcome::Done(output, state.next)
@@ -1526,12 +1654,13 @@ impl Execution {
                             .evaluate(&scope)
                             .map_err(|e| (Cow::Owned(e.error), e.message)));
                         if matched {
-                            next = Some(branch.next);
+                            next = Some((branch.next, branch.assign.as_ref()));
                             break;
                         }
                     }
                 }
-                let Some(next) = next.or(*default) else {
+                let next = next.or_else(|| default.map(|d| (d, state.assign.as_ref())));
+                let Some((next, assign)) = next else {
                     // AWS: an unmatched Choice without Default fails with States.NoChoiceMatched.
                     return Outcome::Failed(self.runtime_failure(
                         state,
@@ -1540,6 +1669,7 @@ impl Execution {
                         "No Matches!",
                     ));
                 };
+                try_or_fail!(self.eval_assign(fid, assign, &effective, context));
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 Outcome::Done(output, Transition::Next(next))
@@ -1787,6 +1917,8 @@ impl Execution {
                         Cow::Owned(result),
                         &context,
                     )?;
+                    // `$` in a Task's Assign is its result after ResultSelector.
+                    self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
                     let combined = apply_result_path(&spec.result_path, run.input, result)?;
                     take_path(state.output_path.as_ref(), combined, &context)
                 })();
@@ -1874,7 +2006,17 @@ impl Execution {
         if let Some(cause) = &failure.cause {
             error_output.insert("Cause".into(), Value::String(cause.clone()));
         }
-        match apply_result_path(&c.result_path, input, Value::Object(error_output)) {
+        let error_output = Value::Object(error_output);
+        // The state's own Assign never applies when a catcher handles the error; the
+        // catcher's Assign does, with `$` as the error output.
+        self.fibers[fid].assigned = None;
+        let context = if c.assign.is_some() {
+            self.context_for(fid, 0)
+        } else {
+            Value::Null
+        };
+        let assigned = self.eval_assign(fid, c.assign.as_ref(), &error_output, &context);
+        match assigned.and_then(|()| apply_result_path(&c.result_path, input, error_output)) {
             Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
             Err((error, detail)) => {
                 let state = self.state_of(fid);
@@ -1909,6 +2051,8 @@ impl Execution {
             parent: Some((parent, slot)),
             item,
             text: None,
+            variables: self.fibers[parent].variables.clone(),
+            assigned: None,
         });
         let id = self.fibers.len() - 1;
         self.live.push(id);
@@ -1969,7 +2113,12 @@ impl Execution {
         let entered = self.fibers[fid].entered;
         let prepared = (|| {
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
-            let items = map_items(spec.items_path.as_ref(), &effective, &context)?;
+            let items = map_items(
+                spec.items_path.as_ref(),
+                &effective,
+                &context,
+                &self.variables,
+            )?;
             let max = match &spec.max_concurrency {
                 None => 0,
                 Some(Seconds::Fixed(n)) => *n,
@@ -2096,6 +2245,7 @@ impl Execution {
         else {
             return;
         };
+        self.use_variables_of(fid);
         let state = self.state_of(fid);
         let now = self.now;
         let kind = if join.is_map {
@@ -2123,6 +2273,7 @@ impl Execution {
         let data = (|| {
             let result =
                 self.apply_template(result_selector.as_ref(), Cow::Borrowed(&results), &context)?;
+            self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
             let combined = apply_result_path(result_path, input, result)?;
             take_path(state.output_path.as_ref(), combined, &context)
         })();
@@ -2147,6 +2298,7 @@ impl Execution {
         let Some(result) = self.map_run_child_finished(parent, slot, result) else {
             return;
         };
+        self.use_variables_of(parent);
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
         let name = self.state_of(parent).name.0.clone();
@@ -2398,22 +2550,23 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
     }
 }
 
-/// A Map state's items: what `ItemsPath` selects (from the effective input, or from `$$`), or
+/// A Map state's items: what `ItemsPath` selects (from the effective input, `$$` or a variable), or
 /// the effective input itself; an error unless it is an array.
 fn map_items(
     items_path: Option<&JsonPath>,
     effective: &Value,
     context: &Value,
+    variables: &Map<String, Value>,
 ) -> Result<Vec<Value>, StepError> {
     let items = match items_path {
-        Some(p) => {
-            let root = if *p.root() == PathRoot::Context {
-                context
-            } else {
-                effective
-            };
-            p.select(root).ok_or_else(|| no_results(p))?
+        // The path may start at `$`, `$$` or a variable.
+        Some(p) => Scope {
+            input: effective,
+            context,
+            variables,
         }
+        .resolve(p)
+        .ok_or_else(|| no_results(p))?,
         None => effective.clone(),
     };
     match items {

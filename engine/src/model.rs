@@ -122,6 +122,10 @@ pub(crate) struct State {
     pub input_path: Option<JsonPath>,
     /// `OutputPath`: `None` when `null` (the output becomes `{}`).
     pub output_path: Option<JsonPath>,
+    /// `Assign` (JSONPath mode), compiled as a payload template. On a Choice state it is
+    /// the assignment of the `Default` branch (assumption: AWS evaluates the state-level
+    /// Assign of a Choice only when no rule matched, as the recorded cases show).
+    pub assign: Option<Template>,
     pub next: Transition,
 }
 
@@ -358,6 +362,8 @@ impl Retrier {
 pub(crate) struct Catcher {
     pub errors: Vec<String>,
     pub result_path: ResultPath,
+    /// `Assign` of the catcher: `$` is the error output.
+    pub assign: Option<Template>,
     pub next: StateIdx,
 }
 
@@ -389,6 +395,8 @@ pub(crate) enum WaitFor {
 #[derive(Debug, Clone)]
 pub(crate) struct ChoiceBranch {
     pub rule: Rule,
+    /// The rule's `Assign`, evaluated when the rule matches (`$` is the effective input).
+    pub assign: Option<Template>,
     pub next: StateIdx,
 }
 
@@ -549,6 +557,7 @@ impl Compiler {
                 },
                 input_path: None,
                 output_path: None,
+                assign: None,
                 next,
             });
         }
@@ -581,8 +590,11 @@ impl Compiler {
                     let target = rv
                         .as_object()
                         .and_then(|o| self.target(o, "Next", &rloc, index));
+                    let assign = rv
+                        .as_object()
+                        .and_then(|o| self.template(o, "Assign", &rloc));
                     if let (Some(rule), Some(next)) = (rule, target) {
-                        choices.push(ChoiceBranch { rule, next });
+                        choices.push(ChoiceBranch { rule, assign, next });
                     }
                 }
                 StateKind::Choice {
@@ -664,11 +676,13 @@ impl Compiler {
                 what: format!("{other} states (state '{name}')"),
             },
         };
+        let assign = self.template(obj, "Assign", loc);
         Some(State {
             name: StateName(name.to_string()),
             kind,
             input_path,
             output_path,
+            assign,
             next,
         })
     }
@@ -784,6 +798,7 @@ impl Compiler {
             out.push(Catcher {
                 errors: Self::error_list(c),
                 result_path: self.result_path(cobj, &cloc),
+                assign: self.template(cobj, "Assign", &cloc),
                 next,
             });
         }

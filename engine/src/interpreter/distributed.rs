@@ -196,7 +196,12 @@ impl Execution {
             if dist.reader.is_some() {
                 return Ok((effective.into_owned(), None));
             }
-            let items = super::map_items(spec.items_path.as_ref(), &effective, &context)?;
+            let items = super::map_items(
+                spec.items_path.as_ref(),
+                &effective,
+                &context,
+                &self.variables,
+            )?;
             Ok((effective.into_owned(), Some(items)))
         })();
         let (effective, items) = match prepared {
@@ -670,6 +675,7 @@ impl Execution {
         let data = (|| {
             let result =
                 self.apply_template(spec.result_selector.as_ref(), Cow::Owned(output), &context)?;
+            self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
             let combined = apply_result_path(&spec.result_path, input, result)?;
             take_path(state.output_path.as_ref(), combined, &context)
         })();
