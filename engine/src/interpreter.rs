@@ -309,6 +309,7 @@ impl Definition {
             outcome: None,
             ended: None,
             tokens_issued: 0,
+            token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
             config,
         };
@@ -417,6 +418,8 @@ pub struct Execution {
     ended: Option<Ending>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
+    /// The execution-naming part of its task tokens ([`token_base`]).
+    token_base: String,
     /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
     timed_out_tokens: Vec<String>,
 }
@@ -664,25 +667,25 @@ impl Family {
 
 const TOKEN_PREFIX: &str = "stepcheck:";
 
-/// A task token: the execution's ARN and a counter, base64-encoded (AWS's tokens are
-/// opaque base64 text too).
-fn make_token(execution_arn: &str, n: u64) -> String {
+/// The part of every task token that names the execution: base64 of a prefix and its ARN,
+/// computed once per execution. A token is this, a dot and a counter (AWS's tokens are
+/// opaque base64 text too; the dot is outside the base64 alphabet).
+fn token_base(execution_arn: &str) -> String {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{execution_arn}#{n}"))
+    base64::engine::general_purpose::STANDARD.encode(format!("{TOKEN_PREFIX}{execution_arn}"))
 }
 
 /// The execution ARN a task token was issued by, or `None` when the text is no token of
 /// ours (the API's InvalidToken).
 pub fn token_execution_arn(token: &str) -> Option<String> {
     use base64::Engine as _;
+    let (base, n) = token.trim().rsplit_once('.')?;
+    n.parse::<u64>().ok()?;
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
+        .decode(base)
         .ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let rest = text.strip_prefix(TOKEN_PREFIX)?;
-    let (arn, n) = rest.rsplit_once('#')?;
-    n.parse::<u64>().ok()?;
-    Some(arn.to_string())
+    Some(text.strip_prefix(TOKEN_PREFIX)?.to_string())
 }
 
 /// A Parallel or Map state waiting for its branches.
@@ -1861,7 +1864,7 @@ impl Execution {
     /// many executions can route a callback without a lookup table.
     fn issue_token(&mut self) -> String {
         self.tokens_issued += 1;
-        make_token(&self.config.execution_arn(), self.tokens_issued)
+        format!("{}.{}", self.token_base, self.tokens_issued)
     }
 
     /// The answer of a task attempt arrives: record it, then succeed, retry, catch or fail.
@@ -1910,24 +1913,14 @@ impl Execution {
                 };
                 self.record(fid, family.succeeded(spec, output));
                 let context = self.context_for(fid, run.retry_count);
-                let entered = self.fibers[fid].entered;
-                let data = (|| {
-                    let result = self.apply_template(
-                        spec.result_selector.as_ref(),
-                        Cow::Owned(result),
-                        &context,
-                    )?;
-                    // `$` in a Task's Assign is its result after ResultSelector.
-                    self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
-                    let combined = apply_result_path(&spec.result_path, run.input, result)?;
-                    take_path(state.output_path.as_ref(), combined, &context)
-                })();
-                let outcome = match data {
-                    Ok(output) => Outcome::Done(output, state.next),
-                    Err((error, detail)) => {
-                        Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
-                    }
-                };
+                let outcome = self.result_stages(
+                    fid,
+                    &state,
+                    (spec.result_selector.as_ref(), &spec.result_path),
+                    run.input,
+                    Cow::Owned(result),
+                    &context,
+                );
                 self.complete(fid, outcome)
             }
             TaskOutcome::Failed { error, cause } => {
@@ -1984,6 +1977,32 @@ impl Execution {
         }
         let outcome = self.catch(fid, &spec.catch, run.input, failure);
         self.complete(fid, outcome)
+    }
+
+    /// The stages after a Task, Parallel or Map state has its result: ResultSelector, Assign
+    /// (`$` is the selected result), ResultPath into the state's raw input, OutputPath.
+    fn result_stages(
+        &mut self,
+        fid: FiberId,
+        state: &State,
+        (selector, result_path): (Option<&crate::template::Template>, &ResultPath),
+        input: Value,
+        result: Cow<'_, Value>,
+        context: &Value,
+    ) -> Outcome {
+        let data = (|| {
+            let result = self.apply_template(selector, result, context)?;
+            self.eval_assign(fid, state.assign.as_ref(), &result, context)?;
+            let combined = apply_result_path(result_path, input, result)?;
+            take_path(state.output_path.as_ref(), combined, context)
+        })();
+        match data {
+            Ok(output) => Outcome::Done(output, state.next),
+            Err((error, detail)) => {
+                let entered = self.fibers[fid].entered;
+                Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
+            }
+        }
     }
 
     /// Applies the first matching catcher, or fails the state.
@@ -2264,25 +2283,12 @@ impl Execution {
                 .collect(),
         );
         let context = self.context_for(fid, 0);
-        let entered = self.fibers[fid].entered;
-        let (result_selector, result_path) = match &state.kind {
-            StateKind::Parallel(p) => (&p.result_selector, &p.result_path),
-            StateKind::Map(m) => (&m.result_selector, &m.result_path),
+        let stages = match &state.kind {
+            StateKind::Parallel(p) => (p.result_selector.as_ref(), &p.result_path),
+            StateKind::Map(m) => (m.result_selector.as_ref(), &m.result_path),
             _ => return,
         };
-        let data = (|| {
-            let result =
-                self.apply_template(result_selector.as_ref(), Cow::Borrowed(&results), &context)?;
-            self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
-            let combined = apply_result_path(result_path, input, result)?;
-            take_path(state.output_path.as_ref(), combined, &context)
-        })();
-        let outcome = match data {
-            Ok(output) => Outcome::Done(output, state.next),
-            Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
-            }
-        };
+        let outcome = self.result_stages(fid, &state, stages, input, Cow::Owned(results), &context);
         // A handler error cannot arise here: no task runs while exiting.
         let _ = self.complete(fid, outcome);
     }

@@ -1129,7 +1129,7 @@ impl TaskHandler for Routing<'_> {
                 };
                 Ok(self.send(&t, Callback::Heartbeat(t.clone()), action))
             }
-            "aws-sdk:sfn:describeExecution" => {
+            "aws-sdk:sfn:describeExecution" | "aws-sdk:sfn:stopExecution" => {
                 let Some(arn) = field("ExecutionArn") else {
                     return Ok(sdk_error(
                         "ValidationException",
@@ -1137,41 +1137,25 @@ impl TaskHandler for Routing<'_> {
                         action,
                     ));
                 };
-                match self.service.index(&arn) {
-                    Ok(i) if i == self.current => Ok(sdk_error(
-                        "ValidationException",
-                        "not supported yet: an execution describing itself",
-                        action,
-                    )),
-                    Ok(i) => {
-                        let d = self.service.describe_index(i);
-                        Ok(TaskResponse::success(describe_sdk(&d)))
-                    }
-                    Err(e) => Ok(sdk_error(e.code, &e.message, action)),
-                }
-            }
-            "aws-sdk:sfn:stopExecution" => {
-                let Some(arn) = field("ExecutionArn") else {
-                    return Ok(sdk_error(
-                        "ValidationException",
-                        "ExecutionArn is required",
-                        action,
-                    ));
+                let i = match self.service.index(&arn) {
+                    Ok(i) => i,
+                    Err(e) => return Ok(sdk_error(e.code, &e.message, action)),
                 };
-                match self.service.index(&arn) {
-                    Ok(i) if i == self.current => Ok(sdk_error(
-                        "ValidationException",
-                        "not supported yet: an execution stopping itself",
-                        action,
-                    )),
-                    Ok(i) => {
-                        self.service.stop_index(i, field("Error"), field("Cause"));
-                        Ok(TaskResponse::success(
-                            json!({"StopDate": millis(self.service.now)}),
-                        ))
-                    }
-                    Err(e) => Ok(sdk_error(e.code, &e.message, action)),
+                if i == self.current {
+                    // The execution is taken out of its slot while it steps.
+                    return Err(TaskHandlerError::MockFailed {
+                        state: request.state_name.into(),
+                        reason: format!("not supported yet: {action} on the execution itself"),
+                    });
                 }
+                if action == "aws-sdk:sfn:stopExecution" {
+                    self.service.stop_index(i, field("Error"), field("Cause"));
+                    return Ok(TaskResponse::success(
+                        json!({"StopDate": millis(self.service.now)}),
+                    ));
+                }
+                let d = self.service.describe_index(i);
+                Ok(TaskResponse::success(sync_output(&d, false)))
             }
             _ => Err(no_mock()),
         }
@@ -1240,9 +1224,4 @@ fn sdk_metadata() -> Map<String, Value> {
         json!({"RequestId": "00000000-0000-0000-0000-000000000000"}),
     );
     m
-}
-
-/// DescribeExecution as an `aws-sdk:sfn:describeExecution` task returns it.
-fn describe_sdk(d: &ExecutionDescription) -> Value {
-    sync_output(d, false)
 }

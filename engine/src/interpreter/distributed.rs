@@ -7,10 +7,7 @@
 //! events and their links are documented there.
 
 use super::Failure;
-use super::{
-    apply_result_path, display_value, effective_input, take_path, Execution, FiberId, Join,
-    Outcome, Phase, Resume, StepError,
-};
+use super::{display_value, effective_input, Execution, FiberId, Join, Phase, Resume, StepError};
 use crate::history::{EventId, EventKind};
 use crate::jsonpath::JsonPath;
 use crate::map_run::{self, Child, DistributedSpec, MaxItems, Percentage, RunState, Tolerance};
@@ -671,20 +668,14 @@ impl Execution {
         self.history
             .record(succeeded, now, EventKind::MapStateSucceeded);
         let context = self.context_for(fid, 0);
-        let entered = self.fibers[fid].entered;
-        let data = (|| {
-            let result =
-                self.apply_template(spec.result_selector.as_ref(), Cow::Owned(output), &context)?;
-            self.eval_assign(fid, state.assign.as_ref(), &result, &context)?;
-            let combined = apply_result_path(&spec.result_path, input, result)?;
-            take_path(state.output_path.as_ref(), combined, &context)
-        })();
-        let outcome = match data {
-            Ok(output) => Outcome::Done(output, state.next),
-            Err((error, detail)) => {
-                Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
-            }
-        };
+        let outcome = self.result_stages(
+            fid,
+            &state,
+            (spec.result_selector.as_ref(), &spec.result_path),
+            input,
+            Cow::Owned(output),
+            &context,
+        );
         self.complete(fid, outcome)
     }
 
