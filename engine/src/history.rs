@@ -273,6 +273,17 @@ pub enum EventKind {
         /// The cause.
         cause: Option<String>,
     },
+    /// `EvaluationFailed`: a JSONata expression of a state failed (States.QueryEvaluationError).
+    EvaluationFailed {
+        /// The error name.
+        error: String,
+        /// The cause.
+        cause: String,
+        /// The field whose expression failed (`Output/result`, `Items`), when there is one.
+        location: Option<String>,
+        /// The state's name.
+        state: String,
+    },
     /// `ActivityTimedOut`.
     ActivityTimedOut {
         /// The error name (`States.Timeout` or `States.HeartbeatTimeout`).
@@ -321,6 +332,7 @@ impl EventKind {
             EventKind::ActivitySucceeded { .. } => "ActivitySucceeded".into(),
             EventKind::ActivityFailed { .. } => "ActivityFailed".into(),
             EventKind::ActivityTimedOut { .. } => "ActivityTimedOut".into(),
+            EventKind::EvaluationFailed { .. } => "EvaluationFailed".into(),
         }
     }
 }
@@ -418,6 +430,18 @@ impl Event {
             | EventKind::MapStateFailed
             | EventKind::MapRunSucceeded
             | EventKind::MapRunAborted => return Value::Object(m),
+            EventKind::EvaluationFailed {
+                error,
+                cause,
+                location,
+                state,
+            } => {
+                let mut d = json!({"error": error, "cause": cause, "state": state});
+                if let Some(l) = location {
+                    d["location"] = json!(l);
+                }
+                ("evaluationFailedEventDetails", d)
+            }
             EventKind::MapRunStarted { map_run_arn } => (
                 "mapRunStartedEventDetails",
                 json!({"mapRunArn": map_run_arn}),
@@ -629,6 +653,15 @@ impl History {
             });
         }
         id
+    }
+
+    /// The previousEventId of a kept top-level event.
+    pub fn previous_of(&self, id: EventId) -> Option<EventId> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.events
+            .get(index)
+            .filter(|e| e.id == id)
+            .map(|e| e.previous_event_id)
     }
 
     /// True when events are kept (Standard), false when only counted (Express).

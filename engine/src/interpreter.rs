@@ -8,7 +8,7 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    error_matches, Catcher, Definition, ErrorText, MapSpec, ParallelSpec, Pattern, ResourceKind,
+    error_matches, Catcher, ChoiceTest, Definition, ErrorText, MapSpec, ParallelSpec, Pattern, ResourceKind,
     ResultPath, Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod distributed;
+mod ql;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -174,6 +175,9 @@ struct Failure {
     /// True when the task reported the error (a TaskFailed-style event), false when the
     /// state's own processing raised it.
     from_task: bool,
+    /// For an error of a JSONata expression (States.QueryEvaluationError): the field, for
+    /// the EvaluationFailed event, until that event is recorded.
+    evaluation: Option<Option<String>>,
 }
 
 impl Failure {
@@ -182,6 +186,7 @@ impl Failure {
             error: Some(error.into()),
             cause: Some(cause.into()),
             from_task: false,
+            evaluation: None,
         }
     }
 }
@@ -311,6 +316,7 @@ impl Definition {
             tokens_issued: 0,
             token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
+            query_location: None,
             config,
         };
         execution.begin();
@@ -355,6 +361,9 @@ impl Definition {
                 let assign_allowed =
                     !matches!(state.kind, StateKind::Succeed | StateKind::Fail { .. });
                 for field in ["Assign", "Output", "Arguments"] {
+                    if field != "Assign" && state.jsonata.is_some() {
+                        continue;
+                    }
                     if field == "Assign" && assign_allowed {
                         continue;
                     }
@@ -363,10 +372,11 @@ impl Definition {
                     }
                 }
                 let choices = raw.get("Choices").and_then(Value::as_array);
-                if choices
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c.get("Output").is_some())
+                if state.jsonata.is_none()
+                    && choices
+                        .into_iter()
+                        .flatten()
+                        .any(|c| c.get("Output").is_some())
                 {
                     return Some(format!(
                         "the field 'Output' in Choice rules (state '{name}', issue 5)"
@@ -382,7 +392,8 @@ impl Definition {
         // Only definitions that read `$$` pay for building the context object.
         fn walk(v: &Value) -> bool {
             match v {
-                Value::String(s) => s.contains("$$"),
+                // `$states` in a JSONata expression includes `$states.context`.
+                Value::String(s) => s.contains("$$") || s.contains("$states"),
                 Value::Array(a) => a.iter().any(walk),
                 Value::Object(o) => o.values().any(walk),
                 _ => false,
@@ -422,6 +433,8 @@ pub struct Execution {
     token_base: String,
     /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
     timed_out_tokens: Vec<String>,
+    /// The field of the JSONata expression that failed last, until the failure is built.
+    query_location: Option<Option<String>>,
 }
 
 impl std::fmt::Debug for Execution {
@@ -1193,6 +1206,11 @@ impl Execution {
         let value = t
             .eval(&scope, &mut self.rng)
             .map_err(|e| (Cow::Owned(e.error), e.message))?;
+        self.store_assigned(fid, value)
+    }
+
+    /// Keeps an evaluated `Assign` on the fiber until the state exits.
+    fn store_assigned(&mut self, fid: FiberId, value: Value) -> Result<(), StepError> {
         let Value::Object(assigned) = value else {
             return Err((
                 Cow::Borrowed("States.Runtime"),
@@ -1249,6 +1267,21 @@ impl Execution {
         self.fibers[fid].entered = entered;
         self.fibers[fid].entered_at = entered_at;
         match &state.kind {
+            StateKind::Wait(wait) if state.jsonata.is_some() => {
+                let context = self.context_for(fid, 0);
+                let j = state.jsonata.as_deref().expect("checked by the guard");
+                match self.jwait(fid, wait, j, input, &context) {
+                    Ok((until, output)) => {
+                        self.fibers[fid].wake = until;
+                        self.fibers[fid].phase = Phase::Sleeping(Resume::WaitDone(output));
+                    }
+                    Err((error, detail)) => {
+                        let f = self.runtime_failure(&state, entered, &error, &detail);
+                        self.finish_fiber(fid, Err(f));
+                    }
+                }
+                Ok(())
+            }
             StateKind::Wait(wait) => {
                 let context = self.context_for(fid, 0);
                 let now = self.now;
@@ -1361,7 +1394,10 @@ impl Execution {
     }
 
     /// A fiber has ended: hand its result to its parent, or to the execution.
-    fn finish_fiber(&mut self, fid: FiberId, result: Result<Value, Failure>) {
+    fn finish_fiber(&mut self, fid: FiberId, mut result: Result<Value, Failure>) {
+        if let Err(f) = &mut result {
+            self.evaluation_failed(fid, f);
+        }
         self.fibers[fid].phase = Phase::Finished;
         match self.fibers[fid].parent {
             None => self.outcome = Some(result),
@@ -1516,19 +1552,23 @@ impl Execution {
 
     /// The prefix AWS puts before the detail of a run-time error in a state.
     fn runtime_failure(
-        &self,
+        &mut self,
         state: &State,
         entered: EventId,
         error: &str,
         detail: &str,
     ) -> Failure {
-        Failure::new(
+        let mut f = Failure::new(
             error,
             format!(
                 "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
                 state.name, entered, detail
             ),
-        )
+        );
+        if error == crate::query::QUERY_EVALUATION_ERROR {
+            f.evaluation = Some(self.query_location.take().flatten());
+        }
+        f
     }
 
     /// The states that finish at once: Pass, Choice, Succeed, Fail.
@@ -1552,6 +1592,9 @@ impl Execution {
                 }
             };
         }
+        if let Some(j) = &state.jsonata {
+            return self.jinstant(fid, state, j, input, entered, context);
+        }
         match &state.kind {
             StateKind::Fail { error, cause } => {
                 let error = try_or_fail!(self.error_text(error, "Error", &input, context));
@@ -1560,6 +1603,7 @@ impl Execution {
                     error,
                     cause,
                     from_task: false,
+                    evaluation: None,
                 })
             }
             StateKind::Pass {
@@ -1652,8 +1696,10 @@ impl Execution {
                         variables: &self.variables,
                     };
                     for branch in choices {
-                        let matched = try_or_fail!(branch
-                            .rule
+                        let ChoiceTest::Rule(rule) = &branch.rule else {
+                            continue;
+                        };
+                        let matched = try_or_fail!(rule
                             .evaluate(&scope)
                             .map_err(|e| (Cow::Owned(e.error), e.message)));
                         if matched {
@@ -1708,8 +1754,14 @@ impl Execution {
             context["Task"] = serde_json::json!({ "Token": token });
         }
         let prepared = (|| {
-            let effective = effective_input(state.input_path.as_ref(), &run.input, &context)?;
-            let parameters = self.apply_template(spec.parameters.as_ref(), effective, &context)?;
+            let parameters = match &state.jsonata {
+                Some(j) => self.jarguments(j, &run.input, &context)?,
+                None => {
+                    let effective =
+                        effective_input(state.input_path.as_ref(), &run.input, &context)?;
+                    self.apply_template(spec.parameters.as_ref(), effective, &context)?
+                }
+            };
             let timeout = self.resolve_seconds(
                 spec.timeout.as_ref(),
                 &run.input,
@@ -1886,6 +1938,7 @@ impl Execution {
                 error: Some(error.into()),
                 cause: None,
                 from_task: true,
+                evaluation: None,
             };
             return self.task_failed(fid, spec, run, f);
         }
@@ -1895,6 +1948,7 @@ impl Execution {
                 if json_len(&result) > PAYLOAD_LIMIT_BYTES {
                     let f = Failure {
                         from_task: true,
+                        evaluation: None,
                         ..Failure::new(
                             "States.DataLimitExceeded",
                             format!(
@@ -1936,6 +1990,7 @@ impl Execution {
                         error: Some(error),
                         cause,
                         from_task,
+                        evaluation: None,
                     },
                 )
             }
@@ -1955,8 +2010,9 @@ impl Execution {
         fid: FiberId,
         spec: &TaskSpec,
         mut run: TaskRun,
-        failure: Failure,
+        mut failure: Failure,
     ) -> Result<(), TaskHandlerError> {
+        self.evaluation_failed(fid, &mut failure);
         let error = failure.error.clone().unwrap_or_default();
         // Retry: the first retrier whose ErrorEquals matches decides.
         if let Some(i) = spec
@@ -1991,6 +2047,9 @@ impl Execution {
         context: &Value,
     ) -> Outcome {
         let data = (|| {
+            if let Some(j) = &state.jsonata {
+                return self.jresult_stages(fid, j, &input, result.into_owned(), context);
+            }
             let result = self.apply_template(selector, result, context)?;
             self.eval_assign(fid, state.assign.as_ref(), &result, context)?;
             let combined = apply_result_path(result_path, input, result)?;
@@ -2011,8 +2070,9 @@ impl Execution {
         fid: FiberId,
         catchers: &[Catcher],
         input: Value,
-        failure: Failure,
+        mut failure: Failure,
     ) -> Outcome {
+        self.evaluation_failed(fid, &mut failure);
         let error = failure.error.clone().unwrap_or_default();
         let Some(c) = catchers
             .iter()
@@ -2029,6 +2089,16 @@ impl Execution {
         // The state's own Assign never applies when a catcher handles the error; the
         // catcher's Assign does, with `$` as the error output.
         self.fibers[fid].assigned = None;
+        if self.state_of(fid).jsonata.is_some() {
+            return match self.jcatch(fid, c, &input, error_output) {
+                Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
+                Err((error, detail)) => {
+                    let state = self.state_of(fid);
+                    let entered = self.fibers[fid].entered;
+                    Outcome::Failed(self.runtime_failure(&state, entered, &error, &detail))
+                }
+            };
+        }
         let context = if c.assign.is_some() {
             self.context_for(fid, 0)
         } else {
@@ -2089,6 +2159,9 @@ impl Execution {
         let context = self.context_for(fid, 0);
         let entered = self.fibers[fid].entered;
         let branch_input = (|| {
+            if let Some(j) = &state.jsonata {
+                return self.jarguments(j, &input, &context);
+            }
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
             self.apply_template(spec.parameters.as_ref(), effective, &context)
         })();
@@ -2131,6 +2204,9 @@ impl Execution {
         let context = self.context_for(fid, 0);
         let entered = self.fibers[fid].entered;
         let prepared = (|| {
+            if let Some(j) = &state.jsonata {
+                return self.jmap_prepare(j, spec, &input, &context);
+            }
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
             let items = map_items(
                 spec.items_path.as_ref(),
@@ -2141,6 +2217,7 @@ impl Execution {
             let max = match &spec.max_concurrency {
                 None => 0,
                 Some(Seconds::Fixed(n)) => *n,
+                Some(s @ Seconds::Expr(_)) => self.jcount(s, &effective, &context)?,
                 Some(Seconds::Path(p)) => {
                     let v = Scope {
                         input: &effective,
@@ -2189,7 +2266,12 @@ impl Execution {
         let (pending, max) = match prepared {
             Ok(p) => p,
             Err((error, detail)) => {
-                let f = self.runtime_failure(&state, entered, &error, &detail);
+                let mut f = self.runtime_failure(&state, entered, &error, &detail);
+                if f.evaluation.is_some() {
+                    // Recorded on AWS: EvaluationFailed, then MapStateFailed.
+                    self.evaluation_failed(fid, &mut f);
+                    self.record(fid, EventKind::MapStateFailed);
+                }
                 self.finish_fiber(fid, Err(f));
                 return;
             }
@@ -2456,7 +2538,7 @@ impl Execution {
 
     /// A `*Seconds` / `*SecondsPath` value. Paths read the state's effective input.
     fn resolve_seconds(
-        &self,
+        &mut self,
         s: Option<&Seconds>,
         input: &Value,
         context: &Value,
@@ -2465,6 +2547,7 @@ impl Execution {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+            Some(s @ Seconds::Expr(_)) => self.jcount(s, input, context).map(Some),
             Some(Seconds::Path(p)) => {
                 let scope = Scope {
                     input,
@@ -2523,6 +2606,13 @@ impl Execution {
             ErrorText::Intrinsic(f) => f
                 .eval(&scope, &mut self.rng)
                 .map_err(|e| (Cow::Owned(e.error), e.message))?,
+            // JSONata states evaluate their Error and Cause in `ql`.
+            ErrorText::Expr(_) => {
+                return Err((
+                    Cow::Borrowed("States.Runtime"),
+                    "internal error: a JSONata field in a JSONPath state".into(),
+                ))
+            }
         };
         match v {
             Value::String(s) => Ok(Some(s)),
@@ -2716,6 +2806,13 @@ fn wait_until(
                 ),
             )
         })?,
+        // JSONata states evaluate their expressions in `ql`.
+        WaitFor::SecondsExpr(_) | WaitFor::TimestampExpr(_) => {
+            return Err((
+                Cow::Borrowed("States.Runtime"),
+                "internal error: a JSONata field in a JSONPath state".into(),
+            ))
+        }
         WaitFor::TimestampPath(p) => {
             let v = scope.resolve(p);
             let parsed = v.as_ref().and_then(Value::as_str).and_then(Timestamp::parse_rfc3339);

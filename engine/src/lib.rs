@@ -14,6 +14,7 @@ mod intrinsics;
 pub mod jsonpath;
 mod map_run;
 mod model;
+mod query;
 mod scope;
 mod service;
 mod sync_task;

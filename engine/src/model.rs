@@ -7,6 +7,7 @@
 use crate::choice::Rule;
 use crate::diagnostics::{Diagnostic, DiagnosticCode, Severity};
 use crate::jsonpath::JsonPath;
+use crate::query::JTemplate;
 use crate::template::Template;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -127,6 +128,25 @@ pub(crate) struct State {
     /// Assign of a Choice only when no rule matched, as the recorded cases show).
     pub assign: Option<Template>,
     pub next: Transition,
+    /// The JSONata fields, for a state whose query language is JSONata (its JSONPath fields
+    /// above are then unused: `InputPath`/`OutputPath` are `$`, `assign` is `None`).
+    pub jsonata: Option<Box<JsonataFields>>,
+}
+
+/// The fields of a JSONata state that have no JSONPath counterpart in [`StateKind`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonataFields {
+    /// `Output`: the state's output (default: the result, or the input for states without
+    /// one). On a Choice state, the output of the `Default` branch.
+    pub output: Option<JTemplate>,
+    /// `Assign`. On a Choice state, the assignment of the `Default` branch.
+    pub assign: Option<JTemplate>,
+    /// `Arguments` (Task: the parameters; Parallel: the branches' input).
+    pub arguments: Option<JTemplate>,
+    /// `Items` (Map): the items (default: the input, which must be an array).
+    pub items: Option<JTemplate>,
+    /// `ItemSelector` (Map).
+    pub item_selector: Option<JTemplate>,
 }
 
 /// Where a state goes when it completes.
@@ -234,6 +254,8 @@ pub(crate) struct MapSpec {
 pub(crate) enum Seconds {
     Fixed(u64),
     Path(JsonPath),
+    /// A JSONata expression.
+    Expr(JTemplate),
 }
 
 /// What a Task's `Resource` names.
@@ -364,6 +386,10 @@ pub(crate) struct Catcher {
     pub result_path: ResultPath,
     /// `Assign` of the catcher: `$` is the error output.
     pub assign: Option<Template>,
+    /// `Assign` of the catcher in a JSONata state.
+    pub jassign: Option<JTemplate>,
+    /// `Output` of the catcher in a JSONata state (default: the error output).
+    pub output: Option<JTemplate>,
     pub next: StateIdx,
 }
 
@@ -389,15 +415,32 @@ pub(crate) enum WaitFor {
     SecondsPath(JsonPath),
     Timestamp(String),
     TimestampPath(JsonPath),
+    /// `Seconds` as a JSONata expression.
+    SecondsExpr(JTemplate),
+    /// `Timestamp` as a JSONata expression.
+    TimestampExpr(JTemplate),
 }
 
 /// One rule of a Choice state with its target.
 #[derive(Debug, Clone)]
 pub(crate) struct ChoiceBranch {
-    pub rule: Rule,
+    pub rule: ChoiceTest,
     /// The rule's `Assign`, evaluated when the rule matches (`$` is the effective input).
     pub assign: Option<Template>,
+    /// The rule's `Assign` in a JSONata state.
+    pub jassign: Option<JTemplate>,
+    /// The rule's `Output` in a JSONata state.
+    pub output: Option<JTemplate>,
     pub next: StateIdx,
+}
+
+/// What a Choice rule tests.
+#[derive(Debug, Clone)]
+pub(crate) enum ChoiceTest {
+    /// A JSONPath comparison rule.
+    Rule(Rule),
+    /// A JSONata `Condition` (a boolean, or an expression returning one).
+    Condition(JTemplate),
 }
 
 /// A Fail state's `Error` or `Cause`.
@@ -407,7 +450,11 @@ pub(crate) enum ErrorText {
     Literal(String),
     Path(JsonPath),
     Intrinsic(crate::intrinsics::Intrinsic),
+    /// A JSONata expression (`{% ... %}`).
+    Expr(JTemplate),
 }
+
+mod ql;
 
 #[derive(Default)]
 struct Compiler {
@@ -548,18 +595,7 @@ impl Compiler {
             _ => Transition::None,
         };
         if jsonata {
-            // JSONata states come with issue 5; their fields are not JSONPath and must not be
-            // compiled as such.
-            return Some(State {
-                name: StateName(name.to_string()),
-                kind: StateKind::Unsupported {
-                    what: format!("QueryLanguage JSONata (state '{name}')"),
-                },
-                input_path: None,
-                output_path: None,
-                assign: None,
-                next,
-            });
+            return self.jsonata_state(name, obj, loc, index, query_language, next);
         }
         let input_path = self.path_field(obj, "InputPath", loc);
         let output_path = self.path_field(obj, "OutputPath", loc);
@@ -594,7 +630,13 @@ impl Compiler {
                         .as_object()
                         .and_then(|o| self.template(o, "Assign", &rloc));
                     if let (Some(rule), Some(next)) = (rule, target) {
-                        choices.push(ChoiceBranch { rule, assign, next });
+                        choices.push(ChoiceBranch {
+                            rule: ChoiceTest::Rule(rule),
+                            assign,
+                            jassign: None,
+                            output: None,
+                            next,
+                        });
                     }
                 }
                 StateKind::Choice {
@@ -684,6 +726,7 @@ impl Compiler {
             output_path,
             assign,
             next,
+            jsonata: None,
         })
     }
 
@@ -799,6 +842,8 @@ impl Compiler {
                 errors: Self::error_list(c),
                 result_path: self.result_path(cobj, &cloc),
                 assign: self.template(cobj, "Assign", &cloc),
+                jassign: None,
+                output: None,
                 next,
             });
         }

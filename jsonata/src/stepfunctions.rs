@@ -105,6 +105,11 @@ fn range(args: &[Option<Value>]) -> Result<Option<Value>, Error> {
         out.push(num_json(v));
         i += 1;
     }
+    // Recorded on AWS: `$range(1, 9, 9)` gives `1`, not `[1]`. AWS's `$range` returns a
+    // JSONata sequence, and a sequence of one value is that value.
+    if out.len() == 1 {
+        return Ok(out.pop());
+    }
     Ok(Some(Value::Array(out)))
 }
 
@@ -230,6 +235,7 @@ mod tests {
             Some(json!([0, 2, 4, 6, 8, 10]))
         );
         assert_eq!(eval("$range(1, 0, 1)").unwrap(), Some(json!([])));
+        assert_eq!(eval("$range(1, 9, 9)").unwrap(), Some(json!(1)));
         assert_eq!(eval("$range(5, 1, -2)").unwrap(), Some(json!([5, 3, 1])));
         assert_eq!(eval("$range(0, 1, 0)").unwrap_err().code, "D3301");
         assert_eq!(eval("$range(0, 5000, 1)").unwrap_err().code, "D3301");

@@ -63,6 +63,8 @@ impl Execution {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n as i64)),
+            // Distributed Map states in JSONata are refused when the definition loads.
+            Some(Seconds::Expr(_)) => Err(jsonata_refused(field)),
             Some(Seconds::Path(p)) => {
                 let v = self.scope_value(p, input, context);
                 v.as_i64()
@@ -97,6 +99,7 @@ impl Execution {
                     .ok_or_else(|| not_valid("MaxConcurrencyPath", &v, "integer", p))?
             }
             Some(Seconds::Fixed(n)) => *n,
+            Some(Seconds::Expr(_)) => return Err(jsonata_refused("MaxConcurrency")),
             None => 0,
         };
         let max_concurrency = match max_concurrency as usize {
@@ -719,4 +722,13 @@ impl Execution {
             f = parent;
         }
     }
+}
+
+/// The error for a JSONata field in a Distributed Map, which the model refuses at load time,
+/// so this is never reached by a definition that loaded.
+fn jsonata_refused(field: &str) -> StepError {
+    (
+        Cow::Borrowed("States.Runtime"),
+        format!("not supported yet: the JSONata field '{field}' of a Distributed Map"),
+    )
 }
