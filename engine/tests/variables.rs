@@ -221,3 +221,31 @@ fn an_undefined_variable_fails_with_states_runtime() {
         Some("An error occurred while executing the state 'P' (entered at the event id #2). The JSONPath '$nope' specified for the field 'a.$' could not be found in the input '{}'")
     );
 }
+
+#[test]
+fn distributed_map_children_do_not_see_the_parent_variables() {
+    let def = |selector: Value, child_params: Value| {
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 7}, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$.items", "ItemSelector": selector,
+                  "ItemProcessor": {
+                      "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                      "StartAt": "P",
+                      "States": {"P": {"Type": "Pass", "Parameters": child_params, "End": true}}},
+                  "End": true}}})
+    };
+    // Through ItemSelector (evaluated in the parent) the value reaches the child.
+    let through_selector = run(
+        def(json!({"v.$": "$x"}), json!({"got.$": "$.v"})),
+        json!({"items": [1]}),
+    );
+    assert_eq!(through_selector.status, ExecutionStatus::Succeeded);
+    assert_eq!(through_selector.output, Some(json!([{"got": 7}])));
+    // Read directly in the child, the variable does not exist there.
+    let direct = run(
+        def(json!({"i.$": "$$.Map.Item.Value"}), json!({"got.$": "$x"})),
+        json!({"items": [1]}),
+    );
+    assert_eq!(direct.status, ExecutionStatus::Failed);
+    assert_eq!(direct.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+}

@@ -14,7 +14,8 @@ use crate::map_run::{self, Child, DistributedSpec, MaxItems, Percentage, RunStat
 use crate::model::{error_matches, MapSpec, Seconds, StateKind};
 use crate::scope::Scope;
 use crate::task::{TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
@@ -443,6 +444,10 @@ impl Execution {
                 run.children[slot].start = Some(now);
             }
             let child = self.spawn(fid, slot, spec.processor.clone(), input, None);
+            // AWS (Developer Guide, "Passing data between states with variables", variable
+            // scope): the child workflows of a Distributed Map are separate executions and
+            // cannot read the parent's variables; data reaches them through ItemSelector.
+            self.fibers[child].variables = Arc::new(Map::new());
             let start = self.history.start_child();
             self.fibers[child].last = start;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
