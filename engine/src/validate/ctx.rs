@@ -39,6 +39,40 @@ impl Ctx {
         self.error(DiagnosticCode::SchemaValidationFailed, loc, msg);
     }
 
+    /// The keys of an `Assign` object must be variable names: AWS's workflow-variables page
+    /// says a name starts with a Unicode ID_Start character or `_`, continues with ID_Continue
+    /// characters, has at most 80 characters, and `states` is reserved. Assumptions: letters
+    /// and digits stand for ID_Start and ID_Continue, and the wording of these messages is
+    /// ours (AWS reports SCHEMA_VALIDATION_FAILED at the Assign object).
+    pub fn variable_names(&mut self, v: &Value, loc: &str, jsonata: bool) {
+        let Value::Object(m) = v else { return };
+        for key in m.keys() {
+            let name = if jsonata {
+                key.as_str()
+            } else {
+                key.strip_suffix(".$").unwrap_or(key)
+            };
+            let mut chars = name.chars();
+            let first_ok = chars
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_');
+            let rest_ok = chars.all(|c| c.is_alphanumeric() || c == '_');
+            if name == "states" {
+                self.schema(
+                    loc,
+                    format!("The variable name '{name}' is reserved by Step Functions"),
+                );
+            } else if !first_ok || !rest_ok || name.chars().count() > 80 {
+                self.schema(
+                    loc,
+                    format!(
+                        "The variable name '{name}' is not valid: a variable name starts with a letter or '_', continues with letters, digits or '_', and has at most 80 characters"
+                    ),
+                );
+            }
+        }
+    }
+
     /// `v` must be a string.
     pub fn string<'v>(&mut self, v: &'v Value, loc: &str) -> Option<&'v str> {
         match v {

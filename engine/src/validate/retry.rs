@@ -72,6 +72,7 @@ pub(super) fn catchers(cx: &mut Ctx, v: &Value, at: &str, jsonata: bool) {
                 "ResultPath" => paths::reference_path(cx, x, &fat, true, Roots::InputOnly),
                 "Output" => {}
                 "Assign" => {
+                    cx.variable_names(x, &fat, jsonata);
                     if cx.object(x, &fat).is_some() && !jsonata {
                         paths::payload_template(cx, x, &fat);
                     }

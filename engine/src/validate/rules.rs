@@ -91,6 +91,7 @@ fn jsonata_rule(cx: &mut Ctx, obj: &Map<String, Value>, at: &str) {
             }
             "Output" => {}
             "Assign" => {
+                cx.variable_names(v, &fat, true);
                 cx.object(v, &fat);
             }
             "Comment" => {
@@ -118,6 +119,7 @@ fn jsonpath_rule(cx: &mut Ctx, obj: &Map<String, Value>, at: &str, top: bool) {
                 cx.nonempty_string("Next", v, &fat);
             }
             "Assign" if top => {
+                cx.variable_names(v, &fat, false);
                 if cx.object(v, &fat).is_some() {
                     paths::payload_template(cx, v, &fat);
                 }

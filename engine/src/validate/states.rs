@@ -383,10 +383,14 @@ fn field(cx: &mut Ctx, sc: &StateCx<'_>, k: &str, v: &Value) {
         "Parameters" | "ResultSelector" => paths::payload_object(cx, v, &at),
         "ItemSelector" if jsonata => cx.object_or_expr(v, &at, jsonata),
         "ItemSelector" => paths::payload_object(cx, v, &at),
-        "Assign" if jsonata => {
-            cx.object(v, &at);
+        "Assign" => {
+            cx.variable_names(v, &at, jsonata);
+            if jsonata {
+                cx.object(v, &at);
+            } else {
+                paths::payload_object(cx, v, &at);
+            }
         }
-        "Assign" => paths::payload_object(cx, v, &at),
         "Arguments" => cx.object_or_expr(v, &at, jsonata),
         "Result" => pass_result(cx, v, &at),
         "TimeoutSeconds" | "HeartbeatSeconds" => {

@@ -224,3 +224,30 @@ fn every_diagnostic_has_a_message() {
         }
     }
 }
+
+#[test]
+fn assign_variable_names_are_checked_in_every_assign() {
+    has(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Assign":{"states":1},"End":true}}}"#,
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/P/Assign",
+        "The variable name 'states' is reserved by Step Functions",
+    );
+    has(
+        r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Assign":{"1st":1},"End":true}}}"#,
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/P/Assign",
+        "The variable name '1st' is not valid: a variable name starts with a letter or '_', continues with letters, digits or '_', and has at most 80 characters",
+    );
+    has(
+        r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","IsPresent":true,
+            "Next":"S","Assign":{"bad-name.$":"$"}}],"Default":"S"},"S":{"Type":"Succeed"}}}"#,
+        "SCHEMA_VALIDATION_FAILED",
+        "/States/C/Choices[0]/Assign",
+        "The variable name 'bad-name' is not valid: a variable name starts with a letter or '_', continues with letters, digits or '_', and has at most 80 characters",
+    );
+    assert!(validate(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Assign":{"_ok1":1,"ünï.$":"$"},"End":true}}}"#
+    )
+    .is_empty());
+}
