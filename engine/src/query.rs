@@ -58,6 +58,22 @@ pub(crate) struct States<'a> {
     pub context: &'a Value,
 }
 
+impl States<'_> {
+    /// `$states` as a JSON object.
+    fn to_value(self) -> Value {
+        let mut s = Map::with_capacity(4);
+        s.insert("input".into(), self.input.clone());
+        s.insert("context".into(), self.context.clone());
+        if let Some(r) = self.result {
+            s.insert("result".into(), r.clone());
+        }
+        if let Some(e) = self.error_output {
+            s.insert("errorOutput".into(), e.clone());
+        }
+        Value::Object(s)
+    }
+}
+
 /// Why evaluating a field failed: AWS's error name, the detail of the cause, and the field's
 /// location for the EvaluationFailed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,18 +136,30 @@ impl JTemplate {
         variables: &Map<String, Value>,
         clock: &mut Clock<'_>,
     ) -> Result<Value, QueryError> {
+        // `$states` is built once per template, however many expressions read it.
+        let mut cache = None;
+        self.eval_with(states, &mut cache, variables, clock)
+    }
+
+    fn eval_with(
+        &self,
+        states: &States<'_>,
+        cache: &mut Option<Value>,
+        variables: &Map<String, Value>,
+        clock: &mut Clock<'_>,
+    ) -> Result<Value, QueryError> {
         match self {
             JTemplate::Const(v) => Ok(v.clone()),
-            JTemplate::Expr(e) => e.eval(states, variables, clock),
+            JTemplate::Expr(e) => e.eval_cached(states, cache, variables, clock),
             JTemplate::Array(items) => items
                 .iter()
-                .map(|t| t.eval(states, variables, clock))
+                .map(|t| t.eval_with(states, cache, variables, clock))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             JTemplate::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (k, t) in fields {
-                    out.insert(k.clone(), t.eval(states, variables, clock)?);
+                    out.insert(k.clone(), t.eval_with(states, cache, variables, clock)?);
                 }
                 Ok(Value::Object(out))
             }
@@ -212,13 +240,14 @@ impl jsonata::Host for Clock<'_> {
 
 impl Expr {
     /// Evaluates the expression; an undefined result is an error, as on AWS.
-    pub fn eval(
+    fn eval_cached(
         &self,
         states: &States<'_>,
+        cache: &mut Option<Value>,
         variables: &Map<String, Value>,
         clock: &mut Clock<'_>,
     ) -> Result<Value, QueryError> {
-        match self.eval_raw(states, variables, clock)? {
+        match self.eval_raw(states, cache, variables, clock)? {
             Some(v) => Ok(v),
             None => Err(QueryError::at(
                 Some(&self.location),
@@ -231,9 +260,10 @@ impl Expr {
     }
 
     /// Evaluates the expression; `None` for an undefined result.
-    pub fn eval_raw(
+    fn eval_raw(
         &self,
         states: &States<'_>,
+        cache: &mut Option<Value>,
         variables: &Map<String, Value>,
         clock: &mut Clock<'_>,
     ) -> Result<Option<Value>, QueryError> {
@@ -241,16 +271,8 @@ impl Expr {
         jsonata::stepfunctions::install(&mut env);
         for name in &self.free {
             if name == "states" {
-                let mut s = Map::with_capacity(4);
-                s.insert("input".into(), states.input.clone());
-                s.insert("context".into(), states.context.clone());
-                if let Some(r) = states.result {
-                    s.insert("result".into(), r.clone());
-                }
-                if let Some(e) = states.error_output {
-                    s.insert("errorOutput".into(), e.clone());
-                }
-                env.bind("states", Value::Object(s));
+                let value = cache.get_or_insert_with(|| states.to_value());
+                env.bind("states", value.clone());
             } else if let Some(v) = variables.get(name) {
                 env.bind(name, v.clone());
             }
