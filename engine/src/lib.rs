@@ -15,6 +15,7 @@ pub mod jsonpath;
 mod map_run;
 mod model;
 mod scope;
+mod script;
 mod service;
 mod sync_task;
 mod task;
@@ -31,6 +32,7 @@ pub use interpreter::{
 };
 pub use model::{validate, Definition, StateName};
 pub use scope::Rng;
+pub use script::{ScriptRecord, ScriptTime, ScriptedAction, ScriptedCall};
 pub use service::{
     ActivityTask, ExecutionDescription, HandlerFactory, NoMocks, Service, ServiceError,
     StateMachineDescription,

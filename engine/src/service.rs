@@ -17,6 +17,7 @@ use crate::interpreter::{
 };
 use crate::model::Definition;
 use crate::scope::Rng;
+use crate::script::{ScriptRecord, ScriptTime, ScriptedAction, ScriptedCall};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -155,6 +156,18 @@ struct ExecutionRecord {
     parent: Option<ParentLink>,
     /// Whether its end has been reported to its parent.
     reported: bool,
+    /// True for an Express workflow.
+    express: bool,
+    /// Every task token it issued, with the issuing state's name, oldest first: what a
+    /// scripted call's `state` and `occurrence` refer to.
+    issued: Vec<(String, String)>,
+}
+
+/// A scripted call waiting for its instant.
+struct PendingScript {
+    execution: usize,
+    due: Timestamp,
+    call: ScriptedCall,
 }
 
 struct ActivityRecord {
@@ -182,6 +195,12 @@ pub struct Service {
     /// Callbacks addressed to the execution that is running at the moment they are sent
     /// (a state answering its own token); delivered as soon as it yields.
     deferred: Vec<(usize, Callback)>,
+    /// Scripted calls not sent yet, in the order they were scripted.
+    scripts: Vec<PendingScript>,
+    /// What happened to each scripted call sent so far.
+    script_log: Vec<ScriptRecord>,
+    /// States whose tasks run twice in Express executions (at-least-once replay).
+    replayed_states: Vec<String>,
 }
 
 impl std::fmt::Debug for Service {
@@ -246,6 +265,9 @@ impl Service {
             rng: Rng::new(0),
             seed: 0,
             deferred: Vec::new(),
+            scripts: Vec::new(),
+            script_log: Vec::new(),
+            replayed_states: Vec::new(),
         }
     }
 
@@ -267,6 +289,16 @@ impl Service {
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self.rng = Rng::new(seed);
+        self
+    }
+
+    /// At-least-once delivery, made visible: in Express executions, every task of a state
+    /// named `state_name` runs twice, and the second answer is the one the execution uses (the
+    /// first is lost, as when AWS re-runs work whose result it did not record). Use it to test
+    /// that a task is idempotent. Standard executions are exactly-once and never replay.
+    /// The events record the attempt once.
+    pub fn with_express_replay(mut self, state_name: &str) -> Self {
+        self.replayed_states.push(state_name.to_string());
         self
     }
 
@@ -505,6 +537,8 @@ impl Service {
             state_machine_arn: arn.to_string(),
             parent,
             reported: false,
+            express: workflow_type == WorkflowType::Express,
+            issued: Vec::new(),
         });
         let i = self.executions.len() - 1;
         // Task tokens name the execution by its Standard-style ARN; both find it.
@@ -692,6 +726,169 @@ impl Service {
         self.run_until_idle()
     }
 
+    // ----- scripted callers -----
+
+    /// Scripts a callback for an execution: at the call's instant (counted from the
+    /// execution's start, or absolute), the service sends its success, failure or heartbeat
+    /// for the token the named state issued (its `occurrence`-th), as if a caller outside
+    /// did. Nothing runs now: [`Service::run_until_idle`] and [`Service::advance`] move the
+    /// clock to each scripted instant and send the call there.
+    ///
+    /// Order at one instant: the executions' own timers that fall due then (Waits, task
+    /// durations, timeouts) run first, then the scripted calls in the order they were
+    /// scripted. So a heartbeat scripted exactly at a heartbeat deadline comes too late, as a
+    /// heartbeat that arrives when the deadline has passed does.
+    ///
+    /// An instant before the current time is refused (`ValidationException`). What happened
+    /// to each call is in [`Service::script_log`].
+    pub fn script(&mut self, execution_arn: &str, call: ScriptedCall) -> Result<(), ServiceError> {
+        let i = self.index(execution_arn)?;
+        let start = self.executions[i]
+            .execution
+            .as_ref()
+            .map_or(self.now, Execution::start_time);
+        let due = match call.at {
+            ScriptTime::AfterStart(ms) => start.plus_millis(ms.min(i64::MAX as u64) as i64),
+            ScriptTime::At(t) => t,
+        };
+        if due < self.now {
+            return Err(ServiceError::new(
+                "ValidationException",
+                format!(
+                    "the scripted {} call for state '{}' is due at {due}, before the current time {}",
+                    call.action.name(),
+                    call.state,
+                    self.now
+                ),
+            ));
+        }
+        self.scripts.push(PendingScript {
+            execution: i,
+            due,
+            call,
+        });
+        Ok(())
+    }
+
+    /// StartExecution with scripted calls for the new execution (see [`Service::script`]),
+    /// registered before it runs, so a call may come at any instant from its start on.
+    pub fn start_execution_with_script(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+        calls: Vec<ScriptedCall>,
+    ) -> Result<ExecutionDescription, ServiceError> {
+        if let Some(early) = calls.iter().find_map(|c| match c.at {
+            ScriptTime::At(t) if t < self.now => Some(t),
+            _ => None,
+        }) {
+            return Err(ServiceError::new(
+                "ValidationException",
+                format!(
+                    "a scripted call is due at {early}, before the execution starts at {}",
+                    self.now
+                ),
+            ));
+        }
+        let i = self.start_inner(state_machine_arn, name, input, None)?;
+        let arn = self.executions[i].arn.clone();
+        for call in calls {
+            self.script(&arn, call)?;
+        }
+        self.run_until_idle()?;
+        Ok(self.describe_index(i))
+    }
+
+    /// What happened to each scripted call sent so far, in the order they were sent.
+    pub fn script_log(&self) -> &[ScriptRecord] {
+        &self.script_log
+    }
+
+    /// The earliest instant of a scripted call for an execution that still runs.
+    fn next_script(&self) -> Option<Timestamp> {
+        self.scripts
+            .iter()
+            .filter(|p| self.is_running(p.execution))
+            .map(|p| p.due)
+            .min()
+    }
+
+    fn is_running(&self, i: usize) -> bool {
+        self.executions[i]
+            .execution
+            .as_ref()
+            .is_some_and(|e| e.status() == ExecutionStatus::Running)
+    }
+
+    /// Sends every scripted call that is due, earliest first (ties in the order they were
+    /// scripted). A call for an execution that has ended is sent at once, whatever its
+    /// instant: it can only find that the task no longer exists, and waiting for it would
+    /// move the clock for the other executions for nothing. Returns whether any was sent.
+    fn fire_scripts(&mut self) -> bool {
+        let now = self.now;
+        let mut due: Vec<PendingScript> = Vec::new();
+        let mut rest = Vec::new();
+        for p in std::mem::take(&mut self.scripts) {
+            if p.due <= now || !self.is_running(p.execution) {
+                due.push(p);
+            } else {
+                rest.push(p);
+            }
+        }
+        self.scripts = rest;
+        // A stable sort keeps the scripting order between calls due at the same instant.
+        due.sort_by_key(|p| p.due);
+        let fired = !due.is_empty();
+        for p in due {
+            let record = &self.executions[p.execution];
+            let token = record
+                .issued
+                .iter()
+                .filter(|(state, _)| *state == p.call.state)
+                .nth(p.call.occurrence as usize - 1)
+                .map(|(_, t)| t.clone());
+            let result = match &token {
+                None => {
+                    let issued = record
+                        .issued
+                        .iter()
+                        .filter(|(state, _)| *state == p.call.state)
+                        .count();
+                    // Assumption of ours, no AWS behaviour: a call whose token was never
+                    // issued is what AWS answers for a token it does not know.
+                    Err(ServiceError::new(
+                        "TaskDoesNotExist",
+                        format!(
+                            "state '{}' had issued {issued} task token(s) by {now}; token {} of it does not exist",
+                            p.call.state, p.call.occurrence
+                        ),
+                    ))
+                }
+                Some(t) => {
+                    let cb = match &p.call.action {
+                        ScriptedAction::Success { output } => {
+                            Callback::Success(t.clone(), output.clone())
+                        }
+                        ScriptedAction::Failure { error, cause } => {
+                            Callback::Failure(t.clone(), error.clone(), cause.clone())
+                        }
+                        ScriptedAction::Heartbeat => Callback::Heartbeat(t.clone()),
+                    };
+                    self.callback(t, cb)
+                }
+            };
+            self.script_log.push(ScriptRecord {
+                execution_arn: self.executions[p.execution].arn.clone(),
+                call: p.call,
+                due: p.due,
+                token,
+                result,
+            });
+        }
+        fired
+    }
+
     // ----- activities -----
 
     /// CreateActivity (idempotent for an existing name).
@@ -797,7 +994,9 @@ impl Service {
             self.settle()?;
             // Time moves only while some execution has a timer of its own; callback timeouts
             // that come earlier fire on the way, at their own time.
-            let Some(wake) = self.running().filter_map(Execution::next_wake).min() else {
+            // A scripted call is a timer too: its instant comes by itself.
+            let timers = self.running().filter_map(Execution::next_wake).min();
+            let Some(wake) = earliest(timers, self.next_script()) else {
                 return Ok(());
             };
             let timeout = self.running().filter_map(Execution::next_timeout).min();
@@ -816,10 +1015,11 @@ impl Service {
         let target = self.now.plus_millis(ms.min(i64::MAX as u64) as i64);
         loop {
             self.settle()?;
-            let next = self
+            let own = self
                 .running()
                 .filter_map(|e| earliest(e.next_wake(), e.next_timeout()))
                 .min();
+            let next = earliest(own, self.next_script());
             match next {
                 Some(t) if t <= target && t > self.now => self.set_time(t),
                 _ => break,
@@ -877,6 +1077,9 @@ impl Service {
                     self.callback(&token, cb)?;
                     progressed = true;
                 }
+            }
+            if self.fire_scripts() {
+                progressed = true;
             }
             if !progressed {
                 return Ok(());
@@ -1014,6 +1217,31 @@ struct Routing<'s> {
 
 impl TaskHandler for Routing<'_> {
     fn invoke(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
+        let record = &mut self.service.executions[self.current];
+        if let Some(token) = request.task_token {
+            record
+                .issued
+                .push((request.state_name.to_string(), token.to_string()));
+        }
+        let replay = record.express
+            && self
+                .service
+                .replayed_states
+                .iter()
+                .any(|s| s == request.state_name);
+        if replay {
+            // At-least-once (Express): the task runs, its result is lost, and it runs again;
+            // the second answer is the one the execution sees.
+            let _lost = self.route(request);
+        }
+        self.route(request)
+    }
+}
+
+impl Routing<'_> {
+    /// The task's answer: the execution's own handler first, then the service's
+    /// integrations.
+    fn route(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
         match self.user.invoke(request) {
             Err(TaskHandlerError::NoMock { .. }) => {}
             other => return other,
@@ -1160,9 +1388,6 @@ impl TaskHandler for Routing<'_> {
             _ => Err(no_mock()),
         }
     }
-}
-
-impl Routing<'_> {
     /// A callback sent from inside a task: `{}` on success, the API's error otherwise.
     fn send(&mut self, token: &str, cb: Callback, action: &str) -> TaskResponse {
         match self.service.token_index(token) {
