@@ -186,8 +186,10 @@ mod tests {
     #[test]
     fn the_corpus_json_shape_parses() {
         assert_eq!(
-            parse(json!({"at_ms": 1000, "state": "Wait for approval", "occurrence": 2,
-                         "action": "success", "output": {"ok": true}})),
+            parse(
+                json!({"at_ms": 1000, "state": "Wait for approval", "occurrence": 2,
+                         "action": "success", "output": {"ok": true}})
+            ),
             Ok(ScriptedCall {
                 at: ScriptTime::AfterStart(1000),
                 state: "Wait for approval".into(),
@@ -219,13 +221,18 @@ mod tests {
     fn mistakes_are_named() {
         let err = |v| parse(v).unwrap_err();
         assert!(err(json!({"state": "S", "action": "heartbeat"})).contains("needs 'at_ms'"));
-        assert!(err(json!({"at_ms": 1, "at_epoch_ms": 1, "state": "S", "action": "heartbeat"}))
-            .contains("not both"));
-        assert!(err(json!({"at_ms": 1, "state": "S", "action": "success"}))
-            .contains("needs 'output'"));
+        assert!(
+            err(json!({"at_ms": 1, "at_epoch_ms": 1, "state": "S", "action": "heartbeat"}))
+                .contains("not both")
+        );
+        assert!(
+            err(json!({"at_ms": 1, "state": "S", "action": "success"})).contains("needs 'output'")
+        );
         assert!(err(json!({"at_ms": 1, "state": "S", "action": "ping"})).contains("'action'"));
-        assert!(err(json!({"at_ms": 1, "state": "S", "occurrence": 0, "action": "heartbeat"}))
-            .contains("'occurrence'"));
+        assert!(
+            err(json!({"at_ms": 1, "state": "S", "occurrence": 0, "action": "heartbeat"}))
+                .contains("'occurrence'")
+        );
         assert!(
             err(json!({"at_ms": 1, "state": "S", "action": "heartbeat", "output": {}}))
                 .contains("unknown field 'output' in a scripted heartbeat call")
