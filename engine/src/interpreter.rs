@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod distributed;
+mod driver;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -217,6 +218,13 @@ pub enum RunError {
     /// A task handler could not answer (no mock for a Task state, ...).
     #[error(transparent)]
     Handler(#[from] TaskHandlerError),
+    /// The definition is one AWS refuses to create for this workflow type (CreateStateMachine's
+    /// InvalidDefinition; today: patterns Express workflows do not support).
+    #[error("{message}")]
+    InvalidDefinition {
+        /// AWS's message, `Invalid State Machine Definition: '...'`.
+        message: String,
+    },
     /// The execution can only go on when somebody answers a task token, and this driver has
     /// nobody who could.
     #[error("the execution waits for a callback that nothing here can send (state {waiting}); answer its task token through the execution service, or mock the state")]
@@ -279,13 +287,17 @@ impl Definition {
 
     /// Starts an execution at `config.start_time`: records ExecutionStarted and makes the
     /// start state due. Nothing runs until a driver calls [`Execution::run_due`].
-    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, NotSupported> {
+    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, RunError> {
         if let Some(what) = self.unsupported.clone() {
-            return Err(NotSupported { what });
+            return Err(NotSupported { what }.into());
         }
+        // What CreateStateMachine refuses for Express workflows, for drivers that run a
+        // definition without creating a state machine (`stepcheck exec --type EXPRESS`).
         let express = config.workflow_type == WorkflowType::Express;
-        if let Some(what) = crate::sync_task::express_conflict(&self.machine, express) {
-            return Err(NotSupported { what });
+        let refused = crate::sync_task::express_refusals(self.source(), express);
+        if !refused.is_empty() {
+            let message = crate::sync_task::invalid_definition_message(&refused);
+            return Err(RunError::InvalidDefinition { message });
         }
         let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();

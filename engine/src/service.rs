@@ -201,6 +201,9 @@ pub struct Service {
     script_log: Vec<ScriptRecord>,
     /// States whose tasks run twice in Express executions (at-least-once replay).
     replayed_states: Vec<String>,
+    /// The first task handler error met while running, reported by the API call that ran
+    /// into it (see `step_execution`).
+    handler_error: Option<ServiceError>,
 }
 
 impl std::fmt::Debug for Service {
@@ -268,6 +271,7 @@ impl Service {
             scripts: Vec::new(),
             script_log: Vec::new(),
             replayed_states: Vec::new(),
+            handler_error: None,
         }
     }
 
@@ -353,12 +357,19 @@ impl Service {
             ));
         }
         let parsed = Definition::parse(definition).map_err(|diags| {
-            let list: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
             ServiceError::new(
                 "InvalidDefinition",
-                format!("Invalid State Machine Definition: '{}'", list.join(", ")),
+                crate::sync_task::invalid_definition_message(&diags),
             )
         })?;
+        let express = workflow_type == WorkflowType::Express;
+        let refused = crate::sync_task::express_refusals(parsed.source(), express);
+        if !refused.is_empty() {
+            return Err(ServiceError::new(
+                "InvalidDefinition",
+                crate::sync_task::invalid_definition_message(&refused),
+            ));
+        }
         let arn = self.arn("stateMachine", name);
         let role_arn = role_arn.unwrap_or(&self.role_arn).to_string();
         if let Some(existing) = self.machines.get(&arn) {
@@ -525,10 +536,14 @@ impl Service {
             seed: self.seed ^ (self.executions.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         };
         let machine = self.machine(arn)?;
-        let execution = machine
+        let mut execution = machine
             .definition
             .start(input, config)
             .map_err(|e| ServiceError::new("ValidationException", e.to_string()))?;
+        if workflow_type == WorkflowType::Express {
+            // Express keeps no history; its events become its log (`express_logs`).
+            execution.keep_log();
+        }
         let token_arn = execution.config().execution_arn();
         self.executions.push(ExecutionRecord {
             arn: execution_arn.clone(),
@@ -626,10 +641,43 @@ impl Service {
     }
 
     /// GetExecutionHistory: every event so far, oldest first.
+    ///
+    /// Express executions keep no history ("This API action is not supported by EXPRESS
+    /// state machines", the API reference); their ARNs are refused as AWS refuses an ARN of
+    /// the wrong resource type (`Invalid Arn: 'Resource type not valid in this context:
+    /// stateMachine'` for a state machine ARN, reported from DescribeExecution). Assumption:
+    /// the same wording with `express`. Their events are in [`Service::express_logs`].
     pub fn get_execution_history(&self, execution_arn: &str) -> Result<Vec<Event>, ServiceError> {
         let i = self.index(execution_arn)?;
+        if self.executions[i].express {
+            return Err(ServiceError::new(
+                "InvalidArn",
+                "Invalid Arn: 'Resource type not valid in this context: express'",
+            ));
+        }
         let e = self.executions[i].execution.as_ref().expect("put back");
         Ok(e.history().to_vec())
+    }
+
+    /// The log records of an execution as CloudWatch Logs receives them from a state machine
+    /// logging at level ALL with execution data included: one JSON object per history event,
+    /// `{"id", "type", "details", "previous_event_id", "event_timestamp", "execution_arn",
+    /// "redrive_count"}`. This is where an Express execution's events are, since it has no
+    /// GetExecutionHistory; a Standard execution logs the same records.
+    ///
+    /// The record shape and field order are those of executions recorded on AWS (LocalStack's
+    /// `test_logs` and `test_express_async` snapshots): ids as text, `details` the event's
+    /// `*EventDetails` object. Assumptions: `event_timestamp` is epoch milliseconds as text
+    /// (the snapshots mask it); an event without details (`ParallelStateStarted`, ...) has no
+    /// `details` field, as LocalStack writes it.
+    pub fn express_logs(&self, execution_arn: &str) -> Result<Vec<Value>, ServiceError> {
+        let i = self.index(execution_arn)?;
+        let r = &self.executions[i];
+        let e = r.execution.as_ref().expect("put back");
+        Ok(e.history()
+            .iter()
+            .map(|event| log_record(event, &r.arn, 0))
+            .collect())
     }
 
     /// The tasks of an execution that wait for a callback, with their tokens.
@@ -990,6 +1038,14 @@ impl Service {
     /// Runs every execution until nothing can happen without a callback from outside or
     /// the clock passing a callback timeout. Time jumps to each next timer on the way.
     pub fn run_until_idle(&mut self) -> Result<(), ServiceError> {
+        self.run_until_idle_inner()?;
+        match self.handler_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn run_until_idle_inner(&mut self) -> Result<(), ServiceError> {
         loop {
             self.settle()?;
             // Time moves only while some execution has a timer of its own; callback timeouts
@@ -1098,9 +1154,20 @@ impl Service {
             };
             execution.run_due(&mut routing)
         };
+        if let Err(e) = &result {
+            // The handler could not answer (no mock, a mock that cannot answer): the step
+            // stopped half-way, so the execution cannot go on. It ends FAILED
+            // (States.Runtime, the cause naming the state) instead of staying RUNNING for
+            // ever, the other executions go on (a parent waiting for it with `.sync` learns
+            // of the failure), and the API call that ran into it reports the error.
+            execution.fail_for_handler(e);
+            if self.handler_error.is_none() {
+                self.handler_error = Some(ServiceError::new("ValidationException", e.to_string()));
+            }
+        }
         self.executions[i].execution = Some(execution);
         self.executions[i].handler = Some(handler);
-        result.map_err(|e| ServiceError::new("ValidationException", e.to_string()))
+        Ok(())
     }
 
     /// Reports a finished child execution's end to a parent that waits for it (`.sync`).
@@ -1137,6 +1204,32 @@ impl Service {
         };
         true
     }
+}
+
+/// One CloudWatch Logs record of an event (see [`Service::express_logs`]).
+fn log_record(event: &Event, execution_arn: &str, redrive_count: u32) -> Value {
+    let api = event.to_api_json();
+    let details = api
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+        .map(|(_, v)| v.clone());
+    let mut m = Map::new();
+    m.insert("id".into(), json!(event.id.0.to_string()));
+    m.insert("type".into(), json!(event.kind.type_name()));
+    if let Some(d) = details {
+        m.insert("details".into(), d);
+    }
+    m.insert(
+        "previous_event_id".into(),
+        json!(event.previous_event_id.0.to_string()),
+    );
+    m.insert(
+        "event_timestamp".into(),
+        json!(event.timestamp.millis().to_string()),
+    );
+    m.insert("execution_arn".into(), json!(execution_arn));
+    m.insert("redrive_count".into(), json!(redrive_count.to_string()));
+    Value::Object(m)
 }
 
 /// The earlier of two optional times.
