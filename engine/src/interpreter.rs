@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 mod distributed;
 mod driver;
+mod redrive;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -323,6 +324,7 @@ impl Definition {
             tokens_issued: 0,
             token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
+            redrive_count: 0,
             config,
         };
         execution.begin();
@@ -434,6 +436,8 @@ pub struct Execution {
     token_base: String,
     /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
     timed_out_tokens: Vec<String>,
+    /// How many times RedriveExecution restarted it (`$$.Execution.RedriveCount`).
+    redrive_count: u32,
 }
 
 impl std::fmt::Debug for Execution {
@@ -1497,7 +1501,7 @@ impl Execution {
                 "Name": self.config.execution_name,
                 "RoleArn": self.config.role_arn,
                 "StartTime": self.start.to_rfc3339(),
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             },
             "StateMachine": {
                 "Id": self.config.state_machine_arn(),

@@ -121,6 +121,15 @@ pub struct ExecutionDescription {
     pub error: Option<String>,
     /// The cause.
     pub cause: Option<String>,
+    /// How many times RedriveExecution restarted it.
+    pub redrive_count: u32,
+    /// When it was last redriven.
+    pub redrive_date: Option<Timestamp>,
+    /// `REDRIVABLE` or `NOT_REDRIVABLE` (Standard executions); `None` for Express ones,
+    /// which AWS does not redrive.
+    pub redrive_status: Option<&'static str>,
+    /// Why it is `NOT_REDRIVABLE`, in AWS's words.
+    pub redrive_status_reason: Option<String>,
 }
 
 /// A task handed to an activity worker by GetActivityTask.
@@ -161,6 +170,8 @@ struct ExecutionRecord {
     /// Every task token it issued, with the issuing state's name, oldest first: what a
     /// scripted call's `state` and `occurrence` refer to.
     issued: Vec<(String, String)>,
+    /// When RedriveExecution last restarted it.
+    redrive_date: Option<Timestamp>,
 }
 
 /// A scripted call waiting for its instant.
@@ -554,6 +565,7 @@ impl Service {
             reported: false,
             express: workflow_type == WorkflowType::Express,
             issued: Vec::new(),
+            redrive_date: None,
         });
         let i = self.executions.len() - 1;
         // Task tokens name the execution by its Standard-style ARN; both find it.
@@ -595,7 +607,74 @@ impl Service {
             output: ending.and_then(|x| x.output.clone()),
             error: ending.and_then(|x| x.error.clone()),
             cause: ending.and_then(|x| x.cause.clone()),
+            redrive_count: e.redrive_count(),
+            redrive_date: r.redrive_date,
+            redrive_status: (!r.express).then(|| match self.not_redrivable(i) {
+                None => "REDRIVABLE",
+                Some(_) => "NOT_REDRIVABLE",
+            }),
+            redrive_status_reason: if r.express {
+                None
+            } else {
+                self.not_redrivable(i)
+            },
         }
+    }
+
+    /// Why a Standard execution cannot be redriven now, in the words of DescribeExecution's
+    /// `redriveStatusReason` (API reference), or `None` when it can.
+    fn not_redrivable(&self, i: usize) -> Option<String> {
+        let e = self.executions[i].execution.as_ref()?;
+        let reason = match e.status() {
+            ExecutionStatus::Running => "Execution is RUNNING and cannot be redriven",
+            ExecutionStatus::Succeeded => "Execution is SUCCEEDED and cannot be redriven",
+            _ => {
+                let stop = e.ending().map_or(self.now, |x| x.stop_time);
+                let day = 24 * 3600 * 1000;
+                if self.now.millis() - stop.millis() > 14 * day {
+                    // "Your workflow execution has not exceeded the redrivable period of 14
+                    // days ... This period starts from the day a state machine completes its
+                    // execution." Assumption: 14 times 24 hours from the stop time.
+                    "Execution redrivable period exceeded"
+                } else if self.now.millis() - e.start_time().millis() >= 365 * day {
+                    "Execution has exceeded the max execution time"
+                } else if e.history().len() as u64 + 2 > crate::interpreter::MAX_HISTORY_EVENTS {
+                    // Room for ExecutionRedriven and the state it enters again.
+                    "Execution history event limit exceeded"
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(reason.to_string())
+    }
+
+    /// RedriveExecution: an unsuccessful (FAILED, TIMED_OUT, ABORTED) Standard execution,
+    /// stopped less than 14 days ago, continues from the state where it stopped, with the
+    /// same ARN and input; returns the redrive date. Records ExecutionRedriven (see
+    /// `interpreter/redrive.rs` for what is recorded and assumed). Refusals:
+    /// `ExecutionNotRedrivable` with DescribeExecution's `redriveStatusReason` as message
+    /// (assumption: AWS words the error as the reason); an Express execution is refused as
+    /// for GetExecutionHistory ("This API action is not supported by EXPRESS state
+    /// machines"); stopping inside a Parallel or Map state is not supported yet.
+    pub fn redrive_execution(&mut self, execution_arn: &str) -> Result<Timestamp, ServiceError> {
+        let i = self.index(execution_arn)?;
+        if self.executions[i].express {
+            return Err(ServiceError::new(
+                "InvalidArn",
+                "Invalid Arn: 'Resource type not valid in this context: express'",
+            ));
+        }
+        if let Some(reason) = self.not_redrivable(i) {
+            return Err(ServiceError::new("ExecutionNotRedrivable", reason));
+        }
+        let now = self.now;
+        let e = self.executions[i].execution.as_mut().expect("put back");
+        e.redrive(now)
+            .map_err(|what| ServiceError::new("ValidationException", what))?;
+        self.executions[i].redrive_date = Some(now);
+        self.run_until_idle()?;
+        Ok(now)
     }
 
     /// DescribeExecution.
@@ -674,9 +753,18 @@ impl Service {
         let i = self.index(execution_arn)?;
         let r = &self.executions[i];
         let e = r.execution.as_ref().expect("put back");
+        // Each record carries the redrive count of its moment: events before the first
+        // ExecutionRedriven were logged with 0.
+        let mut redrives = 0;
         Ok(e.history()
             .iter()
-            .map(|event| log_record(event, &r.arn, 0))
+            .map(|event| {
+                if let crate::history::EventKind::ExecutionRedriven { redrive_count } = event.kind
+                {
+                    redrives = redrive_count;
+                }
+                log_record(event, &r.arn, redrives)
+            })
             .collect())
     }
 
