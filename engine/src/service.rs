@@ -759,8 +759,7 @@ impl Service {
         Ok(e.history()
             .iter()
             .map(|event| {
-                if let crate::history::EventKind::ExecutionRedriven { redrive_count } = event.kind
-                {
+                if let crate::history::EventKind::ExecutionRedriven { redrive_count } = event.kind {
                     redrives = redrive_count;
                 }
                 log_record(event, &r.arn, redrives)
