@@ -86,6 +86,11 @@ pub enum EventKind {
         /// The cause, when there is one.
         cause: Option<String>,
     },
+    /// `ExecutionRedriven`: RedriveExecution restarted the execution.
+    ExecutionRedriven {
+        /// How many times the execution has been redriven, this time included.
+        redrive_count: u32,
+    },
     /// `<Type>StateEntered`, e.g. `PassStateEntered`.
     StateEntered {
         /// The state's `Type` (`Pass`, `Wait`, ...).
@@ -302,6 +307,7 @@ impl EventKind {
             EventKind::ExecutionFailed { .. } => "ExecutionFailed".into(),
             EventKind::ExecutionTimedOut { .. } => "ExecutionTimedOut".into(),
             EventKind::ExecutionAborted { .. } => "ExecutionAborted".into(),
+            EventKind::ExecutionRedriven { .. } => "ExecutionRedriven".into(),
             EventKind::StateEntered { state_type, .. } => format!("{state_type}StateEntered"),
             EventKind::StateExited { state_type, .. } => format!("{state_type}StateExited"),
             EventKind::StateAborted { state_type } => format!("{state_type}StateAborted"),
@@ -392,6 +398,10 @@ impl Event {
             EventKind::ExecutionAborted { error, cause } => {
                 ("executionAbortedEventDetails", error_details(error, cause))
             }
+            EventKind::ExecutionRedriven { redrive_count } => (
+                "executionRedrivenEventDetails",
+                json!({"redriveCount": redrive_count}),
+            ),
             EventKind::StateEntered { name, input, .. } => (
                 "stateEnteredEventDetails",
                 json!({"name": name, "input": input, "inputDetails": {"truncated": false}}),

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 mod distributed;
 mod ql;
+mod driver;
+mod redrive;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -222,6 +224,13 @@ pub enum RunError {
     /// A task handler could not answer (no mock for a Task state, ...).
     #[error(transparent)]
     Handler(#[from] TaskHandlerError),
+    /// The definition is one AWS refuses to create for this workflow type (CreateStateMachine's
+    /// InvalidDefinition; today: patterns Express workflows do not support).
+    #[error("{message}")]
+    InvalidDefinition {
+        /// AWS's message, `Invalid State Machine Definition: '...'`.
+        message: String,
+    },
     /// The execution can only go on when somebody answers a task token, and this driver has
     /// nobody who could.
     #[error("the execution waits for a callback that nothing here can send (state {waiting}); answer its task token through the execution service, or mock the state")]
@@ -284,13 +293,17 @@ impl Definition {
 
     /// Starts an execution at `config.start_time`: records ExecutionStarted and makes the
     /// start state due. Nothing runs until a driver calls [`Execution::run_due`].
-    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, NotSupported> {
+    pub fn start(&self, input: Value, config: ExecutionConfig) -> Result<Execution, RunError> {
         if let Some(what) = self.unsupported.clone() {
-            return Err(NotSupported { what });
+            return Err(NotSupported { what }.into());
         }
+        // What CreateStateMachine refuses for Express workflows, for drivers that run a
+        // definition without creating a state machine (`stepcheck exec --type EXPRESS`).
         let express = config.workflow_type == WorkflowType::Express;
-        if let Some(what) = crate::sync_task::express_conflict(&self.machine, express) {
-            return Err(NotSupported { what });
+        let refused = crate::sync_task::express_refusals(self.source(), express);
+        if !refused.is_empty() {
+            let message = crate::sync_task::invalid_definition_message(&refused);
+            return Err(RunError::InvalidDefinition { message });
         }
         let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();
@@ -317,6 +330,7 @@ impl Definition {
             token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
             query_location: None,
+            redrive_count: 0,
             config,
         };
         execution.begin();
@@ -435,6 +449,8 @@ pub struct Execution {
     timed_out_tokens: Vec<String>,
     /// The field of the JSONata expression that failed last, until the failure is built.
     query_location: Option<Option<String>>,
+    /// How many times RedriveExecution restarted it (`$$.Execution.RedriveCount`).
+    redrive_count: u32,
 }
 
 impl std::fmt::Debug for Execution {
@@ -1521,7 +1537,7 @@ impl Execution {
                 "Name": self.config.execution_name,
                 "RoleArn": self.config.role_arn,
                 "StartTime": self.start.to_rfc3339(),
-                "RedriveCount": 0,
+                "RedriveCount": self.redrive_count,
             },
             "StateMachine": {
                 "Id": self.config.state_machine_arn(),

@@ -16,6 +16,7 @@ mod map_run;
 mod model;
 mod query;
 mod scope;
+mod script;
 mod service;
 mod sync_task;
 mod task;
@@ -32,6 +33,7 @@ pub use interpreter::{
 };
 pub use model::{validate, Definition, StateName};
 pub use scope::Rng;
+pub use script::{ScriptRecord, ScriptTime, ScriptedAction, ScriptedCall};
 pub use service::{
     ActivityTask, ExecutionDescription, HandlerFactory, NoMocks, Service, ServiceError,
     StateMachineDescription,

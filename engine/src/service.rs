@@ -17,6 +17,7 @@ use crate::interpreter::{
 };
 use crate::model::Definition;
 use crate::scope::Rng;
+use crate::script::{ScriptRecord, ScriptTime, ScriptedAction, ScriptedCall};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -120,6 +121,15 @@ pub struct ExecutionDescription {
     pub error: Option<String>,
     /// The cause.
     pub cause: Option<String>,
+    /// How many times RedriveExecution restarted it.
+    pub redrive_count: u32,
+    /// When it was last redriven.
+    pub redrive_date: Option<Timestamp>,
+    /// `REDRIVABLE` or `NOT_REDRIVABLE` (Standard executions); `None` for Express ones,
+    /// which AWS does not redrive.
+    pub redrive_status: Option<&'static str>,
+    /// Why it is `NOT_REDRIVABLE`, in AWS's words.
+    pub redrive_status_reason: Option<String>,
 }
 
 /// A task handed to an activity worker by GetActivityTask.
@@ -155,6 +165,20 @@ struct ExecutionRecord {
     parent: Option<ParentLink>,
     /// Whether its end has been reported to its parent.
     reported: bool,
+    /// True for an Express workflow.
+    express: bool,
+    /// Every task token it issued, with the issuing state's name, oldest first: what a
+    /// scripted call's `state` and `occurrence` refer to.
+    issued: Vec<(String, String)>,
+    /// When RedriveExecution last restarted it.
+    redrive_date: Option<Timestamp>,
+}
+
+/// A scripted call waiting for its instant.
+struct PendingScript {
+    execution: usize,
+    due: Timestamp,
+    call: ScriptedCall,
 }
 
 struct ActivityRecord {
@@ -182,6 +206,15 @@ pub struct Service {
     /// Callbacks addressed to the execution that is running at the moment they are sent
     /// (a state answering its own token); delivered as soon as it yields.
     deferred: Vec<(usize, Callback)>,
+    /// Scripted calls not sent yet, in the order they were scripted.
+    scripts: Vec<PendingScript>,
+    /// What happened to each scripted call sent so far.
+    script_log: Vec<ScriptRecord>,
+    /// States whose tasks run twice in Express executions (at-least-once replay).
+    replayed_states: Vec<String>,
+    /// The first task handler error met while running, reported by the API call that ran
+    /// into it (see `step_execution`).
+    handler_error: Option<ServiceError>,
 }
 
 impl std::fmt::Debug for Service {
@@ -246,6 +279,10 @@ impl Service {
             rng: Rng::new(0),
             seed: 0,
             deferred: Vec::new(),
+            scripts: Vec::new(),
+            script_log: Vec::new(),
+            replayed_states: Vec::new(),
+            handler_error: None,
         }
     }
 
@@ -267,6 +304,16 @@ impl Service {
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self.rng = Rng::new(seed);
+        self
+    }
+
+    /// At-least-once delivery, made visible: in Express executions, every task of a state
+    /// named `state_name` runs twice, and the second answer is the one the execution uses (the
+    /// first is lost, as when AWS re-runs work whose result it did not record). Use it to test
+    /// that a task is idempotent. Standard executions are exactly-once and never replay.
+    /// The events record the attempt once.
+    pub fn with_express_replay(mut self, state_name: &str) -> Self {
+        self.replayed_states.push(state_name.to_string());
         self
     }
 
@@ -321,12 +368,19 @@ impl Service {
             ));
         }
         let parsed = Definition::parse(definition).map_err(|diags| {
-            let list: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
             ServiceError::new(
                 "InvalidDefinition",
-                format!("Invalid State Machine Definition: '{}'", list.join(", ")),
+                crate::sync_task::invalid_definition_message(&diags),
             )
         })?;
+        let express = workflow_type == WorkflowType::Express;
+        let refused = crate::sync_task::express_refusals(parsed.source(), express);
+        if !refused.is_empty() {
+            return Err(ServiceError::new(
+                "InvalidDefinition",
+                crate::sync_task::invalid_definition_message(&refused),
+            ));
+        }
         let arn = self.arn("stateMachine", name);
         let role_arn = role_arn.unwrap_or(&self.role_arn).to_string();
         if let Some(existing) = self.machines.get(&arn) {
@@ -493,10 +547,14 @@ impl Service {
             seed: self.seed ^ (self.executions.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         };
         let machine = self.machine(arn)?;
-        let execution = machine
+        let mut execution = machine
             .definition
             .start(input, config)
             .map_err(|e| ServiceError::new("ValidationException", e.to_string()))?;
+        if workflow_type == WorkflowType::Express {
+            // Express keeps no history; its events become its log (`express_logs`).
+            execution.keep_log();
+        }
         let token_arn = execution.config().execution_arn();
         self.executions.push(ExecutionRecord {
             arn: execution_arn.clone(),
@@ -505,6 +563,9 @@ impl Service {
             state_machine_arn: arn.to_string(),
             parent,
             reported: false,
+            express: workflow_type == WorkflowType::Express,
+            issued: Vec::new(),
+            redrive_date: None,
         });
         let i = self.executions.len() - 1;
         // Task tokens name the execution by its Standard-style ARN; both find it.
@@ -546,7 +607,74 @@ impl Service {
             output: ending.and_then(|x| x.output.clone()),
             error: ending.and_then(|x| x.error.clone()),
             cause: ending.and_then(|x| x.cause.clone()),
+            redrive_count: e.redrive_count(),
+            redrive_date: r.redrive_date,
+            redrive_status: (!r.express).then(|| match self.not_redrivable(i) {
+                None => "REDRIVABLE",
+                Some(_) => "NOT_REDRIVABLE",
+            }),
+            redrive_status_reason: if r.express {
+                None
+            } else {
+                self.not_redrivable(i)
+            },
         }
+    }
+
+    /// Why a Standard execution cannot be redriven now, in the words of DescribeExecution's
+    /// `redriveStatusReason` (API reference), or `None` when it can.
+    fn not_redrivable(&self, i: usize) -> Option<String> {
+        let e = self.executions[i].execution.as_ref()?;
+        let reason = match e.status() {
+            ExecutionStatus::Running => "Execution is RUNNING and cannot be redriven",
+            ExecutionStatus::Succeeded => "Execution is SUCCEEDED and cannot be redriven",
+            _ => {
+                let stop = e.ending().map_or(self.now, |x| x.stop_time);
+                let day = 24 * 3600 * 1000;
+                if self.now.millis() - stop.millis() > 14 * day {
+                    // "Your workflow execution has not exceeded the redrivable period of 14
+                    // days ... This period starts from the day a state machine completes its
+                    // execution." Assumption: 14 times 24 hours from the stop time.
+                    "Execution redrivable period exceeded"
+                } else if self.now.millis() - e.start_time().millis() >= 365 * day {
+                    "Execution has exceeded the max execution time"
+                } else if e.history().len() as u64 + 2 > crate::interpreter::MAX_HISTORY_EVENTS {
+                    // Room for ExecutionRedriven and the state it enters again.
+                    "Execution history event limit exceeded"
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(reason.to_string())
+    }
+
+    /// RedriveExecution: an unsuccessful (FAILED, TIMED_OUT, ABORTED) Standard execution,
+    /// stopped less than 14 days ago, continues from the state where it stopped, with the
+    /// same ARN and input; returns the redrive date. Records ExecutionRedriven (see
+    /// `interpreter/redrive.rs` for what is recorded and assumed). Refusals:
+    /// `ExecutionNotRedrivable` with DescribeExecution's `redriveStatusReason` as message
+    /// (assumption: AWS words the error as the reason); an Express execution is refused as
+    /// for GetExecutionHistory ("This API action is not supported by EXPRESS state
+    /// machines"); stopping inside a Parallel or Map state is not supported yet.
+    pub fn redrive_execution(&mut self, execution_arn: &str) -> Result<Timestamp, ServiceError> {
+        let i = self.index(execution_arn)?;
+        if self.executions[i].express {
+            return Err(ServiceError::new(
+                "InvalidArn",
+                "Invalid Arn: 'Resource type not valid in this context: express'",
+            ));
+        }
+        if let Some(reason) = self.not_redrivable(i) {
+            return Err(ServiceError::new("ExecutionNotRedrivable", reason));
+        }
+        let now = self.now;
+        let e = self.executions[i].execution.as_mut().expect("put back");
+        e.redrive(now)
+            .map_err(|what| ServiceError::new("ValidationException", what))?;
+        self.executions[i].redrive_date = Some(now);
+        self.run_until_idle()?;
+        Ok(now)
     }
 
     /// DescribeExecution.
@@ -592,10 +720,51 @@ impl Service {
     }
 
     /// GetExecutionHistory: every event so far, oldest first.
+    ///
+    /// Express executions keep no history ("This API action is not supported by EXPRESS
+    /// state machines", the API reference); their ARNs are refused as AWS refuses an ARN of
+    /// the wrong resource type (`Invalid Arn: 'Resource type not valid in this context:
+    /// stateMachine'` for a state machine ARN, reported from DescribeExecution). Assumption:
+    /// the same wording with `express`. Their events are in [`Service::express_logs`].
     pub fn get_execution_history(&self, execution_arn: &str) -> Result<Vec<Event>, ServiceError> {
         let i = self.index(execution_arn)?;
+        if self.executions[i].express {
+            return Err(ServiceError::new(
+                "InvalidArn",
+                "Invalid Arn: 'Resource type not valid in this context: express'",
+            ));
+        }
         let e = self.executions[i].execution.as_ref().expect("put back");
         Ok(e.history().to_vec())
+    }
+
+    /// The log records of an execution as CloudWatch Logs receives them from a state machine
+    /// logging at level ALL with execution data included: one JSON object per history event,
+    /// `{"id", "type", "details", "previous_event_id", "event_timestamp", "execution_arn",
+    /// "redrive_count"}`. This is where an Express execution's events are, since it has no
+    /// GetExecutionHistory; a Standard execution logs the same records.
+    ///
+    /// The record shape and field order are those of executions recorded on AWS (LocalStack's
+    /// `test_logs` and `test_express_async` snapshots): ids as text, `details` the event's
+    /// `*EventDetails` object. Assumptions: `event_timestamp` is epoch milliseconds as text
+    /// (the snapshots mask it); an event without details (`ParallelStateStarted`, ...) has no
+    /// `details` field, as LocalStack writes it.
+    pub fn express_logs(&self, execution_arn: &str) -> Result<Vec<Value>, ServiceError> {
+        let i = self.index(execution_arn)?;
+        let r = &self.executions[i];
+        let e = r.execution.as_ref().expect("put back");
+        // Each record carries the redrive count of its moment: events before the first
+        // ExecutionRedriven were logged with 0.
+        let mut redrives = 0;
+        Ok(e.history()
+            .iter()
+            .map(|event| {
+                if let crate::history::EventKind::ExecutionRedriven { redrive_count } = event.kind {
+                    redrives = redrive_count;
+                }
+                log_record(event, &r.arn, redrives)
+            })
+            .collect())
     }
 
     /// The tasks of an execution that wait for a callback, with their tokens.
@@ -690,6 +859,169 @@ impl Service {
     pub fn send_task_heartbeat(&mut self, token: &str) -> Result<(), ServiceError> {
         self.callback(token, Callback::Heartbeat(token.into()))?;
         self.run_until_idle()
+    }
+
+    // ----- scripted callers -----
+
+    /// Scripts a callback for an execution: at the call's instant (counted from the
+    /// execution's start, or absolute), the service sends its success, failure or heartbeat
+    /// for the token the named state issued (its `occurrence`-th), as if a caller outside
+    /// did. Nothing runs now: [`Service::run_until_idle`] and [`Service::advance`] move the
+    /// clock to each scripted instant and send the call there.
+    ///
+    /// Order at one instant: the executions' own timers that fall due then (Waits, task
+    /// durations, timeouts) run first, then the scripted calls in the order they were
+    /// scripted. So a heartbeat scripted exactly at a heartbeat deadline comes too late, as a
+    /// heartbeat that arrives when the deadline has passed does.
+    ///
+    /// An instant before the current time is refused (`ValidationException`). What happened
+    /// to each call is in [`Service::script_log`].
+    pub fn script(&mut self, execution_arn: &str, call: ScriptedCall) -> Result<(), ServiceError> {
+        let i = self.index(execution_arn)?;
+        let start = self.executions[i]
+            .execution
+            .as_ref()
+            .map_or(self.now, Execution::start_time);
+        let due = match call.at {
+            ScriptTime::AfterStart(ms) => start.plus_millis(ms.min(i64::MAX as u64) as i64),
+            ScriptTime::At(t) => t,
+        };
+        if due < self.now {
+            return Err(ServiceError::new(
+                "ValidationException",
+                format!(
+                    "the scripted {} call for state '{}' is due at {due}, before the current time {}",
+                    call.action.name(),
+                    call.state,
+                    self.now
+                ),
+            ));
+        }
+        self.scripts.push(PendingScript {
+            execution: i,
+            due,
+            call,
+        });
+        Ok(())
+    }
+
+    /// StartExecution with scripted calls for the new execution (see [`Service::script`]),
+    /// registered before it runs, so a call may come at any instant from its start on.
+    pub fn start_execution_with_script(
+        &mut self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+        calls: Vec<ScriptedCall>,
+    ) -> Result<ExecutionDescription, ServiceError> {
+        if let Some(early) = calls.iter().find_map(|c| match c.at {
+            ScriptTime::At(t) if t < self.now => Some(t),
+            _ => None,
+        }) {
+            return Err(ServiceError::new(
+                "ValidationException",
+                format!(
+                    "a scripted call is due at {early}, before the execution starts at {}",
+                    self.now
+                ),
+            ));
+        }
+        let i = self.start_inner(state_machine_arn, name, input, None)?;
+        let arn = self.executions[i].arn.clone();
+        for call in calls {
+            self.script(&arn, call)?;
+        }
+        self.run_until_idle()?;
+        Ok(self.describe_index(i))
+    }
+
+    /// What happened to each scripted call sent so far, in the order they were sent.
+    pub fn script_log(&self) -> &[ScriptRecord] {
+        &self.script_log
+    }
+
+    /// The earliest instant of a scripted call for an execution that still runs.
+    fn next_script(&self) -> Option<Timestamp> {
+        self.scripts
+            .iter()
+            .filter(|p| self.is_running(p.execution))
+            .map(|p| p.due)
+            .min()
+    }
+
+    fn is_running(&self, i: usize) -> bool {
+        self.executions[i]
+            .execution
+            .as_ref()
+            .is_some_and(|e| e.status() == ExecutionStatus::Running)
+    }
+
+    /// Sends every scripted call that is due, earliest first (ties in the order they were
+    /// scripted). A call for an execution that has ended is sent at once, whatever its
+    /// instant: it can only find that the task no longer exists, and waiting for it would
+    /// move the clock for the other executions for nothing. Returns whether any was sent.
+    fn fire_scripts(&mut self) -> bool {
+        let now = self.now;
+        let mut due: Vec<PendingScript> = Vec::new();
+        let mut rest = Vec::new();
+        for p in std::mem::take(&mut self.scripts) {
+            if p.due <= now || !self.is_running(p.execution) {
+                due.push(p);
+            } else {
+                rest.push(p);
+            }
+        }
+        self.scripts = rest;
+        // A stable sort keeps the scripting order between calls due at the same instant.
+        due.sort_by_key(|p| p.due);
+        let fired = !due.is_empty();
+        for p in due {
+            let record = &self.executions[p.execution];
+            let token = record
+                .issued
+                .iter()
+                .filter(|(state, _)| *state == p.call.state)
+                .nth(p.call.occurrence as usize - 1)
+                .map(|(_, t)| t.clone());
+            let result = match &token {
+                None => {
+                    let issued = record
+                        .issued
+                        .iter()
+                        .filter(|(state, _)| *state == p.call.state)
+                        .count();
+                    // Assumption of ours, no AWS behaviour: a call whose token was never
+                    // issued is what AWS answers for a token it does not know.
+                    Err(ServiceError::new(
+                        "TaskDoesNotExist",
+                        format!(
+                            "state '{}' had issued {issued} task token(s) by {now}; token {} of it does not exist",
+                            p.call.state, p.call.occurrence
+                        ),
+                    ))
+                }
+                Some(t) => {
+                    let cb = match &p.call.action {
+                        ScriptedAction::Success { output } => {
+                            Callback::Success(t.clone(), output.clone())
+                        }
+                        ScriptedAction::Failure { error, cause } => {
+                            Callback::Failure(t.clone(), error.clone(), cause.clone())
+                        }
+                        ScriptedAction::Heartbeat => Callback::Heartbeat(t.clone()),
+                    };
+                    self.callback(t, cb)
+                }
+            };
+            self.script_log.push(ScriptRecord {
+                execution_arn: self.executions[p.execution].arn.clone(),
+                call: p.call,
+                due: p.due,
+                token,
+                result,
+            });
+        }
+        fired
     }
 
     // ----- activities -----
@@ -793,11 +1125,21 @@ impl Service {
     /// Runs every execution until nothing can happen without a callback from outside or
     /// the clock passing a callback timeout. Time jumps to each next timer on the way.
     pub fn run_until_idle(&mut self) -> Result<(), ServiceError> {
+        self.run_until_idle_inner()?;
+        match self.handler_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn run_until_idle_inner(&mut self) -> Result<(), ServiceError> {
         loop {
             self.settle()?;
             // Time moves only while some execution has a timer of its own; callback timeouts
             // that come earlier fire on the way, at their own time.
-            let Some(wake) = self.running().filter_map(Execution::next_wake).min() else {
+            // A scripted call is a timer too: its instant comes by itself.
+            let timers = self.running().filter_map(Execution::next_wake).min();
+            let Some(wake) = earliest(timers, self.next_script()) else {
                 return Ok(());
             };
             let timeout = self.running().filter_map(Execution::next_timeout).min();
@@ -816,10 +1158,11 @@ impl Service {
         let target = self.now.plus_millis(ms.min(i64::MAX as u64) as i64);
         loop {
             self.settle()?;
-            let next = self
+            let own = self
                 .running()
                 .filter_map(|e| earliest(e.next_wake(), e.next_timeout()))
                 .min();
+            let next = earliest(own, self.next_script());
             match next {
                 Some(t) if t <= target && t > self.now => self.set_time(t),
                 _ => break,
@@ -878,6 +1221,9 @@ impl Service {
                     progressed = true;
                 }
             }
+            if self.fire_scripts() {
+                progressed = true;
+            }
             if !progressed {
                 return Ok(());
             }
@@ -895,9 +1241,20 @@ impl Service {
             };
             execution.run_due(&mut routing)
         };
+        if let Err(e) = &result {
+            // The handler could not answer (no mock, a mock that cannot answer): the step
+            // stopped half-way, so the execution cannot go on. It ends FAILED
+            // (States.Runtime, the cause naming the state) instead of staying RUNNING for
+            // ever, the other executions go on (a parent waiting for it with `.sync` learns
+            // of the failure), and the API call that ran into it reports the error.
+            execution.fail_for_handler(e);
+            if self.handler_error.is_none() {
+                self.handler_error = Some(ServiceError::new("ValidationException", e.to_string()));
+            }
+        }
         self.executions[i].execution = Some(execution);
         self.executions[i].handler = Some(handler);
-        result.map_err(|e| ServiceError::new("ValidationException", e.to_string()))
+        Ok(())
     }
 
     /// Reports a finished child execution's end to a parent that waits for it (`.sync`).
@@ -934,6 +1291,32 @@ impl Service {
         };
         true
     }
+}
+
+/// One CloudWatch Logs record of an event (see [`Service::express_logs`]).
+fn log_record(event: &Event, execution_arn: &str, redrive_count: u32) -> Value {
+    let api = event.to_api_json();
+    let details = api
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.ends_with("EventDetails")))
+        .map(|(_, v)| v.clone());
+    let mut m = Map::new();
+    m.insert("id".into(), json!(event.id.0.to_string()));
+    m.insert("type".into(), json!(event.kind.type_name()));
+    if let Some(d) = details {
+        m.insert("details".into(), d);
+    }
+    m.insert(
+        "previous_event_id".into(),
+        json!(event.previous_event_id.0.to_string()),
+    );
+    m.insert(
+        "event_timestamp".into(),
+        json!(event.timestamp.millis().to_string()),
+    );
+    m.insert("execution_arn".into(), json!(execution_arn));
+    m.insert("redrive_count".into(), json!(redrive_count.to_string()));
+    Value::Object(m)
 }
 
 /// The earlier of two optional times.
@@ -1014,6 +1397,31 @@ struct Routing<'s> {
 
 impl TaskHandler for Routing<'_> {
     fn invoke(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
+        let record = &mut self.service.executions[self.current];
+        if let Some(token) = request.task_token {
+            record
+                .issued
+                .push((request.state_name.to_string(), token.to_string()));
+        }
+        let replay = record.express
+            && self
+                .service
+                .replayed_states
+                .iter()
+                .any(|s| s == request.state_name);
+        if replay {
+            // At-least-once (Express): the task runs, its result is lost, and it runs again;
+            // the second answer is the one the execution sees.
+            let _lost = self.route(request);
+        }
+        self.route(request)
+    }
+}
+
+impl Routing<'_> {
+    /// The task's answer: the execution's own handler first, then the service's
+    /// integrations.
+    fn route(&mut self, request: &TaskRequest<'_>) -> Result<TaskResponse, TaskHandlerError> {
         match self.user.invoke(request) {
             Err(TaskHandlerError::NoMock { .. }) => {}
             other => return other,
@@ -1160,9 +1568,6 @@ impl TaskHandler for Routing<'_> {
             _ => Err(no_mock()),
         }
     }
-}
-
-impl Routing<'_> {
     /// A callback sent from inside a task: `{}` on success, the API's error otherwise.
     fn send(&mut self, token: &str, cb: Callback, action: &str) -> TaskResponse {
         match self.service.token_index(token) {

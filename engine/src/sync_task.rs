@@ -31,8 +31,9 @@
 //! records no `TaskSubmitted`. ECS's `Failures` rule is applied by the engine (see [`answer`]);
 //! whether a stopped ECS task fails is the handler's answer to give.
 
+use crate::diagnostics::{Diagnostic, DiagnosticCode};
 use crate::history::EventKind;
-use crate::model::{Pattern, ResourceKind, StateKind, StateMachine, TaskSpec};
+use crate::model::{Pattern, ResourceKind, TaskSpec};
 use crate::task::{TaskOutcome, TaskResponse};
 use serde_json::{json, Value};
 
@@ -160,33 +161,83 @@ pub(crate) fn answer(
     (response, Some(event))
 }
 
-/// The first `.sync` Task that would run in an Express workflow (the top level of an EXPRESS
-/// state machine, or a Distributed Map's EXPRESS child executions): AWS refuses those ("Express
-/// Workflows do not support Run a Job (.sync)", "Integrating optimized services").
-pub(crate) fn express_conflict(machine: &StateMachine, express: bool) -> Option<String> {
-    for state in &machine.states {
-        match &state.kind {
-            StateKind::Task(t) if express && is_sync(t) => {
-                return Some(format!(
-                    "the Run a Job pattern (.sync) in an EXPRESS workflow (state '{}'): AWS refuses it, Express Workflows do not support Run a Job",
-                    state.name
-                ))
+/// What AWS refuses in an Express workflow, as CreateStateMachine's diagnostics: every Task
+/// of the Run a Job (`.sync`, `.sync:2`) or callback (`.waitForTaskToken`) pattern and every
+/// activity, in the top level of an EXPRESS state machine, its Parallel branches and inline Map
+/// processors, and in the ItemProcessor of a Distributed Map whose child executions are
+/// EXPRESS (whatever the parent's type). `express` is the top level's type.
+///
+/// AWS's texts, `SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync'
+/// service integration` and the same with `'.waitForTaskToken'`, and `Express state machine
+/// does not support Activity ARN`, are as reported from CreateStateMachine (quoted in
+/// third-party validators and in LocalStack's Express analyser). Assumptions, as the
+/// Developer Guide only says "Express Workflows do not support Run a Job (.sync)" and that
+/// activities and callbacks are Standard-only: the location is the Task's `Resource`, as for
+/// AWS's other SCHEMA_VALIDATION_FAILED diagnostics; `.sync:2` is reported as `'.sync'` (one
+/// pattern); every offending Task is listed, in document order.
+pub(crate) fn express_refusals(definition: &Value, express: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    walk_express(definition, "", express, &mut out);
+    out
+}
+
+fn walk_express(machine: &Value, prefix: &str, express: bool, out: &mut Vec<Diagnostic>) {
+    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, state) in states {
+        let at = format!("{prefix}/States/{name}");
+        match state.get("Type").and_then(Value::as_str) {
+            Some("Task") if express => {
+                let Some(resource) = state.get("Resource").and_then(Value::as_str) else {
+                    continue;
+                };
+                let parts: Vec<&str> = resource.split(':').collect();
+                let what = if parts.len() == 7 && parts[2] == "states" && parts[5] == "activity" {
+                    "Activity ARN"
+                } else if resource.ends_with(".waitForTaskToken") {
+                    "'.waitForTaskToken' service integration"
+                } else if resource.ends_with(".sync") || resource.ends_with(".sync:2") {
+                    "'.sync' service integration"
+                } else {
+                    continue;
+                };
+                out.push(Diagnostic::error(
+                    DiagnosticCode::SchemaValidationFailed,
+                    format!("{at}/Resource"),
+                    format!("Express state machine does not support {what}"),
+                ));
             }
-            StateKind::Parallel(p) => {
-                if let Some(w) = p.branches.iter().find_map(|b| express_conflict(b, express)) {
-                    return Some(w);
+            Some("Parallel") => {
+                let branches = state.get("Branches").and_then(Value::as_array);
+                for (i, b) in branches.into_iter().flatten().enumerate() {
+                    walk_express(b, &format!("{at}/Branches[{i}]"), express, out);
                 }
             }
-            StateKind::Map(m) => {
-                let children = m.distributed.as_ref().map_or(express, |d| d.express);
-                if let Some(w) = express_conflict(&m.processor, children) {
-                    return Some(w);
-                }
+            Some("Map") => {
+                let (key, processor) = match (state.get("ItemProcessor"), state.get("Iterator")) {
+                    (Some(p), _) => ("ItemProcessor", p),
+                    (None, Some(p)) => ("Iterator", p),
+                    (None, None) => continue,
+                };
+                let config = processor.get("ProcessorConfig");
+                let field = |f: &str| config.and_then(|c| c.get(f)).and_then(Value::as_str);
+                let children = if field("Mode") == Some("DISTRIBUTED") {
+                    field("ExecutionType") == Some("EXPRESS")
+                } else {
+                    express
+                };
+                walk_express(processor, &format!("{at}/{key}"), children, out);
             }
             _ => {}
         }
     }
-    None
+}
+
+/// CreateStateMachine's InvalidDefinition message for these diagnostics.
+pub(crate) fn invalid_definition_message(diagnostics: &[Diagnostic]) -> String {
+    let list: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    format!("Invalid State Machine Definition: '{}'", list.join(", "))
 }
 
 #[cfg(test)]

@@ -594,8 +594,10 @@ fn api_errors_carry_aws_codes() {
     assert!(d
         .execution_arn
         .starts_with("arn:aws:states:us-east-1:123456789012:express:Exp:e1:"));
-    assert!(svc
-        .get_execution_history(&d.execution_arn)
-        .unwrap()
-        .is_empty());
+    let refused = svc.get_execution_history(&d.execution_arn).unwrap_err();
+    assert_eq!(refused.code, "InvalidArn");
+    assert_eq!(
+        refused.message,
+        "Invalid Arn: 'Resource type not valid in this context: express'"
+    );
 }

@@ -289,9 +289,10 @@ fn express_workflows_and_services_without_run_a_job_are_refused() {
         ..ExecutionConfig::default()
     };
     let e = d.execute(json!({}), &express).unwrap_err();
+    // The text CreateStateMachine gives for an EXPRESS state machine (engine/tests/express.rs).
     assert_eq!(
         e.to_string(),
-        "not supported yet: the Run a Job pattern (.sync) in an EXPRESS workflow (state 'Job'): AWS refuses it, Express Workflows do not support Run a Job"
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/Job/Resource'"
     );
     // Inside a Distributed Map's EXPRESS child executions too.
     let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
@@ -299,7 +300,12 @@ fn express_workflows_and_services_without_run_a_job_are_refused() {
             "StartAt": "Job", "States": {"Job": {"Type": "Task",
                 "Resource": "arn:aws:states:::batch:submitJob.sync", "End": true}}}}}});
     let d = Definition::parse(&def.to_string()).unwrap();
-    assert!(d.execute(json!([]), &ExecutionConfig::default()).is_err());
+    assert_eq!(
+        d.execute(json!([]), &ExecutionConfig::default())
+            .unwrap_err()
+            .to_string(),
+        "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support '.sync' service integration at /States/M/ItemProcessor/States/Job/Resource'"
+    );
     // Services without the Run a Job pattern (Lambda), and `.sync:2` outside Step Functions.
     for resource in [
         "arn:aws:states:::lambda:invoke.sync",
