@@ -111,12 +111,7 @@ pub fn lanes(events: &[Value]) -> BTreeMap<String, Vec<LaneEvent>> {
         }
         None
     }
-    fn child_lane(
-        lanes: &mut Vec<LaneData>,
-        ctxs: &mut [Ctx],
-        c: usize,
-        child: String,
-    ) -> usize {
+    fn child_lane(lanes: &mut Vec<LaneData>, ctxs: &mut [Ctx], c: usize, child: String) -> usize {
         if let Some(&l) = ctxs[c].children.get(&child) {
             return l;
         }
@@ -140,10 +135,16 @@ pub fn lanes(events: &[Value]) -> BTreeMap<String, Vec<LaneEvent>> {
         };
         let started_ctx = ctxs.iter().rposition(|c| c.started == prev && prev != 0);
         let lane = match t {
-            "MapIterationStarted" | "MapIterationSucceeded" | "MapIterationFailed"
+            "MapIterationStarted"
+            | "MapIterationSucceeded"
+            | "MapIterationFailed"
             | "MapIterationAborted" => {
-                let name = detail_field(e, "name").and_then(Value::as_str).unwrap_or("");
-                let index = detail_field(e, "index").and_then(Value::as_u64).unwrap_or(0);
+                let name = detail_field(e, "name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let index = detail_field(e, "index")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
                 match ctxs
                     .iter()
                     .rposition(|c| c.kind == CtxKind::Map && c.name == name)
@@ -152,8 +153,12 @@ pub fn lanes(events: &[Value]) -> BTreeMap<String, Vec<LaneEvent>> {
                     None => plane,
                 }
             }
-            "ParallelStateSucceeded" | "ParallelStateFailed" | "MapStateSucceeded"
-            | "MapStateFailed" | "ParallelStateExited" | "MapStateExited" => {
+            "ParallelStateSucceeded"
+            | "ParallelStateFailed"
+            | "MapStateSucceeded"
+            | "MapStateFailed"
+            | "ParallelStateExited"
+            | "MapStateExited" => {
                 let kind = if t.starts_with("Map") {
                     CtxKind::Map
                 } else {
@@ -220,10 +225,12 @@ pub fn lanes(events: &[Value]) -> BTreeMap<String, Vec<LaneEvent>> {
                     format!("{}#{pos}", lanes[pl].key)
                 }
                 Some(&(pl, pos)) => {
-                    let ptype = index_of.get(&prev).map(|&j| types[j].as_str()).unwrap_or("?");
+                    let ptype = index_of
+                        .get(&prev)
+                        .map(|&j| types[j].as_str())
+                        .unwrap_or("?");
                     let last = pos + 1 == lanes[pl].events.len();
-                    if t.ends_with("Succeeded") || t.ends_with("Failed") || t.ends_with("Exited")
-                    {
+                    if t.ends_with("Succeeded") || t.ends_with("Failed") || t.ends_with("Exited") {
                         if last {
                             "the end of a branch or iteration".to_string()
                         } else {
@@ -330,12 +337,21 @@ pub fn field_diffs(path: &str, expected: &Value, actual: &Value, out: &mut Vec<S
     let show = |v: &Value| {
         let s = v.to_string();
         if s.len() > 120 {
-            format!("{}…", &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)])
+            format!(
+                "{}…",
+                &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)]
+            )
         } else {
             s
         }
     };
-    let at = |p: &str| if p.is_empty() { "(the value)".to_string() } else { p.to_string() };
+    let at = |p: &str| {
+        if p.is_empty() {
+            "(the value)".to_string()
+        } else {
+            p.to_string()
+        }
+    };
     match (expected, actual) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, va) in a {
@@ -619,7 +635,8 @@ mod tests {
         let mut b = a.clone();
         b.retain(|e| e["id"] != 9);
         // Keep the join's link on the branch's last event.
-        b[b.len() - 3]["previousEventId"] = json!(8);
+        let join = b.len() - 3;
+        b[join]["previousEventId"] = json!(8);
         let d = history_diff(&a, &b, Level::Types).expect("differs");
         assert!(
             d.contains("execution > P [branch A1]: missing event PassStateExited 'A2'"),
@@ -633,7 +650,12 @@ mod tests {
         let mut b = a.clone();
         b.insert(
             9,
-            ev(13, 9, "PassStateEntered", json!({"name": "A3", "input": {}})),
+            ev(
+                13,
+                9,
+                "PassStateEntered",
+                json!({"name": "A3", "input": {}}),
+            ),
         );
         let d = history_diff(&a, &b, Level::Types).expect("differs");
         assert!(d.contains("unexpected event PassStateEntered 'A3'"), "{d}");
@@ -668,14 +690,34 @@ mod tests {
             ev(1, 0, "ExecutionStarted", json!({"input": []})),
             entered(2, 0, "MapStateEntered", "M"),
             ev(3, 2, "MapStateStarted", json!({"length": 2})),
-            ev(4, 3, "MapIterationStarted", json!({"name": "M", "index": 0})),
-            ev(5, 3, "MapIterationStarted", json!({"name": "M", "index": 1})),
+            ev(
+                4,
+                3,
+                "MapIterationStarted",
+                json!({"name": "M", "index": 0}),
+            ),
+            ev(
+                5,
+                3,
+                "MapIterationStarted",
+                json!({"name": "M", "index": 1}),
+            ),
             entered(6, 5, "PassStateEntered", "X"),
             entered(7, 4, "PassStateEntered", "X"),
             exited(8, 7, "PassStateExited", "X"),
-            ev(9, 8, "MapIterationSucceeded", json!({"name": "M", "index": 0})),
+            ev(
+                9,
+                8,
+                "MapIterationSucceeded",
+                json!({"name": "M", "index": 0}),
+            ),
             exited(10, 6, "PassStateExited", "X"),
-            ev(11, 10, "MapIterationSucceeded", json!({"name": "M", "index": 1})),
+            ev(
+                11,
+                10,
+                "MapIterationSucceeded",
+                json!({"name": "M", "index": 1}),
+            ),
             ev(12, 11, "MapStateSucceeded", Value::Null),
             exited(13, 11, "MapStateExited", "M"),
         ];

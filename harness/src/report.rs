@@ -43,7 +43,10 @@ pub fn history_text(events: &[Value]) -> String {
         let _ = writeln!(
             s,
             "  {:>4} (after {:>3}) +{}s {}{name}",
-            e["id"], e["previousEventId"], e["timestamp"], e["type"].as_str().unwrap_or("?")
+            e["id"],
+            e["previousEventId"],
+            e["timestamp"],
+            e["type"].as_str().unwrap_or("?")
         );
     }
     s
@@ -116,7 +119,11 @@ pub fn junit(results: &[ScenarioResult]) -> String {
             match &r.verdict {
                 Verdict::Pass => s.push_str("/>\n"),
                 Verdict::NotApplicable(why) => {
-                    let _ = writeln!(s, ">\n      <skipped message=\"{}\"/>\n    </testcase>", escape(why));
+                    let _ = writeln!(
+                        s,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        escape(why)
+                    );
                 }
                 Verdict::Fail => {
                     let first = r
@@ -358,7 +365,13 @@ fn svg(g: &Graph, status: &HashMap<String, StateStatus>) -> String {
         let row_w = names.len() as f64 * (w + gap_x) - gap_x;
         let x0 = (width - row_w) / 2.0;
         for (i, n) in names.iter().enumerate() {
-            pos.insert(n, (x0 + i as f64 * (w + gap_x), gap_y / 2.0 + r as f64 * (h + gap_y)));
+            pos.insert(
+                n,
+                (
+                    x0 + i as f64 * (w + gap_x),
+                    gap_y / 2.0 + r as f64 * (h + gap_y),
+                ),
+            );
         }
     }
     let mut s = format!(
@@ -375,7 +388,11 @@ fn svg(g: &Graph, status: &HashMap<String, StateStatus>) -> String {
             // A loop back (or a sideways edge) leaves from the side.
             (x1 + w, y1 + h / 2.0, x2 + w, y2 + h / 2.0)
         };
-        let dash = if *catch { " stroke-dasharray=\"5,4\"" } else { "" };
+        let dash = if *catch {
+            " stroke-dasharray=\"5,4\""
+        } else {
+            ""
+        };
         if y2 > y1 {
             let _ = write!(
                 s,
@@ -495,7 +512,11 @@ body{font-family:sans-serif;margin:2em;color:#16191f}table{border-collapse:colla
         for f in &r.failures {
             let _ = writeln!(s, "<pre>{}</pre>", escape(f));
         }
-        let open = if r.verdict == Verdict::Fail { " open" } else { "" };
+        let open = if r.verdict == Verdict::Fail {
+            " open"
+        } else {
+            ""
+        };
         for e in &r.executions {
             let Some(def) = r
                 .definitions
@@ -511,7 +532,12 @@ body{font-family:sans-serif;margin:2em;color:#16191f}table{border-collapse:colla
                 "<details{open}><summary>execution <b>{}</b> of {}: {}</summary>",
                 escape(&e.name),
                 escape(&e.state_machine),
-                escape(e.info.as_ref().map(|i| i.status.as_str()).unwrap_or("not started"))
+                escape(
+                    e.info
+                        .as_ref()
+                        .map(|i| i.status.as_str())
+                        .unwrap_or("not started")
+                )
             );
             let mut gs = Vec::new();
             graphs(&def, &e.state_machine, &mut gs);

@@ -120,11 +120,8 @@ pub fn run_scenario(
         .map(|r| r.as_str())
         .collect();
     if !missing.is_empty() {
-        result.verdict = Verdict::NotApplicable(format!(
-            "{} lacks {}",
-            backend.name(),
-            missing.join(", ")
-        ));
+        result.verdict =
+            Verdict::NotApplicable(format!("{} lacks {}", backend.name(), missing.join(", ")));
         result.duration = started.elapsed();
         return result;
     }
@@ -270,7 +267,10 @@ fn run_execution(
         let token = token.as_deref().unwrap_or_default();
         match c.action {
             CallbackAction::Success => {
-                let output = c.output.clone().unwrap_or(Value::Object(Default::default()));
+                let output = c
+                    .output
+                    .clone()
+                    .unwrap_or(Value::Object(Default::default()));
                 backend.send_task_success(token, &output.to_string())?;
             }
             CallbackAction::Failure => {
@@ -406,7 +406,12 @@ fn check_execution(
 }
 
 /// A scenario that could not be loaded, as a failed result naming the file and field.
-pub fn load_failure(dir: PathBuf, name: String, backend: &str, e: &ScenarioError) -> ScenarioResult {
+pub fn load_failure(
+    dir: PathBuf,
+    name: String,
+    backend: &str,
+    e: &ScenarioError,
+) -> ScenarioResult {
     ScenarioResult {
         name,
         dir,

@@ -338,7 +338,9 @@ impl Scenario {
             if e.callbacks.iter().any(|c| c.state.is_some()) {
                 r.push(Requirement::TaskTokens);
             }
-            let machine = self.machine_of(e).and_then(|m| self.file.state_machines.get(m));
+            let machine = self
+                .machine_of(e)
+                .and_then(|m| self.file.state_machines.get(m));
             if e.expect.history.is_some()
                 && machine.is_some_and(|m| m.workflow_type == WorkflowType::Express)
             {
@@ -425,9 +427,12 @@ impl Scenario {
             }
             let machine = match &e.state_machine {
                 Some(m) => m.clone(),
-                None if file.state_machines.len() == 1 => {
-                    file.state_machines.keys().next().cloned().unwrap_or_default()
-                }
+                None if file.state_machines.len() == 1 => file
+                    .state_machines
+                    .keys()
+                    .next()
+                    .cloned()
+                    .unwrap_or_default(),
                 None => {
                     return Err(invalid(
                         at("stateMachine"),
@@ -570,8 +575,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ScenarioEr
             return Err(ScenarioError::Invalid {
                 path: root.clone(),
                 field: ".".into(),
-                message: "not a directory (give a corpus directory or a scenario directory)"
-                    .into(),
+                message: "not a directory (give a corpus directory or a scenario directory)".into(),
             });
         }
         let base = if root.join(SCENARIO_FILE).is_file() {
@@ -586,11 +590,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, ScenarioEr
     Ok(found)
 }
 
-fn walk(
-    dir: &Path,
-    base: &Path,
-    found: &mut Vec<(PathBuf, PathBuf)>,
-) -> Result<(), ScenarioError> {
+fn walk(dir: &Path, base: &Path, found: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), ScenarioError> {
     if dir.join(SCENARIO_FILE).is_file() {
         found.push((dir.to_path_buf(), base.to_path_buf()));
         return Ok(());

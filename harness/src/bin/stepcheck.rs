@@ -194,7 +194,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let mut dirs = harness::scenario::discover(&paths)?;
     if let Some(f) = &args.filter {
         dirs.retain(|(dir, root)| {
-            let name = dir.strip_prefix(root).unwrap_or(dir).to_string_lossy().into_owned();
+            let name = dir
+                .strip_prefix(root)
+                .unwrap_or(dir)
+                .to_string_lossy()
+                .into_owned();
             name.contains(f.as_str()) || scenario_tags(dir).iter().any(|t| t.contains(f.as_str()))
         });
     }
