@@ -326,10 +326,17 @@ fn check_execution(
     let mut summary_mismatch = false;
     if info.status != expect.status {
         summary_mismatch = true;
-        result.failures.push(format!(
+        let mut msg = format!(
             "{who}: status: expected {}, got {}",
             expect.status, info.status
-        ));
+        );
+        if let Some(e) = &info.error {
+            msg.push_str(&format!("\n  error: {e}"));
+        }
+        if let Some(c) = &info.cause {
+            msg.push_str(&format!("\n  cause: {c}"));
+        }
+        result.failures.push(msg);
     }
     if let Some(want) = &expect.output {
         let want = normalizer.value(want);
