@@ -239,23 +239,50 @@ impl engine::HandlerFactory for ScenarioMocks {
                 Some(case) => Err(format!(
                     "test case '{case}' was requested, but the scenario has no mockConfig"
                 )),
-                None => Ok(Box::new(engine::NoTasks)),
+                None => Ok(Box::new(AwaitCallbacks(engine::NoTasks))),
             };
         };
         let explicit = test_case.is_some();
         let Some(case) = test_case.map(str::to_string).or(current) else {
-            return Ok(Box::new(engine::NoTasks));
+            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
         };
         let known = config
             .test_cases(state_machine_name)
             .is_some_and(|mut c| c.any(|n| n == case));
         if !known && !explicit {
-            return Ok(Box::new(engine::NoTasks));
+            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
         }
         config
             .handler(state_machine_name, &case)
-            .map(|h| Box::new(h) as Box<dyn engine::TaskHandler>)
+            .map(|h| Box::new(AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
             .map_err(|e| e.to_string())
+    }
+}
+
+/// Lets an unmocked `.waitForTaskToken` task wait for the scenario's scripted callback: the
+/// message carrying the token is taken as sent, and the answer comes from the script. Nested
+/// executions and `aws-sdk:sfn` calls are left to the service, which performs them itself.
+struct AwaitCallbacks<H>(H);
+
+impl<H: engine::TaskHandler> engine::TaskHandler for AwaitCallbacks<H> {
+    fn invoke(
+        &mut self,
+        request: &engine::TaskRequest<'_>,
+    ) -> Result<engine::TaskResponse, engine::TaskHandlerError> {
+        match self.0.invoke(request) {
+            Err(engine::TaskHandlerError::NoMock { .. })
+                if request.resource.ends_with(".waitForTaskToken")
+                    && !request.resource.starts_with("arn:aws:states:::states:")
+                    && !request.resource.starts_with("arn:aws:states:::aws-sdk:sfn:") =>
+            {
+                Ok(engine::TaskResponse {
+                    outcome: engine::TaskOutcome::Pending { submitted: None },
+                    duration_ms: 0,
+                    submitted: None,
+                })
+            }
+            other => other,
+        }
     }
 }
 
