@@ -174,15 +174,14 @@ fn run_inner(
                 }
                 for d in expected {
                     // AWS lists the diagnostics as "CODE: message at /location", joined
-                    // with ", " inside quotes; the in-process engine writes them the same way.
-                    let want = format!("{}: ", d.code);
-                    let found = e.message.split(", ").any(|part| {
-                        let part = part.trim_end_matches('\'');
-                        part.contains(&want)
-                            && d.location
-                                .as_ref()
-                                .is_none_or(|l| part.ends_with(&format!(" at {l}")))
-                    });
+                    // with ", " inside quotes (messages may contain ", " themselves); the
+                    // in-process engine writes them the same way.
+                    let location = match &d.location {
+                        Some(l) => format!(r" at {}(?:'|$|, [A-Z_]+: )", regex::escape(l)),
+                        None => String::new(),
+                    };
+                    let pattern = format!(r"(?s){}: .*?{location}", regex::escape(&d.code));
+                    let found = regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(&e.message));
                     if !found {
                         result.failures.push(format!(
                             "state machine {name}: expected diagnostic {}{} in:\n  {}",
