@@ -273,7 +273,9 @@ impl<H: engine::TaskHandler> engine::TaskHandler for AwaitCallbacks<H> {
             Err(engine::TaskHandlerError::NoMock { .. })
                 if request.resource.ends_with(".waitForTaskToken")
                     && !request.resource.starts_with("arn:aws:states:::states:")
-                    && !request.resource.starts_with("arn:aws:states:::aws-sdk:sfn:") =>
+                    && !request
+                        .resource
+                        .starts_with("arn:aws:states:::aws-sdk:sfn:") =>
             {
                 Ok(engine::TaskResponse {
                     outcome: engine::TaskOutcome::Pending { submitted: None },
