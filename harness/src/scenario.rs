@@ -475,7 +475,7 @@ impl Scenario {
             let mut last = 0.0;
             for (j, c) in e.callbacks.iter().enumerate() {
                 let at = |f: &str| format!("executions[{i}].callbacks[{j}].{f}");
-                if !(c.at >= last) {
+                if c.at.is_nan() || c.at < last {
                     return Err(invalid(
                         at("at"),
                         "callbacks must be in time order, at 0 or later".into(),
