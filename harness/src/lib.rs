@@ -1,2 +1,21 @@
-//! The stepcheck harness: backends, normalisation, diffs, the runner and reports.
+//! The stepcheck harness: scenarios, backends, normalisation, history diffs, the runner,
+//! reports, and a small API for users' own tests.
+//!
+//! - [`scenario`]: the scenario format (one directory per scenario) and its loader.
+//! - [`backend`]: the [`backend::Backend`] trait the runner drives, capabilities, and the
+//!   in-process backend over `engine::Service`.
+//! - [`normalize`]: one normaliser for ARNs, names, timestamps, tokens, ids.
+//! - [`diff`]: value and history comparison (per branch and iteration lanes) with readable
+//!   diffs.
+//! - [`runner`]: runs scenarios in parallel and judges them.
+//! - [`report`]: JUnit XML, Markdown and self-contained HTML.
+//! - [`testing`]: load a definition, attach mocks or closures, run, assert.
 #![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod diff;
+pub mod normalize;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod testing;

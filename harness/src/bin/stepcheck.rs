@@ -26,11 +26,48 @@ struct Cli {
 enum Command {
     /// Run one execution of a state machine definition on the in-process engine.
     Exec(Box<ExecArgs>),
+    /// Run scenarios (directories with a scenario.json) on a backend and report.
+    Run(RunArgs),
     /// Validate a definition and print every diagnostic.
     Validate {
         /// The definition file (Amazon States Language JSON).
         definition: PathBuf,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Scenario directories, or directories to search for them. Default: `corpus`.
+    paths: Vec<PathBuf>,
+    /// The backend to run on.
+    #[arg(long, default_value = "in-process")]
+    backend: String,
+    /// Only scenarios whose name (or a tag) contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// How many scenarios run at once. Default: the number of cores.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Write junit.xml, summary.md and index.html into this directory.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Rewrite the golden history files from the backend.
+    #[arg(long)]
+    update: bool,
+    /// The most a comparison looks at: output, types, details or cause.
+    #[arg(long, value_enum, default_value = "cause")]
+    level: LevelArg,
+    /// Print every scenario's verdict, not only the failures.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Output,
+    Types,
+    Details,
+    Cause,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -126,6 +163,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Exec(args) => exec(*args),
+        Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
     };
     match result {
@@ -135,6 +173,126 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `stepcheck run`: exit 0 when every scenario passed (or was not applicable), 1 otherwise.
+fn run(args: RunArgs) -> Result<ExitCode> {
+    use harness::runner::{run_all, RunOptions, Verdict};
+    use harness::scenario::Level;
+    let Some(backend) = harness::backend::by_name(&args.backend) else {
+        anyhow::bail!(
+            "unknown backend '{}' (known: {})",
+            args.backend,
+            harness::backend::BACKEND_NAMES.join(", ")
+        );
+    };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("corpus")]
+    } else {
+        args.paths.clone()
+    };
+    let mut dirs = harness::scenario::discover(&paths)?;
+    if let Some(f) = &args.filter {
+        dirs.retain(|(dir, root)| {
+            let name = dir
+                .strip_prefix(root)
+                .unwrap_or(dir)
+                .to_string_lossy()
+                .into_owned();
+            name.contains(f.as_str()) || scenario_tags(dir).iter().any(|t| t.contains(f.as_str()))
+        });
+    }
+    if dirs.is_empty() {
+        anyhow::bail!("no scenarios found under {:?}", paths);
+    }
+    let options = RunOptions {
+        level: match args.level {
+            LevelArg::Output => Level::Output,
+            LevelArg::Types => Level::Types,
+            LevelArg::Details => Level::Details,
+            LevelArg::Cause => Level::Cause,
+        },
+        update: args.update,
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    // indicatif draws nothing when stderr is not a terminal, so CI logs stay clean.
+    let bar = indicatif::ProgressBar::new(dirs.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let results = run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
+        bar.set_message(r.name.clone());
+        bar.inc(1);
+        if r.verdict == Verdict::Fail {
+            bar.suspend(|| eprintln!("FAIL {}", r.name));
+        }
+    });
+    bar.finish_and_clear();
+    for r in &results {
+        match &r.verdict {
+            Verdict::Fail => {
+                println!("FAIL {} ({})", r.name, r.backend);
+                for f in &r.failures {
+                    for line in f.lines() {
+                        println!("    {line}");
+                    }
+                }
+            }
+            Verdict::NotApplicable(why) if args.verbose => {
+                println!("n/a  {} ({why})", r.name)
+            }
+            Verdict::Pass if args.verbose => println!("ok   {}", r.name),
+            _ => {}
+        }
+        for u in &r.updated {
+            println!("updated {}", u.display());
+        }
+    }
+    let t = harness::report::totals(&results);
+    println!(
+        "{} scenarios on {} in {:.2}s: {} passed, {} failed, {} not applicable",
+        results.len(),
+        backend.name(),
+        started.elapsed().as_secs_f64(),
+        t.passed,
+        t.failed,
+        t.not_applicable
+    );
+    if let Some(dir) = &args.report {
+        let written = harness::report::write_reports(dir, &results)
+            .with_context(|| format!("cannot write reports to {}", dir.display()))?;
+        for p in written {
+            println!("report {}", p.display());
+        }
+    }
+    Ok(if t.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A scenario's tags, for `--filter`; a scenario that cannot be read has none (its load
+/// error is reported when it runs).
+fn scenario_tags(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join(harness::scenario::SCENARIO_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| {
+            v.get("tags").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
 
 fn read_definition(path: &Path) -> Result<String> {

@@ -1,0 +1,478 @@
+//! The backend interface: what the runner needs from something that runs executions, and
+//! what each backend can do.
+//!
+//! The trait is synchronous on purpose. The runner runs scenarios on plain threads, one
+//! backend session per scenario; a backend over an HTTP API or the AWS SDK (async) implements
+//! it by blocking on its own runtime (`tokio::runtime::Runtime::block_on`), so the runner
+//! never changes when such backends arrive.
+
+use crate::scenario::{Requirement, WorkflowType};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// An error from a backend: the Step Functions API's error code (`InvalidDefinition`,
+/// `ExecutionDoesNotExist`, ...) and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct BackendError {
+    /// The API's error code, or `Unsupported` for an operation the backend lacks.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl BackendError {
+    /// An error with a code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        BackendError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error of an operation the backend cannot perform.
+    pub fn unsupported(what: &str) -> Self {
+        BackendError::new("Unsupported", format!("this backend cannot {what}"))
+    }
+}
+
+impl From<engine::ServiceError> for BackendError {
+    fn from(e: engine::ServiceError) -> Self {
+        BackendError::new(e.code, e.message)
+    }
+}
+
+/// What a backend can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Time is virtual: waits of any length pass at once and timestamps are exact.
+    pub virtual_time: bool,
+    /// Task states can be answered from a MockConfigFile.
+    pub mocks: bool,
+    /// Express executions have a history.
+    pub express_history: bool,
+    /// The tokens of tasks waiting for a callback can be found.
+    pub task_tokens: bool,
+    /// Invalid definitions are refused with AWS's diagnostic codes and locations.
+    pub validation: bool,
+}
+
+impl Capabilities {
+    /// Whether the backend can do what `r` asks.
+    pub fn has(&self, r: Requirement) -> bool {
+        match r {
+            Requirement::VirtualTime => self.virtual_time,
+            Requirement::Mocks => self.mocks,
+            Requirement::ExpressHistory => self.express_history,
+            Requirement::TaskTokens => self.task_tokens,
+            Requirement::Validation => self.validation,
+        }
+    }
+}
+
+/// An execution as DescribeExecution (or StartSyncExecution) shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionInfo {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
+    pub status: String,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error.
+    pub error: Option<String>,
+    /// The cause.
+    pub cause: Option<String>,
+    /// When it started, in epoch milliseconds.
+    pub start_millis: i64,
+}
+
+/// A task that waits for a callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingTask {
+    /// The Task state's name.
+    pub state_name: String,
+    /// The token to answer with.
+    pub token: String,
+}
+
+/// What a session is set up with before the scenario's state machines are created.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSetup {
+    /// The scenario's MockConfigFile text, when it has one.
+    pub mock_config: Option<String>,
+}
+
+/// One backend session: the state machines and executions of one scenario.
+pub trait Backend {
+    /// CreateStateMachine; returns the machine's ARN.
+    fn create_state_machine(
+        &mut self,
+        name: &str,
+        definition: &str,
+        workflow_type: WorkflowType,
+    ) -> Result<String, BackendError>;
+    /// DeleteStateMachine.
+    fn delete_state_machine(&mut self, arn: &str) -> Result<(), BackendError>;
+    /// StartExecution (`test_case` picks a MockConfigFile test case); returns the ARN.
+    fn start_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+        test_case: Option<&str>,
+    ) -> Result<String, BackendError>;
+    /// StartSyncExecution (Express): runs the execution to its end.
+    fn start_sync_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+        test_case: Option<&str>,
+    ) -> Result<ExecutionInfo, BackendError>;
+    /// DescribeExecution.
+    fn describe_execution(&mut self, execution_arn: &str) -> Result<ExecutionInfo, BackendError>;
+    /// GetExecutionHistory: every event, oldest first, in the API's JSON shape.
+    fn get_execution_history(&mut self, execution_arn: &str) -> Result<Vec<Value>, BackendError>;
+    /// StopExecution.
+    fn stop_execution(
+        &mut self,
+        execution_arn: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<(), BackendError>;
+    /// SendTaskSuccess (`output` is JSON text).
+    fn send_task_success(&mut self, token: &str, output: &str) -> Result<(), BackendError>;
+    /// SendTaskFailure.
+    fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<(), BackendError>;
+    /// SendTaskHeartbeat.
+    fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError>;
+    /// The tasks of an execution that wait for a callback (capability `task_tokens`).
+    fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError>;
+    /// The backend's current time, in epoch milliseconds.
+    fn now_millis(&mut self) -> Result<i64, BackendError>;
+    /// Lets time pass until `epoch_millis` (at once on a virtual clock; a real backend
+    /// sleeps), running whatever falls due.
+    fn advance_to(&mut self, epoch_millis: i64) -> Result<(), BackendError>;
+    /// Waits until the execution has ended or can only go on with help from outside (a
+    /// callback, time passing for a callback timeout), then describes it.
+    fn settle(&mut self, execution_arn: &str) -> Result<ExecutionInfo, BackendError>;
+    /// The executions this session started besides `execution_arn`'s own (its children,
+    /// for nested workflows), as (state machine name, description).
+    fn other_executions(
+        &mut self,
+        execution_arn: &str,
+    ) -> Result<Vec<(String, ExecutionInfo)>, BackendError>;
+}
+
+/// A kind of backend: its name and capabilities, and a session per scenario. It is shared by
+/// the runner's threads; each session lives on the thread that made it.
+pub trait BackendFactory: Send + Sync {
+    /// The name shown in reports and chosen with `--backend`.
+    fn name(&self) -> &str;
+    /// What its sessions can do.
+    fn capabilities(&self) -> Capabilities;
+    /// A fresh session for one scenario.
+    fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError>;
+}
+
+/// The in-process engine (`engine::Service`), one service per scenario.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct InProcess;
+
+impl BackendFactory for InProcess {
+    fn name(&self) -> &str {
+        "in-process"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            virtual_time: true,
+            mocks: true,
+            express_history: false,
+            task_tokens: true,
+            validation: true,
+        }
+    }
+
+    fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError> {
+        let config = match &setup.mock_config {
+            Some(text) => Some(
+                mocks::MockConfig::from_json_str(text)
+                    .map_err(|e| BackendError::new("InvalidMockConfig", e.to_string()))?,
+            ),
+            None => None,
+        };
+        let test_case = Rc::new(RefCell::new(None));
+        let service = engine::Service::new().with_handlers(ScenarioMocks {
+            config,
+            test_case: Rc::clone(&test_case),
+        });
+        Ok(Box::new(InProcessSession { service, test_case }))
+    }
+}
+
+/// Mocks for a scenario's executions: the test case of the execution being started applies
+/// to its own machine and to every child machine that has a test case by that name, as
+/// Step Functions Local applies one test case to the nested executions it mocks.
+struct ScenarioMocks {
+    config: Option<mocks::MockConfig>,
+    /// The test case of the latest StartExecution, shared with the session.
+    test_case: Rc<RefCell<Option<String>>>,
+}
+
+impl engine::HandlerFactory for ScenarioMocks {
+    fn handler(
+        &mut self,
+        state_machine_name: &str,
+        test_case: Option<&str>,
+    ) -> Result<Box<dyn engine::TaskHandler>, String> {
+        let current = self.test_case.borrow().clone();
+        let Some(config) = &self.config else {
+            return match test_case {
+                Some(case) => Err(format!(
+                    "test case '{case}' was requested, but the scenario has no mockConfig"
+                )),
+                None => Ok(Box::new(AwaitCallbacks(engine::NoTasks))),
+            };
+        };
+        let explicit = test_case.is_some();
+        let Some(case) = test_case.map(str::to_string).or(current) else {
+            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
+        };
+        let known = config
+            .test_cases(state_machine_name)
+            .is_some_and(|mut c| c.any(|n| n == case));
+        if !known && !explicit {
+            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
+        }
+        config
+            .handler(state_machine_name, &case)
+            .map(|h| Box::new(AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Lets an unmocked `.waitForTaskToken` task wait for the scenario's scripted callback: the
+/// message carrying the token is taken as sent, and the answer comes from the script. Nested
+/// executions and `aws-sdk:sfn` calls are left to the service, which performs them itself.
+struct AwaitCallbacks<H>(H);
+
+impl<H: engine::TaskHandler> engine::TaskHandler for AwaitCallbacks<H> {
+    fn invoke(
+        &mut self,
+        request: &engine::TaskRequest<'_>,
+    ) -> Result<engine::TaskResponse, engine::TaskHandlerError> {
+        match self.0.invoke(request) {
+            Err(engine::TaskHandlerError::NoMock { .. })
+                if request.resource.ends_with(".waitForTaskToken")
+                    && !request.resource.starts_with("arn:aws:states:::states:")
+                    && !request
+                        .resource
+                        .starts_with("arn:aws:states:::aws-sdk:sfn:") =>
+            {
+                Ok(engine::TaskResponse {
+                    outcome: engine::TaskOutcome::Pending { submitted: None },
+                    duration_ms: 0,
+                    submitted: None,
+                })
+            }
+            other => other,
+        }
+    }
+}
+
+struct InProcessSession {
+    service: engine::Service,
+    test_case: Rc<RefCell<Option<String>>>,
+}
+
+fn info(d: engine::ExecutionDescription) -> ExecutionInfo {
+    ExecutionInfo {
+        execution_arn: d.execution_arn,
+        status: d.status.as_str().to_string(),
+        output: d.output,
+        error: d.error,
+        cause: d.cause,
+        start_millis: d.start_date.millis(),
+    }
+}
+
+fn engine_type(t: WorkflowType) -> engine::WorkflowType {
+    match t {
+        WorkflowType::Standard => engine::WorkflowType::Standard,
+        WorkflowType::Express => engine::WorkflowType::Express,
+    }
+}
+
+impl InProcessSession {
+    fn arn_with_case(&self, arn: &str, test_case: Option<&str>) -> String {
+        *self.test_case.borrow_mut() = test_case.map(str::to_string);
+        match test_case {
+            Some(case) => format!("{arn}#{case}"),
+            None => arn.to_string(),
+        }
+    }
+}
+
+impl Backend for InProcessSession {
+    fn create_state_machine(
+        &mut self,
+        name: &str,
+        definition: &str,
+        workflow_type: WorkflowType,
+    ) -> Result<String, BackendError> {
+        Ok(self
+            .service
+            .create_state_machine(name, definition, engine_type(workflow_type), None)?
+            .arn)
+    }
+
+    fn delete_state_machine(&mut self, arn: &str) -> Result<(), BackendError> {
+        Ok(self.service.delete_state_machine(arn)?)
+    }
+
+    fn start_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+        test_case: Option<&str>,
+    ) -> Result<String, BackendError> {
+        let arn = self.arn_with_case(state_machine_arn, test_case);
+        Ok(self
+            .service
+            .start_execution(&arn, Some(name), Some(input))?
+            .execution_arn)
+    }
+
+    fn start_sync_execution(
+        &mut self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+        test_case: Option<&str>,
+    ) -> Result<ExecutionInfo, BackendError> {
+        let arn = self.arn_with_case(state_machine_arn, test_case);
+        Ok(info(self.service.start_sync_execution(
+            &arn,
+            Some(name),
+            Some(input),
+        )?))
+    }
+
+    fn describe_execution(&mut self, execution_arn: &str) -> Result<ExecutionInfo, BackendError> {
+        Ok(info(self.service.describe_execution(execution_arn)?))
+    }
+
+    fn get_execution_history(&mut self, execution_arn: &str) -> Result<Vec<Value>, BackendError> {
+        Ok(self
+            .service
+            .get_execution_history(execution_arn)?
+            .iter()
+            .map(engine::Event::to_api_json)
+            .collect())
+    }
+
+    fn stop_execution(
+        &mut self,
+        execution_arn: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<(), BackendError> {
+        self.service.stop_execution(
+            execution_arn,
+            error.map(str::to_string),
+            cause.map(str::to_string),
+        )?;
+        Ok(())
+    }
+
+    fn send_task_success(&mut self, token: &str, output: &str) -> Result<(), BackendError> {
+        Ok(self.service.send_task_success(token, output)?)
+    }
+
+    fn send_task_failure(
+        &mut self,
+        token: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> Result<(), BackendError> {
+        Ok(self.service.send_task_failure(
+            token,
+            error.map(str::to_string),
+            cause.map(str::to_string),
+        )?)
+    }
+
+    fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError> {
+        Ok(self.service.send_task_heartbeat(token)?)
+    }
+
+    fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {
+        Ok(self
+            .service
+            .waiting_tasks(execution_arn)?
+            .into_iter()
+            .map(|w| WaitingTask {
+                state_name: w.state_name,
+                token: w.token,
+            })
+            .collect())
+    }
+
+    fn now_millis(&mut self) -> Result<i64, BackendError> {
+        Ok(self.service.now().millis())
+    }
+
+    fn advance_to(&mut self, epoch_millis: i64) -> Result<(), BackendError> {
+        let now = self.service.now().millis();
+        if epoch_millis > now {
+            self.service.advance((epoch_millis - now) as u64)?;
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self, execution_arn: &str) -> Result<ExecutionInfo, BackendError> {
+        self.service.run_until_idle()?;
+        self.describe_execution(execution_arn)
+    }
+
+    fn other_executions(
+        &mut self,
+        execution_arn: &str,
+    ) -> Result<Vec<(String, ExecutionInfo)>, BackendError> {
+        Ok(self
+            .service
+            .executions()
+            .into_iter()
+            .filter(|d| d.execution_arn != execution_arn)
+            .map(|d| {
+                let machine = d
+                    .state_machine_arn
+                    .rsplit(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                (machine, info(d))
+            })
+            .collect())
+    }
+}
+
+/// The backends this build knows, by name.
+pub fn by_name(name: &str) -> Option<Box<dyn BackendFactory>> {
+    match name {
+        "in-process" | "engine" => Some(Box::new(InProcess)),
+        _ => None,
+    }
+}
+
+/// The names [`by_name`] accepts.
+pub const BACKEND_NAMES: &[&str] = &["in-process"];
