@@ -247,5 +247,8 @@ fn distributed_map_children_do_not_see_the_parent_variables() {
         json!({"items": [1]}),
     );
     assert_eq!(direct.status, ExecutionStatus::Failed);
-    assert_eq!(direct.error.as_deref(), Some("States.ExceedToleratedFailureThreshold"));
+    assert_eq!(
+        direct.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
 }

@@ -15,9 +15,9 @@ use crate::model::{error_matches, MapSpec, Seconds, StateKind};
 use crate::scope::Scope;
 use crate::task::{TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The `*Path` settings of a Map Run, resolved against the state's effective input.
 struct Settings {

@@ -53,9 +53,7 @@ impl Ctx {
                 key.strip_suffix(".$").unwrap_or(key)
             };
             let mut chars = name.chars();
-            let first_ok = chars
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_');
+            let first_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
             let rest_ok = chars.all(|c| c.is_alphanumeric() || c == '_');
             if name == "states" {
                 self.schema(
