@@ -647,20 +647,7 @@ impl Compiler {
             "Succeed" => StateKind::Succeed,
             "Task" => StateKind::Task(Box::new(self.task(obj, loc, index))),
             "Parallel" => {
-                let mut branches = Vec::new();
-                for (i, b) in obj
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    if let Some(m) =
-                        self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language)
-                    {
-                        branches.push(Arc::new(m));
-                    }
-                }
+                let branches = self.branches(obj, loc, query_language);
                 StateKind::Parallel(Box::new(ParallelSpec {
                     branches,
                     parameters: self.template(obj, "Parameters", loc),
@@ -728,6 +715,28 @@ impl Compiler {
             next,
             jsonata: None,
         })
+    }
+
+    /// A Parallel state's compiled `Branches`.
+    fn branches(
+        &mut self,
+        obj: &Map<String, Value>,
+        loc: &str,
+        query_language: &str,
+    ) -> Vec<Arc<StateMachine>> {
+        let mut branches = Vec::new();
+        for (i, b) in obj
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(m) = self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language) {
+                branches.push(Arc::new(m));
+            }
+        }
+        branches
     }
 
     fn template(&mut self, obj: &Map<String, Value>, field: &str, loc: &str) -> Option<Template> {

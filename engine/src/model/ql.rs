@@ -175,20 +175,7 @@ impl Compiler {
                 }))
             }
             "Parallel" => {
-                let mut branches = Vec::new();
-                for (i, b) in obj
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                {
-                    if let Some(m) =
-                        self.machine_in(b, &format!("{loc}/Branches[{i}]"), query_language)
-                    {
-                        branches.push(Arc::new(m));
-                    }
-                }
+                let branches = self.branches(obj, loc, query_language);
                 StateKind::Parallel(Box::new(ParallelSpec {
                     branches,
                     parameters: None,
