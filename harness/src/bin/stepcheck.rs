@@ -31,6 +31,8 @@ enum Command {
         /// The definition file (Amazon States Language JSON).
         definition: PathBuf,
     },
+    /// Run a definition many times and measure throughput, latency and peak memory.
+    Bench(harness::bench::BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -127,6 +129,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Exec(args) => exec(*args),
         Command::Validate { definition } => validate(definition),
+        Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
     };
     match result {
         Ok(code) => code,
