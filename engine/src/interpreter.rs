@@ -8,8 +8,9 @@ use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
-    error_matches, Catcher, ChoiceTest, Definition, ErrorText, MapSpec, ParallelSpec, Pattern, ResourceKind,
-    ResultPath, Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec, Transition, WaitFor,
+    error_matches, Catcher, ChoiceTest, Definition, ErrorText, MapSpec, ParallelSpec, Pattern,
+    ResourceKind, ResultPath, Seconds, State, StateIdx, StateKind, StateMachine, TaskSpec,
+    Transition, WaitFor,
 };
 use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};

@@ -60,7 +60,9 @@ fn events(r: &ExecutionResult) -> Vec<(String, Value)> {
             (
                 format!(
                     "{}<{} {}",
-                    j["id"], j["previousEventId"], j["type"].as_str().unwrap_or_default()
+                    j["id"],
+                    j["previousEventId"],
+                    j["type"].as_str().unwrap_or_default()
                 ),
                 details,
             )
@@ -110,9 +112,14 @@ fn task_arguments_result_and_output() {
                   "Next": "U"},
             "U": {"Type": "Pass", "Output": "{% $got %}", "End": true}}}),
         json!({"v": 21}),
-        vec![TaskResponse::success(json!({"Payload": {"r": 42}, "StatusCode": 200}))],
+        vec![TaskResponse::success(
+            json!({"Payload": {"r": 42}, "StatusCode": 200}),
+        )],
     );
-    assert_eq!(script.parameters, vec![json!({"FunctionName": "f", "Payload": {"v": 42}})]);
+    assert_eq!(
+        script.parameters,
+        vec![json!({"FunctionName": "f", "Payload": {"v": 42}})]
+    );
     assert_eq!(r.output, Some(json!({"r": 42})));
     assert_eq!(
         heads(&r),
@@ -242,7 +249,9 @@ fn map_items_selector_and_result_output() {
     );
     assert_eq!(
         r.output,
-        Some(json!({"all": [{"i": 0, "v": 10, "k": "key"}, {"i": 1, "v": 20, "k": "key"}], "n": 2}))
+        Some(
+            json!({"all": [{"i": 0, "v": 10, "k": "key"}, {"i": 1, "v": 20, "k": "key"}], "n": 2})
+        )
     );
 }
 

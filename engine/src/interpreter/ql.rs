@@ -151,13 +151,15 @@ impl Execution {
                             }
                         }
                     }
-                    let chosen = chosen.or_else(|| {
-                        default.map(|d| (d, j.assign.as_ref(), j.output.as_ref()))
-                    });
+                    let chosen = chosen
+                        .or_else(|| default.map(|d| (d, j.assign.as_ref(), j.output.as_ref())));
                     let Some((next, assign, output)) = chosen else {
                         // AWS: an unmatched Choice without Default fails with
                         // States.NoChoiceMatched.
-                        return Err((Cow::Borrowed("States.NoChoiceMatched"), "No Matches!".into()));
+                        return Err((
+                            Cow::Borrowed("States.NoChoiceMatched"),
+                            "No Matches!".into(),
+                        ));
                     };
                     self.jassign(fid, assign, &states)?;
                     let output = self.joutput(output, &states)?;
@@ -379,7 +381,10 @@ impl Execution {
                 other => {
                     let e = QueryError::at(
                         None,
-                        format!("Map state input must be an array but was: {}", to_json(other)),
+                        format!(
+                            "Map state input must be an array but was: {}",
+                            to_json(other)
+                        ),
                     );
                     Err(self.query_error(e))
                 }

@@ -101,17 +101,20 @@ impl Compiler {
             "Wait" => {
                 let wait = match (obj.get("Seconds"), obj.get("Timestamp")) {
                     (Some(Value::Number(n)), _) => WaitFor::Seconds(n.as_i64().unwrap_or(0)),
-                    (Some(_), _) => WaitFor::SecondsExpr(
-                        self.jtemplate(obj, "Seconds", "Seconds", loc)?,
-                    ),
+                    (Some(_), _) => {
+                        WaitFor::SecondsExpr(self.jtemplate(obj, "Seconds", "Seconds", loc)?)
+                    }
                     (None, Some(Value::String(s)))
                         if crate::query::expression_text(s).is_none() =>
                     {
                         WaitFor::Timestamp(s.clone())
                     }
-                    (None, Some(_)) => WaitFor::TimestampExpr(
-                        self.jtemplate(obj, "Timestamp", "Timestamp", loc)?,
-                    ),
+                    (None, Some(_)) => WaitFor::TimestampExpr(self.jtemplate(
+                        obj,
+                        "Timestamp",
+                        "Timestamp",
+                        loc,
+                    )?),
                     (None, None) => {
                         self.error(
                             DiagnosticCode::SchemaValidationFailed,
