@@ -33,6 +33,8 @@ enum Command {
         /// The definition file (Amazon States Language JSON).
         definition: PathBuf,
     },
+    /// Run a definition many times and measure throughput, latency and peak memory.
+    Bench(harness::bench::BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec(*args),
         Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
+        Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
     };
     match result {
         Ok(code) => code,
