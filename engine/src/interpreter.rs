@@ -31,6 +31,11 @@ const VARIABLES_LIMIT_BYTES: usize = 256 * 1024;
 /// The most events a Standard execution's history may hold.
 pub const MAX_HISTORY_EVENTS: u64 = 25_000;
 
+/// Express workflows have no history quota, but on the virtual clock a loop of states that
+/// take no time would run forever before the five-minute limit; this many events end it
+/// (stepcheck's guard, not an AWS quota).
+pub const EXPRESS_EVENT_GUARD: u64 = 10_000_000;
+
 /// Standard or Express.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -810,15 +815,27 @@ impl Execution {
                 }
                 break;
             }
-            if self.history.len() + 2 > MAX_HISTORY_EVENTS {
+            // AWS's quota of 25,000 history events is a Standard workflow quota (Express
+            // workflows keep no history).
+            let standard = self.config.workflow_type == WorkflowType::Standard;
+            let limit = if standard {
+                MAX_HISTORY_EVENTS
+            } else {
+                EXPRESS_EVENT_GUARD
+            };
+            if self.history.len() + 2 > limit {
                 // Assumption: AWS fails an execution whose history would exceed 25,000 events
                 // with States.Runtime; the documentation names the limit, not the error text.
-                let f = Failure::new(
-                    "States.Runtime",
+                let cause = if standard {
                     format!(
                         "The execution reached the maximum number of history events ({MAX_HISTORY_EVENTS})."
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "stepcheck stopped this Express execution after {EXPRESS_EVENT_GUARD} events: on the virtual clock a loop of states that take no time would never reach the five-minute limit."
+                    )
+                };
+                let f = Failure::new("States.Runtime", cause);
                 let last = self.history.last_id();
                 self.finish_failed(last, f);
                 break;
@@ -2747,20 +2764,27 @@ fn apply_result_path(rp: &ResultPath, mut input: Value, result: Value) -> Result
         ResultPath::Replace => Ok(result),
         ResultPath::Discard => Ok(input),
         ResultPath::At(p) => {
-            let before = to_json(&input);
-            match p.set(&mut input, result) {
-                Ok(()) => Ok(input),
-                // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473:
-                // the input is shown as a JSON string literal. Assumption: the usual state
-                // prefix comes first, as for the other run-time errors of a state.
-                Err(_) => Err((
+            // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473: the
+            // input is shown as a JSON string literal. Assumption: the usual state prefix
+            // comes first, as for the other run-time errors of a state. The input is written
+            // out only when the path cannot be set, not on every state (serialising it each
+            // time was the Pass chain's largest cost).
+            let failure = |input: &Value| {
+                (
                     Cow::Borrowed("States.ResultPathMatchFailure"),
                     format!(
                         "Unable to apply ReferencePath {} to input {}",
                         p.as_str(),
-                        serde_json::to_string(&before).unwrap_or_default()
+                        serde_json::to_string(&to_json(input)).unwrap_or_default()
                     ),
-                )),
+                )
+            };
+            if !p.can_set(&input) {
+                return Err(failure(&input));
+            }
+            match p.set(&mut input, result) {
+                Ok(()) => Ok(input),
+                Err(_) => Err(failure(&input)),
             }
         }
     }

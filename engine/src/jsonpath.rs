@@ -231,6 +231,28 @@ impl JsonPath {
     /// Writes `value` at this reference path inside `doc`, creating objects for missing names
     /// (ResultPath semantics). Fails when the path crosses a value that is not an object, or an
     /// index that is not there.
+    /// Whether [`JsonPath::set`] would succeed on `doc`, without changing it: a missing
+    /// field is created as an empty object, so only a later index into it fails.
+    pub fn can_set(&self, doc: &Value) -> bool {
+        let empty = Value::Object(Map::new());
+        let mut cur = doc;
+        for seg in &self.segments {
+            match (seg, cur) {
+                (Segment::Field(name), Value::Object(o)) => {
+                    cur = o.get(name).unwrap_or(&empty);
+                }
+                (Segment::Index(idx), Value::Array(a)) => {
+                    match norm_index(*idx, a.len()).filter(|k| *k < a.len()) {
+                        Some(k) => cur = &a[k],
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
     pub fn set(&self, doc: &mut Value, value: Value) -> Result<(), String> {
         let mut cur = doc;
         for (i, seg) in self.segments.iter().enumerate() {
