@@ -74,10 +74,10 @@ fn task_retry(c: &mut Criterion) {
 }
 
 /// Inline Map over 1,000 and 5,000 items with MaxConcurrency 10 and 0, in items per second.
-/// The 100,000-item Map runs only when the engine can finish it: today every execution,
-/// Express included, fails with States.Runtime at 25,000 history events, which a 100,000-item
-/// Map passes (four events per item), so the benchmark reports the skip instead of measuring a
-/// failure. `benches/README.md` says more.
+/// The 100,000-item Map runs only where the engine can finish it: a Standard execution fails
+/// with States.Runtime at AWS's 25,000 history events (four events per item), so that one
+/// reports the skip instead of measuring a failure; Express has no such quota and runs.
+/// `benches/README.md` says more.
 fn map(c: &mut Criterion) {
     for concurrency in ["c10", "c0"] {
         let definition = format!("map-{concurrency}");
