@@ -409,11 +409,25 @@ impl Definition {
     }
 
     pub(crate) fn source_mentions_context(&self) -> bool {
+        /// Whether a JSONata expression may read `$states.context`: it names it, or uses
+        /// `$states` other than through `.input`/`.result`/`.errorOutput` (`$states` alone,
+        /// `$states[...]`, `$lookup($states, ...)`). Plain `$states.input` does not pay
+        /// for the context object.
+        fn reads_states_context(s: &str) -> bool {
+            s.match_indices("$states").any(|(i, m)| {
+                let rest = &s[i + m.len()..];
+                match rest.strip_prefix('.') {
+                    Some(field) => !["input", "result", "errorOutput"]
+                        .iter()
+                        .any(|f| field.starts_with(f)),
+                    None => true,
+                }
+            })
+        }
         // Only definitions that read `$$` pay for building the context object.
         fn walk(v: &Value) -> bool {
             match v {
-                // `$states` in a JSONata expression includes `$states.context`.
-                Value::String(s) => s.contains("$$") || s.contains("$states"),
+                Value::String(s) => s.contains("$$") || reads_states_context(s),
                 Value::Array(a) => a.iter().any(walk),
                 Value::Object(o) => o.values().any(walk),
                 _ => false,
@@ -1301,10 +1315,23 @@ impl Execution {
         self.fibers[fid].entered = entered;
         self.fibers[fid].entered_at = entered_at;
         match &state.kind {
-            StateKind::Wait(wait) if state.jsonata.is_some() => {
+            StateKind::Wait(wait) => {
                 let context = self.context_for(fid, 0);
-                let j = state.jsonata.as_deref().expect("checked by the guard");
-                match self.jwait(fid, wait, j, input, &context) {
+                let now = self.now;
+                let until = match state.jsonata.as_deref() {
+                    Some(j) => self.jwait(fid, wait, j, input, &context),
+                    None => take_path(state.input_path.as_ref(), input, &context).and_then(
+                        |effective| {
+                            let until =
+                                wait_until(wait, now, &effective, &context, &self.variables)?;
+                            self.eval_assign(fid, state.assign.as_ref(), &effective, &context)?;
+                            let output =
+                                take_path(state.output_path.as_ref(), effective, &context)?;
+                            Ok((until, output))
+                        },
+                    ),
+                };
+                match until {
                     Ok((until, output)) => {
                         self.fibers[fid].wake = until;
                         self.fibers[fid].phase = Phase::Sleeping(Resume::WaitDone(output));
@@ -1315,29 +1342,6 @@ impl Execution {
                     }
                 }
                 Ok(())
-            }
-            StateKind::Wait(wait) => {
-                let context = self.context_for(fid, 0);
-                let now = self.now;
-                let until =
-                    take_path(state.input_path.as_ref(), input, &context).and_then(|effective| {
-                        let until = wait_until(wait, now, &effective, &context, &self.variables)?;
-                        self.eval_assign(fid, state.assign.as_ref(), &effective, &context)?;
-                        let output = take_path(state.output_path.as_ref(), effective, &context)?;
-                        Ok((until, output))
-                    });
-                match until {
-                    Ok((until, output)) => {
-                        self.fibers[fid].wake = until;
-                        self.fibers[fid].phase = Phase::Sleeping(Resume::WaitDone(output));
-                        Ok(())
-                    }
-                    Err((error, detail)) => {
-                        let f = self.runtime_failure(&state, entered, &error, &detail);
-                        self.finish_fiber(fid, Err(f));
-                        Ok(())
-                    }
-                }
             }
             StateKind::Task(spec) => {
                 let run = TaskRun {

@@ -41,7 +41,20 @@ pub(crate) struct Expr {
     expr: jsonata::Expression,
     /// The free `$names` it reads: only these are bound when it runs.
     free: Vec<String>,
+    /// Whether it names one of AWS's extension functions, which are installed only then.
+    uses_aws_functions: bool,
 }
+
+/// AWS's extension functions (`jsonata::stepfunctions`). `$random` is listed because AWS's
+/// takes a seed, which the standard one does not.
+const AWS_FUNCTIONS: [&str; 6] = [
+    "$partition",
+    "$range",
+    "$hash",
+    "$random",
+    "$uuid",
+    "$parse",
+];
 
 /// What a JSONata expression can read besides the workflow variables: the parts of
 /// `$states`.
@@ -182,6 +195,7 @@ fn compile(v: &Value, location: &str, loc: &str, diags: &mut Vec<Diagnostic>) ->
                         location: location.to_string(),
                         expr,
                         free,
+                        uses_aws_functions: AWS_FUNCTIONS.iter().any(|f| text.contains(f)),
                     }))
                 }
                 Err(e) => {
@@ -268,7 +282,9 @@ impl Expr {
         clock: &mut Clock<'_>,
     ) -> Result<Option<Value>, QueryError> {
         let mut env = jsonata::Environment::new(clock);
-        jsonata::stepfunctions::install(&mut env);
+        if self.uses_aws_functions {
+            jsonata::stepfunctions::install(&mut env);
+        }
         for name in &self.free {
             if name == "states" {
                 let value = cache.get_or_insert_with(|| states.to_value());

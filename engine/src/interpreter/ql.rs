@@ -8,6 +8,14 @@ use super::*;
 use crate::model::{ChoiceTest, JsonataFields};
 use crate::query::{self, JTemplate, QueryError, States};
 
+/// What an instant JSONata state decided, before its input is moved into its output.
+enum Decision {
+    /// Go on with this output (`None`: the input) to this transition.
+    Go(Option<Value>, Transition),
+    /// A Fail state's error.
+    Fail(Failure),
+}
+
 impl Execution {
     /// Evaluates a JSONata template. On failure, the field's location is kept for the
     /// EvaluationFailed event that `runtime_failure` attaches to the failure.
@@ -89,7 +97,9 @@ impl Execution {
         entered: EventId,
         context: &Value,
     ) -> Outcome {
-        let result = (|| -> Result<Outcome, StepError> {
+        // The closure decides; the input is moved into the output afterwards, so a state
+        // without Output does not copy its input.
+        let result = (|| -> Result<Decision, StepError> {
             let states = States {
                 input: &input,
                 result: None,
@@ -100,7 +110,7 @@ impl Execution {
                 StateKind::Fail { error, cause } => {
                     let error = self.jerror_text(error, &states)?;
                     let cause = self.jerror_text(cause, &states)?;
-                    Ok(Outcome::Failed(Failure {
+                    Ok(Decision::Fail(Failure {
                         error,
                         cause,
                         from_task: false,
@@ -116,7 +126,7 @@ impl Execution {
                         StateKind::Succeed => Transition::End,
                         _ => state.next,
                     };
-                    Ok(Outcome::Done(output.unwrap_or_else(|| input.clone()), next))
+                    Ok(Decision::Go(output, next))
                 }
                 StateKind::Choice { choices, default } => {
                     let mut chosen = None;
@@ -163,10 +173,7 @@ impl Execution {
                     };
                     self.jassign(fid, assign, &states)?;
                     let output = self.joutput(output, &states)?;
-                    Ok(Outcome::Done(
-                        output.unwrap_or_else(|| input.clone()),
-                        Transition::Next(next),
-                    ))
+                    Ok(Decision::Go(output, Transition::Next(next)))
                 }
                 _ => Err((
                     Cow::Borrowed("States.Runtime"),
@@ -175,7 +182,8 @@ impl Execution {
             }
         })();
         match result {
-            Ok(outcome) => outcome,
+            Ok(Decision::Go(output, next)) => Outcome::Done(output.unwrap_or(input), next),
+            Ok(Decision::Fail(f)) => Outcome::Failed(f),
             Err((error, detail)) => {
                 Outcome::Failed(self.runtime_failure(state, entered, &error, &detail))
             }
