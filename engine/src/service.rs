@@ -215,6 +215,9 @@ pub struct Service {
     /// The first task handler error met while running, reported by the API call that ran
     /// into it (see `step_execution`).
     handler_error: Option<ServiceError>,
+    /// Whether `run_until_idle` moves the clock to the next timer by itself (virtual time).
+    /// A driver that follows a wall clock turns it off and moves time with `advance`.
+    auto_advance: bool,
 }
 
 impl std::fmt::Debug for Service {
@@ -283,6 +286,7 @@ impl Service {
             script_log: Vec::new(),
             replayed_states: Vec::new(),
             handler_error: None,
+            auto_advance: true,
         }
     }
 
@@ -315,6 +319,39 @@ impl Service {
     pub fn with_express_replay(mut self, state_name: &str) -> Self {
         self.replayed_states.push(state_name.to_string());
         self
+    }
+
+    /// Whether the clock jumps to the next timer whenever nothing else can happen (the
+    /// default, virtual time). Off, the clock moves only through [`Service::advance`]: a
+    /// driver that follows a wall clock (`stepcheck serve --time real`) advances it as real
+    /// time passes, so a `Wait` of 5 seconds takes 5 seconds. [`Service::next_timer`] says
+    /// when the driver must next wake up.
+    pub fn with_auto_advance(mut self, on: bool) -> Self {
+        self.auto_advance = on;
+        self
+    }
+
+    /// The earliest instant at which something happens by itself (a timer, a callback
+    /// timeout or a scripted call of a running execution), if any.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        let own = self
+            .running()
+            .filter_map(|e| earliest(e.next_wake(), e.next_timeout()))
+            .min();
+        earliest(own, self.next_script())
+    }
+
+    /// How many executions the service has started (child executions included).
+    pub fn execution_count(&self) -> usize {
+        self.executions.len()
+    }
+
+    /// The description of the `i`-th execution started (0 is the oldest), if there is one.
+    /// With [`Service::execution_count`] taken before a call, it finds the execution that a
+    /// StartExecution created even when the call reports a task handler's error.
+    pub fn execution_at(&self, i: usize) -> Option<ExecutionDescription> {
+        (i < self.executions.len() && self.executions[i].execution.is_some())
+            .then(|| self.describe_index(i))
     }
 
     /// Sets the virtual clock.
@@ -1135,6 +1172,10 @@ impl Service {
     fn run_until_idle_inner(&mut self) -> Result<(), ServiceError> {
         loop {
             self.settle()?;
+            if !self.auto_advance {
+                // The driver moves the clock (wall-clock time): what is due has run.
+                return Ok(());
+            }
             // Time moves only while some execution has a timer of its own; callback timeouts
             // that come earlier fire on the way, at their own time.
             // A scripted call is a timer too: its instant comes by itself.

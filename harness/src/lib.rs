@@ -19,4 +19,5 @@ pub mod normalize;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod testing;

@@ -35,6 +35,34 @@ enum Command {
     },
     /// Run a definition many times and measure throughput, latency and peak memory.
     Bench(harness::bench::BenchArgs),
+    /// Serve the Step Functions API (awsJson1_0) on HTTP, for SDKs, the AWS CLI, Terraform.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port; 0 picks a free one (the bound address is printed on stdout).
+    #[arg(long, default_value_t = 8083)]
+    port: u16,
+    /// A Step Functions Local MockConfigFile; `stateMachineArn#TestCase` picks a test case.
+    /// Defaults to the SFN_MOCK_CONFIG environment variable, as Step Functions Local reads it.
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    mock_config: Option<PathBuf>,
+    /// How time passes: virtual (Waits finish at once), real, or scaled:F (F times faster).
+    #[arg(long, default_value = "virtual")]
+    time: String,
+    /// Seed of generated names and of each execution's random numbers.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// AWS region used in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// AWS account used in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    account: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -168,6 +196,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
         Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
+        Command::Serve(args) => serve(args),
     };
     match result {
         Ok(code) => code,
@@ -584,4 +613,21 @@ fn uuid_from_seed(seed: u64) -> String {
         ((b >> 48) & 0x3fff) | 0x8000,
         b & 0xffff_ffff_ffff
     )
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let mut config = harness::serve::ServeConfig {
+        host: args.host,
+        port: args.port,
+        time: args.time.parse()?,
+        seed: args.seed,
+        region: args.region,
+        account: args.account,
+        ..Default::default()
+    };
+    if let Some(path) = &args.mock_config {
+        config = config.with_mock_config_file(path)?;
+    }
+    harness::serve::serve(config)?;
+    Ok(ExitCode::SUCCESS)
 }
