@@ -218,6 +218,11 @@ pub struct Service {
     /// Whether `run_until_idle` moves the clock to the next timer by itself (virtual time).
     /// A driver that follows a wall clock turns it off and moves time with `advance`.
     auto_advance: bool,
+    /// The executions that may still need the scheduler: running ones, and ended children
+    /// whose end is not reported to their parent yet. Every pass over "all executions"
+    /// (settle, timers, the clock) walks only these, so a call costs the same however many
+    /// executions have ended before (a server runs millions).
+    active: std::collections::BTreeSet<usize>,
 }
 
 impl std::fmt::Debug for Service {
@@ -287,6 +292,7 @@ impl Service {
             replayed_states: Vec::new(),
             handler_error: None,
             auto_advance: true,
+            active: std::collections::BTreeSet::new(),
         }
     }
 
@@ -605,6 +611,7 @@ impl Service {
             redrive_date: None,
         });
         let i = self.executions.len() - 1;
+        self.active.insert(i);
         // Task tokens name the execution by its Standard-style ARN; both find it.
         self.by_arn.insert(token_arn, i);
         self.by_arn.insert(execution_arn, i);
@@ -709,6 +716,7 @@ impl Service {
         let e = self.executions[i].execution.as_mut().expect("put back");
         e.redrive(now)
             .map_err(|what| ServiceError::new("ValidationException", what))?;
+        self.active.insert(i);
         self.executions[i].redrive_date = Some(now);
         self.run_until_idle()?;
         Ok(now)
@@ -1214,9 +1222,9 @@ impl Service {
     }
 
     fn running(&self) -> impl Iterator<Item = &Execution> {
-        self.executions
+        self.active
             .iter()
-            .filter_map(|r| r.execution.as_ref())
+            .filter_map(|&i| self.executions[i].execution.as_ref())
             .filter(|e| e.status() == ExecutionStatus::Running)
     }
 
@@ -1225,8 +1233,8 @@ impl Service {
             self.now = t;
         }
         let now = self.now;
-        for r in &mut self.executions {
-            if let Some(e) = r.execution.as_mut() {
+        for &i in &self.active {
+            if let Some(e) = self.executions[i].execution.as_mut() {
                 if e.status() == ExecutionStatus::Running {
                     e.advance_to(now);
                 }
@@ -1238,7 +1246,9 @@ impl Service {
     fn settle(&mut self) -> Result<(), ServiceError> {
         loop {
             let mut progressed = false;
-            for i in 0..self.executions.len() {
+            // A snapshot: executions started during the pass are visited by the next one.
+            let active: Vec<usize> = self.active.iter().copied().collect();
+            for i in active {
                 let due = self.executions[i].execution.as_ref().is_some_and(|e| {
                     e.status() == ExecutionStatus::Running
                         && earliest(e.next_wake(), e.next_timeout()).is_some_and(|w| w <= self.now)
@@ -1266,9 +1276,22 @@ impl Service {
                 progressed = true;
             }
             if !progressed {
+                self.prune_active();
                 return Ok(());
             }
         }
+    }
+
+    /// Drops from `active` the executions that have ended and have nothing left to report.
+    /// One taken out of its slot (running this moment) stays.
+    fn prune_active(&mut self) {
+        let executions = &self.executions;
+        self.active.retain(|&i| {
+            let r = &executions[i];
+            r.execution.as_ref().is_none_or(|e| {
+                e.status() == ExecutionStatus::Running || (r.parent.is_some() && !r.reported)
+            })
+        });
     }
 
     fn step_execution(&mut self, i: usize) -> Result<(), ServiceError> {

@@ -175,9 +175,16 @@ fn next_wait(api: &Api, wall: Option<&WallClock>, parked: &[Parked]) -> Option<D
         })
         .min();
     let timer = wall.and_then(|w| {
-        api.service
-            .next_timer()
-            .map(|t| w.wall_until(t, api.service.now()))
+        let now = api.service.now();
+        api.service.next_timer().map(|t| {
+            if t <= now {
+                // Already due yet still pending after the last advance: check again soon,
+                // but not in a tight loop.
+                Duration::from_millis(1)
+            } else {
+                w.wall_until(t, now)
+            }
+        })
     });
     match (poll, timer) {
         (Some(a), Some(b)) => Some(a.min(b)),

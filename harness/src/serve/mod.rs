@@ -261,8 +261,10 @@ impl Server {
             let _ = engine.join();
         }
         if let Some(runtime) = self.runtime.take() {
-            // Open keep-alive connections are dropped with their tasks.
-            runtime.shutdown_timeout(Duration::from_secs(1));
+            // Open keep-alive connections are dropped with their tasks. In the background,
+            // because blocking here would panic when the caller is itself inside a tokio
+            // runtime (an SDK backend's).
+            runtime.shutdown_background();
         }
     }
 }

@@ -1001,8 +1001,10 @@ fn validate_definition(f: &Fields) -> Result<Value, ApiError> {
         Some(n) if n > 0 => n as usize,
         _ => 100,
     };
-    let mut diags = engine::validate(&definition);
+    // The type is checked as a field; the diagnostics are the same for both types (the
+    // Express-only refusals come at CreateStateMachine, as InvalidDefinition).
     let _ = kind;
+    let mut diags = engine::validate(&definition);
     let with_warnings = severity.as_deref() == Some("WARNING");
     diags.retain(|d| with_warnings || d.severity == engine::Severity::Error);
     diags.sort_by_key(|d| d.severity != engine::Severity::Error);

@@ -145,7 +145,7 @@ pub fn test_state(f: &Fields) -> Result<Value, ApiError> {
     }
 
     if level != "INFO" {
-        let mut data = stages(&name, state, query_language.as_ref(), &input, mock.as_ref())?;
+        let mut data = stages(state, query_language.as_ref(), &input, mock.as_ref())?;
         if let Some(d) = error_details {
             data.insert("errorDetails".into(), d);
         }
@@ -387,7 +387,6 @@ fn field(state: &Value, name: &str) -> Option<(String, Value)> {
 /// The data-flow stages of `inspectionData` (DEBUG and TRACE). A stage that fails (the run
 /// itself reports the error) ends the list there.
 fn stages(
-    _name: &str,
     state: &Value,
     query_language: Option<&Value>,
     input: &Value,
