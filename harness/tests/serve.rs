@@ -1235,3 +1235,59 @@ fn test_state_runs_a_task_with_a_mock_and_a_choice() {
     );
     assert_eq!(msg, "not supported yet: TestState with 'variables'");
 }
+
+#[test]
+fn the_command_line_prints_the_bound_address_and_serves() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stepcheck"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--time",
+            "real",
+            "--region",
+            "eu-west-1",
+        ])
+        .env_remove("SFN_MOCK_CONFIG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("stepcheck serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let mut stream = TcpStream::connect(format!("127.0.0.1:{addr}")).unwrap();
+    let body = r#"{"name":"a"}"#;
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.CreateActivity\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(
+        response.contains(r#""activityArn":"arn:aws:states:eu-west-1:123456789012:activity:a""#),
+        "{response}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_stepcheck"))
+        .args(["serve", "--port", "0", "--time", "scaled:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: time mode 'scaled:0' is not one of virtual, real, scaled:F (F a positive number)\n"
+    );
+}
