@@ -656,6 +656,9 @@ impl Api {
         let error = f.opt_str("error")?;
         let cause = f.opt_str("cause")?;
         let d = self.service.describe_execution(&arn)?;
+        // Assumption (not recorded against AWS): stopping an execution that has ended is
+        // refused as a ValidationException, so a caller racing a fast execution learns that
+        // its stop took no effect instead of reading a stop date that never happened.
         if d.status != ExecutionStatus::Running {
             return Err(ApiError::validation(format!(
                 "Execution Already Stopped: '{arn}'"
