@@ -1291,3 +1291,70 @@ fn the_command_line_prints_the_bound_address_and_serves() {
         "error: time mode 'scaled:0' is not one of virtual, real, scaled:F (F a positive number)\n"
     );
 }
+
+#[test]
+fn test_state_of_jsonata_and_parallel_states() {
+    let server = start();
+    let jsonata = json!({
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Output": "{% $states.input.a + 1 %}",
+        "Assign": {"seen": "{% $states.input.a %}"},
+        "Next": "Then"
+    });
+    let v = ok(
+        &server,
+        "TestState",
+        json!({"definition": jsonata.to_string(), "input": "{\"a\":1}", "inspectionLevel": "DEBUG"}),
+    );
+    assert_eq!(
+        v,
+        json!({
+            "output": "2",
+            "nextState": "Then",
+            "inspectionData": {"input": "{\"a\":1}", "variables": "{\"seen\":1}"},
+            "status": "SUCCEEDED"
+        })
+    );
+    let task = json!({
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Arguments": {"FunctionName": "f", "Payload": "{% $states.input %}"},
+        "Output": "{% $states.result.Payload %}",
+        "End": true
+    });
+    let v = ok(
+        &server,
+        "TestState",
+        json!({"definition": task.to_string(), "input": "{\"a\":1}", "inspectionLevel": "TRACE",
+               "mock": {"result": "{\"Payload\":{\"b\":2}}"}}),
+    );
+    assert_eq!(
+        v,
+        json!({
+            "output": "{\"b\":2}",
+            "inspectionData": {
+                "input": "{\"a\":1}",
+                "afterArguments": "{\"FunctionName\":\"f\",\"Payload\":{\"a\":1}}",
+                "result": "{\"Payload\":{\"b\":2}}"
+            },
+            "status": "SUCCEEDED"
+        })
+    );
+    // A branch state named like the Parallel's target is not where the Parallel went.
+    let parallel = json!({
+        "Type": "Parallel",
+        "Branches": [{"StartAt": "Next", "States": {"Next": {"Type": "Pass", "Result": 1, "End": true}}}],
+        "Next": "Next"
+    });
+    let v = ok(
+        &server,
+        "TestState",
+        json!({"definition": parallel.to_string(), "input": "{}"}),
+    );
+    assert_eq!(
+        v,
+        json!({"output": "[1]", "nextState": "Next", "status": "SUCCEEDED"})
+    );
+}

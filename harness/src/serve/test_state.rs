@@ -92,7 +92,7 @@ pub fn test_state(f: &Fields) -> Result<Value, ApiError> {
         .as_object_mut()
         .and_then(|m| m.remove("Retry"))
         .unwrap_or(Value::Null);
-    let outcome = run_alone(
+    let (outcome, variables) = run_alone(
         &name,
         &run_state,
         query_language.as_ref(),
@@ -146,6 +146,9 @@ pub fn test_state(f: &Fields) -> Result<Value, ApiError> {
 
     if level != "INFO" {
         let mut data = stages(state, query_language.as_ref(), &input, mock.as_ref())?;
+        if let Some(v) = variables {
+            data.insert("variables".into(), json!(text(&v)));
+        }
         if let Some(d) = error_details {
             data.insert("errorDetails".into(), d);
         }
@@ -234,14 +237,49 @@ fn targets(state: &Value) -> Vec<String> {
     out
 }
 
-/// A machine of the state alone (`Next` kept, its targets as Succeed placeholders).
+/// The prefix of the placeholder states: a name no user state has, so the placeholder
+/// entered is found without mistaking a state of a Parallel branch or a Map iteration that
+/// happens to share a target's name.
+const PLACEHOLDER: &str = "__stepcheck_target_";
+
+/// Points the state's own transitions (not those inside its branches) at placeholders
+/// `__stepcheck_target_<i>`, `i` the target's index in `targets`.
+fn retarget(state: &Value, targets: &[String]) -> Value {
+    let mut state = state.clone();
+    let rename = |v: &mut Value| {
+        if let Some(i) = v.as_str().and_then(|s| targets.iter().position(|t| t == s)) {
+            *v = json!(format!("{PLACEHOLDER}{i}"));
+        }
+    };
+    if let Some(m) = state.as_object_mut() {
+        for key in ["Next", "Default"] {
+            if let Some(v) = m.get_mut(key) {
+                rename(v);
+            }
+        }
+        for list in ["Choices", "Catch"] {
+            for item in m
+                .get_mut(list)
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = item.get_mut("Next") {
+                    rename(v);
+                }
+            }
+        }
+    }
+    state
+}
+
+/// A machine of the state alone, its transitions going to Succeed placeholders.
 fn machine(name: &str, state: &Value, query_language: Option<&Value>) -> Value {
     let mut states = Map::new();
-    states.insert(name.into(), state.clone());
-    for t in targets(state) {
-        if t != name {
-            states.insert(t, json!({"Type": "Succeed"}));
-        }
+    let targets = targets(state);
+    states.insert(name.into(), retarget(state, &targets));
+    for i in 0..targets.len() {
+        states.insert(format!("{PLACEHOLDER}{i}"), json!({"Type": "Succeed"}));
     }
     let mut m = Map::new();
     if let Some(q) = query_language {
@@ -298,14 +336,25 @@ fn run_alone(
     query_language: Option<&Value>,
     input: Value,
     mock: Option<TaskOutcome>,
-) -> Result<Ran, ApiError> {
+) -> Result<(Ran, Option<Value>), ApiError> {
     let result = execute(&machine(name, state, query_language), input, mock)?;
     let events: Vec<Value> = result.history.iter().map(|e| e.to_api_json()).collect();
-    // The first state entered after the tested one is where it went.
-    let next = events.iter().skip(2).find_map(|e| {
-        let t = e["type"].as_str()?;
-        t.ends_with("StateEntered")
-            .then(|| e["stateEnteredEventDetails"].clone())
+    let targets = targets(state);
+    // The placeholder entered says where the state went; its input is the state's output.
+    let next = events.iter().find_map(|e| {
+        let d = &e["stateEnteredEventDetails"];
+        let i: usize = d["name"]
+            .as_str()?
+            .strip_prefix(PLACEHOLDER)?
+            .parse()
+            .ok()?;
+        let mut d = d.clone();
+        d["name"] = json!(targets.get(i)?);
+        Some(d)
+    });
+    let variables = events.iter().rev().find_map(|e| {
+        let d = &e["stateExitedEventDetails"];
+        (d["name"] == name).then(|| d.get("assignedVariables").cloned())?
     });
     let failure = events.iter().find_map(|e| {
         let t = e["type"].as_str()?;
@@ -321,33 +370,43 @@ fn run_alone(
             )
         })
     });
-    match (result.status, next) {
+    // The variables after the state, as AWS shows them: one JSON object, values parsed.
+    let variables = variables.and_then(|v| {
+        let m: Map<String, Value> = v
+            .as_object()?
+            .iter()
+            .map(|(k, v)| (k.clone(), parse_text(v)))
+            .collect();
+        Some(Value::Object(m))
+    });
+    let ran = match (result.status, next) {
         (ExecutionStatus::Succeeded, Some(next)) => {
             let output = parse_text(&next["input"]);
             let target = next["name"].as_str().unwrap_or("").to_string();
             if let Some((error, cause)) = failure {
-                Ok(Ran::Caught {
+                Ran::Caught {
                     output,
                     next: target,
                     error,
                     cause,
-                })
+                }
             } else {
-                Ok(Ran::Exited {
+                Ran::Exited {
                     output,
                     next: Some(target),
-                })
+                }
             }
         }
-        (ExecutionStatus::Succeeded, None) => Ok(Ran::Exited {
+        (ExecutionStatus::Succeeded, None) => Ran::Exited {
             output: result.output.unwrap_or(Value::Null),
             next: None,
-        }),
-        _ => Ok(Ran::Failed {
+        },
+        _ => Ran::Failed {
             error: result.error,
             cause: result.cause,
-        }),
-    }
+        },
+    };
+    Ok((ran, variables))
 }
 
 fn parse_text(v: &Value) -> Value {
