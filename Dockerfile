@@ -1,11 +1,13 @@
 # stepcheck serve: the Step Functions API (awsJson1_0) on port 8083, like Step Functions Local.
 #
 #   docker build -t stepcheck .
-#   docker run --rm -p 8083:8083 stepcheck
-#   docker run --rm -p 8083:8083 -v "$PWD/mocks.json:/mocks.json" \
+#   docker run --rm --init -p 8083:8083 stepcheck
+#   docker run --rm --init -p 8083:8083 -v "$PWD/mocks.json:/mocks.json" \
 #       -e SFN_MOCK_CONFIG=/mocks.json stepcheck --time real
 #
-# Arguments after the image name go to `stepcheck serve` (see README.md).
+# Arguments after the image name go to `stepcheck serve` (see README.md). `--init` gives the
+# container an init process: stepcheck as PID 1 installs no signal handler, so without one
+# `docker stop` would wait for its timeout and then kill it.
 
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /src
