@@ -1358,3 +1358,72 @@ fn test_state_of_jsonata_and_parallel_states() {
         json!({"output": "[1]", "nextState": "Next", "status": "SUCCEEDED"})
     );
 }
+
+#[test]
+fn every_operation_answers_bad_requests_with_an_error_and_keeps_serving() {
+    let server = start_with(ServeConfig {
+        port: 0,
+        activity_poll_timeout: Duration::from_millis(10),
+        ..Default::default()
+    });
+    let ops = [
+        "CreateStateMachine",
+        "DescribeStateMachine",
+        "UpdateStateMachine",
+        "DeleteStateMachine",
+        "ValidateStateMachineDefinition",
+        "StartExecution",
+        "StartSyncExecution",
+        "DescribeExecution",
+        "StopExecution",
+        "ListExecutions",
+        "GetExecutionHistory",
+        "SendTaskSuccess",
+        "SendTaskFailure",
+        "SendTaskHeartbeat",
+        "CreateActivity",
+        "DeleteActivity",
+        "DescribeActivity",
+        "GetActivityTask",
+        "RedriveExecution",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+        "DescribeStateMachineForExecution",
+        "TestState",
+    ];
+    let bodies = [
+        json!({}),
+        json!({"stateMachineArn": [], "executionArn": {}, "name": 1, "definition": true}),
+        json!({"stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:x",
+               "executionArn": "arn", "activityArn": "x", "resourceArn": "y",
+               "taskToken": "", "name": "", "definition": "", "roleArn": "", "output": "",
+               "tags": [1], "tagKeys": [], "maxResults": -1}),
+    ];
+    for op in ops {
+        for (i, body) in bodies.iter().enumerate() {
+            let (status, v) = call(&server, op, body.clone());
+            if i == 2 && op == "DeleteStateMachine" {
+                // Deleting a machine that does not exist succeeds, as on AWS.
+                assert_eq!((status, &v), (200, &json!({})), "{op}");
+                continue;
+            }
+            assert_eq!(status, 400, "{op} {body}: {v}");
+            let t = v["__type"].as_str().unwrap_or_else(|| panic!("{op}: {v}"));
+            assert!(
+                !t.ends_with("#InternalFailure"),
+                "{op} {body} hit a bug: {v}"
+            );
+            assert!(
+                v["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{op}: {v}"
+            );
+        }
+    }
+    // The list operations need nothing.
+    for op in ["ListStateMachines", "ListActivities"] {
+        ok(&server, op, json!({}));
+        let (status, _) = raw(&server, Some(&format!("AWSStepFunctions.{op}")), b"");
+        assert_eq!(status, 200, "{op} with an empty body");
+    }
+}

@@ -131,7 +131,21 @@ fn handle(
     poll_timeout: Duration,
     parked: &mut Vec<Parked>,
 ) {
-    match api.call(op, fields) {
+    // A bug of stepcheck's that panics must cost that request, not the server: the caller
+    // gets InternalFailure and the thread goes on with the next command.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| api.call(op, fields)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Outcome::Reply(Err(ApiError::new(
+                "InternalFailure",
+                format!("stepcheck failed on this request (a bug; please report it): {what}"),
+            )))
+        });
+    match outcome {
         // The handler may have gone (client closed the connection); nothing to do then.
         Outcome::Reply(r) => {
             let _ = reply.send(r);
