@@ -169,6 +169,11 @@ pub trait Backend {
         &mut self,
         execution_arn: &str,
     ) -> Result<Vec<(String, ExecutionInfo)>, BackendError>;
+    /// Backend-side names and the scenario's names for them (state machines a shared
+    /// backend had to create under a run prefix), so the normaliser writes them back.
+    fn aliases(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A kind of backend: its name and capabilities, and a session per scenario. It is shared by
@@ -466,13 +471,82 @@ impl Backend for InProcessSession {
     }
 }
 
-/// The backends this build knows, by name.
-pub fn by_name(name: &str) -> Option<Box<dyn BackendFactory>> {
+/// Why a backend cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// No backend has that name.
+    #[error("unknown backend '{0}' (known: in-process, serve, aws, localstack, moto, or an http(s):// endpoint)")]
+    Unknown(String),
+    /// The backend is known but absent here (no server listening, no credentials): the
+    /// run reports it as skipped, never as passed.
+    #[error("skipped: {backend}: {reason}")]
+    Absent {
+        /// The backend's name.
+        backend: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// The backend is there but could not be set up.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The backends this build knows, by name: `in-process` (also `engine`, `inprocess`),
+/// `serve` (a `stepcheck serve` per scenario, through aws-sdk-sfn), `aws` (real AWS; needs
+/// credentials and `STEPCHECK_ROLE_ARN`), `localstack` and `moto` (at `LOCALSTACK_ENDPOINT`
+/// or `http://127.0.0.1:4566`, `MOTO_ENDPOINT` or `http://127.0.0.1:5000`), or any
+/// `http(s)://` endpoint that speaks the Step Functions API.
+pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
+    use crate::sdk::{Sdk, SdkTarget};
+    let emulator = |label: &str, endpoint: &str| -> Result<Box<dyn BackendFactory>, OpenError> {
+        reachable(endpoint).map_err(|reason| OpenError::Absent {
+            backend: label.to_string(),
+            reason,
+        })?;
+        Sdk::new(SdkTarget::emulator(label, endpoint))
+            .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+            .map_err(|e| OpenError::Failed(e.to_string()))
+    };
+    let env_or = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.into());
     match name {
-        "in-process" | "engine" => Some(Box::new(InProcess)),
-        _ => None,
+        "in-process" | "inprocess" | "engine" => Ok(Box::new(InProcess)),
+        "serve" => crate::sdk::serve_backend()
+            .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+            .map_err(|e| OpenError::Failed(e.to_string())),
+        "aws" => crate::sdk::aws_backend(),
+        "localstack" => emulator(
+            "localstack",
+            &env_or("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
+        ),
+        "moto" => emulator("moto", &env_or("MOTO_ENDPOINT", "http://127.0.0.1:5000")),
+        url if url.starts_with("http://") || url.starts_with("https://") => emulator(url, url),
+        other => Err(OpenError::Unknown(other.to_string())),
     }
 }
 
-/// The names [`by_name`] accepts.
-pub const BACKEND_NAMES: &[&str] = &["in-process"];
+/// Whether something listens at the endpoint's host and port.
+fn reachable(endpoint: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let rest = endpoint
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(endpoint);
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let with_port = if host_port.contains(':') {
+        host_port.to_string()
+    } else if endpoint.starts_with("https") {
+        format!("{host_port}:443")
+    } else {
+        format!("{host_port}:80")
+    };
+    let addrs = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {with_port}: {e}"))?;
+    for a in addrs {
+        if std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!("nothing listens at {endpoint}"))
+}

@@ -200,6 +200,9 @@ fn run_inner(
     if !result.failures.is_empty() {
         return Ok(());
     }
+    for (from, to) in backend.aliases() {
+        normalizer.add_alias(&from, &to);
+    }
     for (i, spec) in scenario.file.executions.iter().enumerate() {
         let machine = scenario.machine_of(spec).unwrap_or_default().to_string();
         let arn = arns[&machine].clone();
@@ -210,6 +213,7 @@ fn run_inner(
             spec,
             &scenario.inputs[i],
             &mut normalizer,
+            !factory.capabilities().virtual_time,
         );
         let outcome = match outcome {
             Ok(o) => o,
@@ -233,6 +237,7 @@ fn run_execution(
     spec: &ExecutionSpec,
     input: &str,
     normalizer: &mut Normalizer,
+    wall_clock: bool,
 ) -> Result<ExecutionOutcome, BackendError> {
     let test_case = spec.test_case.as_deref();
     let (exec_arn, mut info) = if spec.sync {
@@ -296,7 +301,10 @@ fn run_execution(
     } else {
         backend.get_execution_history(&exec_arn)?
     };
-    let history = normalizer.events(&raw);
+    let mut history = normalizer.events(&raw);
+    if wall_clock {
+        whole_seconds(&mut history);
+    }
     let info = ExecutionInfo {
         execution_arn: normalizer.string(&info.execution_arn),
         status: info.status,
@@ -311,6 +319,18 @@ fn run_execution(
         info: Some(info),
         history,
     })
+}
+
+/// On a wall clock, events take milliseconds that a virtual clock does not have: timestamps
+/// compare to the second (a `Wait` of 5 s shows 5, not 5.004).
+fn whole_seconds(history: &mut [Value]) {
+    for e in history {
+        if let Some(t) = e.get_mut("timestamp") {
+            if let Some(x) = t.as_f64() {
+                *t = Value::from(x.round() as i64);
+            }
+        }
+    }
 }
 
 fn check_execution(

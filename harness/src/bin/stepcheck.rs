@@ -41,7 +41,8 @@ enum Command {
 struct RunArgs {
     /// Scenario directories, or directories to search for them. Default: `corpus`.
     paths: Vec<PathBuf>,
-    /// The backend to run on.
+    /// The backends to run on, comma-separated: in-process, serve, aws, localstack, moto or
+    /// an http(s):// endpoint. A backend absent here is reported as skipped.
     #[arg(long, default_value = "in-process")]
     backend: String,
     /// Only scenarios whose name (or a tag) contains this text.
@@ -182,13 +183,27 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> Result<ExitCode> {
     use harness::runner::{run_all, RunOptions, Verdict};
     use harness::scenario::Level;
-    let Some(backend) = harness::backend::by_name(&args.backend) else {
-        anyhow::bail!(
-            "unknown backend '{}' (known: {})",
-            args.backend,
-            harness::backend::BACKEND_NAMES.join(", ")
-        );
-    };
+    let mut backends = Vec::new();
+    let mut skipped = Vec::new();
+    for name in args
+        .backend
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match harness::backend::open(name) {
+            Ok(b) => backends.push(b),
+            Err(e @ harness::backend::OpenError::Absent { .. }) => {
+                println!("{e}");
+                skipped.push(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if backends.is_empty() {
+        println!("nothing ran: every backend was skipped");
+        return Ok(ExitCode::from(2));
+    }
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("corpus")]
     } else {
@@ -228,14 +243,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    bar.set_length((dirs.len() * backends.len()) as u64);
     let started = std::time::Instant::now();
-    let results = run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
-        bar.set_message(r.name.clone());
-        bar.inc(1);
-        if r.verdict == Verdict::Fail {
-            bar.suspend(|| eprintln!("FAIL {}", r.name));
-        }
-    });
+    let mut results = Vec::new();
+    for backend in &backends {
+        results.extend(run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+            if r.verdict == Verdict::Fail {
+                bar.suspend(|| eprintln!("FAIL {} ({})", r.name, r.backend));
+            }
+        }));
+    }
     bar.finish_and_clear();
     for r in &results {
         match &r.verdict {
@@ -257,16 +276,29 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             println!("updated {}", u.display());
         }
     }
-    let t = harness::report::totals(&results);
-    println!(
-        "{} scenarios on {} in {:.2}s: {} passed, {} failed, {} not applicable",
-        results.len(),
-        backend.name(),
-        started.elapsed().as_secs_f64(),
-        t.passed,
-        t.failed,
-        t.not_applicable
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut failed = 0;
+    for backend in &backends {
+        let mine: Vec<_> = results
+            .iter()
+            .filter(|r| r.backend == backend.name())
+            .cloned()
+            .collect();
+        let t = harness::report::totals(&mine);
+        failed += t.failed;
+        println!(
+            "{} scenarios on {} in {:.2}s: {} passed, {} failed, {} not applicable",
+            mine.len(),
+            backend.name(),
+            elapsed,
+            t.passed,
+            t.failed,
+            t.not_applicable
+        );
+    }
+    for s in &skipped {
+        println!("{s}");
+    }
     if let Some(dir) = &args.report {
         let written = harness::report::write_reports(dir, &results)
             .with_context(|| format!("cannot write reports to {}", dir.display()))?;
@@ -274,7 +306,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             println!("report {}", p.display());
         }
     }
-    Ok(if t.failed > 0 {
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
