@@ -185,6 +185,11 @@ pub trait BackendFactory: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// A fresh session for one scenario.
     fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError>;
+    /// Deletes whatever this run created that is still there (a run interrupted midway);
+    /// returns how many resources it deleted.
+    fn cleanup(&self) -> Result<usize, BackendError> {
+        Ok(0)
+    }
 }
 
 /// The in-process engine (`engine::Service`), one service per scenario.

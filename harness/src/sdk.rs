@@ -267,6 +267,16 @@ impl BackendFactory for Sdk {
         };
         Ok(Box::new(SdkSession::new(self, client, wire, prefix, None)))
     }
+
+    fn cleanup(&self) -> Result<usize, BackendError> {
+        match &self.target.run_prefix {
+            Some(run) => {
+                let c = cleanup(&self.target, run)?;
+                Ok(c.state_machines.len() + c.activities.len())
+            }
+            None => Ok(0),
+        }
+    }
 }
 
 /// The clock of a backend whose time is virtual (a `stepcheck serve` in this process).

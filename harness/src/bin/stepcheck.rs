@@ -35,6 +35,19 @@ enum Command {
     },
     /// Run a definition many times and measure throughput, latency and peak memory.
     Bench(harness::bench::BenchArgs),
+    /// Delete the state machines and activities a run left behind on a backend (those whose
+    /// names start with the prefix; running executions are stopped first).
+    Cleanup(CleanupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CleanupArgs {
+    /// The name prefix of the leftovers; every run names its resources `stepcheck-...`.
+    #[arg(long, default_value = "stepcheck-")]
+    prefix: String,
+    /// The backend: aws, localstack, moto or an http(s):// endpoint.
+    #[arg(long)]
+    backend: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -169,6 +182,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
         Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
+        Command::Cleanup(args) => cleanup(&args),
     };
     match result {
         Ok(code) => code,
@@ -204,6 +218,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         println!("nothing ran: every backend was skipped");
         return Ok(ExitCode::from(2));
     }
+    let backends = std::sync::Arc::new(backends);
+    clean_up_on_interrupt(std::sync::Arc::clone(&backends));
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("corpus")]
     } else {
@@ -246,7 +262,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     bar.set_length((dirs.len() * backends.len()) as u64);
     let started = std::time::Instant::now();
     let mut results = Vec::new();
-    for backend in &backends {
+    for backend in backends.iter() {
         results.extend(run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
             bar.set_message(r.name.clone());
             bar.inc(1);
@@ -278,7 +294,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let mut failed = 0;
-    for backend in &backends {
+    for backend in backends.iter() {
         let mine: Vec<_> = results
             .iter()
             .filter(|r| r.backend == backend.name())
@@ -311,6 +327,81 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `stepcheck cleanup`: exit 0 when everything under the prefix is gone.
+fn cleanup(args: &CleanupArgs) -> Result<ExitCode> {
+    let target = match args.backend.as_str() {
+        "aws" => harness::sdk::SdkTarget {
+            endpoint: None,
+            region: std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .context("no region (set AWS_REGION)")?,
+            ..harness::sdk::SdkTarget::emulator("aws", "")
+        },
+        "localstack" => harness::sdk::SdkTarget::emulator(
+            "localstack",
+            &std::env::var("LOCALSTACK_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
+        ),
+        "moto" => harness::sdk::SdkTarget::emulator(
+            "moto",
+            &std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".into()),
+        ),
+        url if url.starts_with("http://") || url.starts_with("https://") => {
+            harness::sdk::SdkTarget::emulator(url, url)
+        }
+        other => anyhow::bail!("cleanup: unknown backend '{other}' (aws, localstack, moto or an endpoint URL)"),
+    };
+    if args.prefix.is_empty() {
+        anyhow::bail!("cleanup: the prefix must not be empty (it would delete everything)");
+    }
+    let cleaned = harness::sdk::cleanup(&target, &args.prefix)?;
+    for arn in cleaned.state_machines.iter().chain(&cleaned.activities) {
+        println!("deleted {arn}");
+    }
+    println!(
+        "{} state machines and {} activities deleted",
+        cleaned.state_machines.len(),
+        cleaned.activities.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On Ctrl-C (or SIGTERM), deletes what the run's backends created before leaving, so that an
+/// interrupted run leaves nothing behind on a shared backend.
+fn clean_up_on_interrupt(backends: std::sync::Arc<Vec<Box<dyn harness::backend::BackendFactory>>>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        rt.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut int), Ok(mut term)) =
+                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        });
+        eprintln!("interrupted: deleting what this run created");
+        for b in backends.iter() {
+            match b.cleanup() {
+                Ok(n) => eprintln!("{}: {n} resources deleted", b.name()),
+                Err(e) => eprintln!("{}: cleanup failed: {e}", b.name()),
+            }
+        }
+        std::process::exit(130);
+    });
 }
 
 /// A scenario's tags, for `--filter`; a scenario that cannot be read has none (its load
