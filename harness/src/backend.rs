@@ -500,7 +500,7 @@ pub enum OpenError {
 /// The backends this build knows, by name: `in-process` (also `engine`, `inprocess`),
 /// `serve` (a `stepcheck serve` per scenario, through aws-sdk-sfn), `aws` (real AWS; needs
 /// credentials and `STEPCHECK_ROLE_ARN`), `localstack` and `moto` (at `LOCALSTACK_ENDPOINT`
-/// or `http://127.0.0.1:4566`, `MOTO_ENDPOINT` or `http://127.0.0.1:5000`), or any
+/// or `MOTO_ENDPOINT` when set, else started as processes from the tools directory), or any
 /// `http(s)://` endpoint that speaks the Step Functions API.
 pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
     use crate::sdk::{Sdk, SdkTarget};
@@ -513,18 +513,36 @@ pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
             .map(|b| Box::new(b) as Box<dyn BackendFactory>)
             .map_err(|e| OpenError::Failed(e.to_string()))
     };
-    let env_or = |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.into());
     match name {
         "in-process" | "inprocess" | "engine" => Ok(Box::new(InProcess)),
         "serve" => crate::sdk::serve_backend()
             .map(|b| Box::new(b) as Box<dyn BackendFactory>)
             .map_err(|e| OpenError::Failed(e.to_string())),
         "aws" => crate::sdk::aws_backend(),
-        "localstack" => emulator(
-            "localstack",
-            &env_or("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566"),
-        ),
-        "moto" => emulator("moto", &env_or("MOTO_ENDPOINT", "http://127.0.0.1:5000")),
+        "localstack" | "moto" => {
+            let (kind, var) = if name == "moto" {
+                (crate::emulators::Emulator::Moto, "MOTO_ENDPOINT")
+            } else {
+                (crate::emulators::Emulator::LocalStack, "LOCALSTACK_ENDPOINT")
+            };
+            // A running emulator the user points at wins; else the harness starts one.
+            if let Ok(endpoint) = std::env::var(var) {
+                return emulator(name, &endpoint);
+            }
+            if !crate::emulators::EmulatorProcess::installed(kind) {
+                return Err(OpenError::Absent {
+                    backend: name.to_string(),
+                    reason: format!(
+                        "{var} is not set and {name} is not installed (harness/scripts/install-emulators.sh {name})"
+                    ),
+                });
+            }
+            let process = crate::emulators::EmulatorProcess::start(kind)
+                .map_err(|e| OpenError::Failed(e.to_string()))?;
+            Sdk::on_process(process)
+                .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+                .map_err(|e| OpenError::Failed(e.to_string()))
+        }
         url if url.starts_with("http://") || url.starts_with("https://") => emulator(url, url),
         other => Err(OpenError::Unknown(other.to_string())),
     }

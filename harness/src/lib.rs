@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod bench;
 pub mod diff;
+pub mod emulators;
 pub mod normalize;
 pub mod report;
 pub mod runner;

@@ -147,6 +147,8 @@ pub struct Sdk {
     runtime: Arc<tokio::runtime::Runtime>,
     config: aws_config::SdkConfig,
     sessions: AtomicUsize,
+    /// The emulator process this backend started, stopped when the backend is dropped.
+    process: Option<crate::emulators::EmulatorProcess>,
 }
 
 impl std::fmt::Debug for Sdk {
@@ -174,7 +176,15 @@ impl Sdk {
             runtime,
             config,
             sessions: AtomicUsize::new(0),
+            process: None,
         })
+    }
+
+    /// A backend on an emulator process it started (and stops when dropped).
+    pub fn on_process(process: crate::emulators::EmulatorProcess) -> Result<Sdk, BackendError> {
+        let mut sdk = Sdk::new(SdkTarget::emulator(process.name(), process.endpoint()))?;
+        sdk.process = Some(process);
+        Ok(sdk)
     }
 
     /// The target.
