@@ -481,7 +481,7 @@ impl Backend for InProcessSession {
 #[non_exhaustive]
 pub enum OpenError {
     /// No backend has that name.
-    #[error("unknown backend '{0}' (known: in-process, serve, aws, localstack, moto, or an http(s):// endpoint)")]
+    #[error("unknown backend '{0}' (known: in-process, serve, aws, localstack, moto, localstack-container, sfn-local-container, or an http(s):// endpoint)")]
     Unknown(String),
     /// The backend is known but absent here (no server listening, no credentials): the
     /// run reports it as skipped, never as passed.
@@ -543,6 +543,14 @@ pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
                 .map(|b| Box::new(b) as Box<dyn BackendFactory>)
                 .map_err(|e| OpenError::Failed(e.to_string()))
         }
+        "localstack-container" => crate::containers::Containers::new(
+            crate::containers::Image::LocalStack,
+        )
+        .map(|b| Box::new(b) as Box<dyn BackendFactory>),
+        "sfn-local-container" => crate::containers::Containers::new(
+            crate::containers::Image::StepFunctionsLocal,
+        )
+        .map(|b| Box::new(b) as Box<dyn BackendFactory>),
         url if url.starts_with("http://") || url.starts_with("https://") => emulator(url, url),
         other => Err(OpenError::Unknown(other.to_string())),
     }

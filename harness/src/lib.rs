@@ -16,6 +16,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod containers;
 pub mod diff;
 pub mod emulators;
 pub mod normalize;

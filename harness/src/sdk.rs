@@ -319,6 +319,9 @@ pub struct SdkSession {
     clock: Option<Box<dyn VirtualClock>>,
     machines: HashMap<String, Machine>,
     executions: HashMap<String, String>,
+    /// What the endpoint lives on (a container or a server started for this session); it
+    /// goes after the session has deleted what it created.
+    held: Option<Box<dyn std::any::Any + Send>>,
 }
 
 impl std::fmt::Debug for SdkSession {
@@ -382,7 +385,15 @@ impl SdkSession {
             clock,
             machines: HashMap::new(),
             executions: HashMap::new(),
+            held: None,
         }
+    }
+
+    /// The session, keeping `thing` (the endpoint's container or server) alive as long as
+    /// the session lives.
+    pub fn holding(mut self, thing: Box<dyn std::any::Any + Send>) -> SdkSession {
+        self.held = Some(thing);
+        self
     }
 
     /// The definition with every reference to another state machine pointed at the one this
