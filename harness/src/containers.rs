@@ -148,7 +148,7 @@ impl BackendFactory for Containers {
                     }
                     let c = req.start().await.map_err(|e| e.to_string())?;
                     let port = c.get_host_port_ipv4(8083).await.map_err(|e| e.to_string())?;
-                    Ok((Box::new(c), port))
+                    Ok((Box::new(c) as Started, port))
                 }
             }
         });
