@@ -153,6 +153,15 @@ pub trait Backend {
     ) -> Result<(), BackendError>;
     /// SendTaskHeartbeat.
     fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError>;
+    /// CreateActivity: the activity's ARN.
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError>;
+    /// GetActivityTask as a worker named `worker_name`: the token of the task handed out, or
+    /// `None` when no task waits for the activity.
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError>;
     /// The tasks of an execution that wait for a callback (capability `task_tokens`).
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError>;
     /// The backend's current time, in epoch milliseconds.
@@ -413,6 +422,21 @@ impl Backend for InProcessSession {
 
     fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError> {
         Ok(self.service.send_task_heartbeat(token)?)
+    }
+
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        Ok(self.service.create_activity(name)?.0)
+    }
+
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .service
+            .get_activity_task(activity_arn, worker_name)?
+            .map(|t| t.task_token))
     }
 
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {
