@@ -153,6 +153,25 @@ pub trait Backend {
     ) -> Result<(), BackendError>;
     /// SendTaskHeartbeat.
     fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError>;
+    /// CreateActivity: the activity's ARN. A backend without activities refuses.
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        Err(BackendError::new(
+            "NotSupported",
+            format!("this backend cannot create activities (activity '{name}')"),
+        ))
+    }
+    /// GetActivityTask as a worker named `worker_name`: the token of the task handed out, or
+    /// `None` when no task waits for the activity. A backend without activities refuses.
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        _worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        Err(BackendError::new(
+            "NotSupported",
+            format!("this backend cannot poll activities ({activity_arn})"),
+        ))
+    }
     /// The tasks of an execution that wait for a callback (capability `task_tokens`).
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError>;
     /// The backend's current time, in epoch milliseconds.
@@ -423,6 +442,21 @@ impl Backend for InProcessSession {
 
     fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError> {
         Ok(self.service.send_task_heartbeat(token)?)
+    }
+
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        Ok(self.service.create_activity(name)?.0)
+    }
+
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .service
+            .get_activity_task(activity_arn, worker_name)?
+            .map(|t| t.task_token))
     }
 
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {

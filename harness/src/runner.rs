@@ -147,6 +147,10 @@ fn run_inner(
     let mut backend = factory.session(&SessionSetup {
         mock_config: scenario.mock_config.clone(),
     })?;
+    let mut activities = std::collections::BTreeMap::new();
+    for name in &scenario.file.activities {
+        activities.insert(name.clone(), backend.create_activity(name)?);
+    }
     let mut arns = std::collections::BTreeMap::new();
     for (name, spec) in &scenario.file.state_machines {
         let text = &scenario.definitions[name];
@@ -212,6 +216,7 @@ fn run_inner(
             &machine,
             spec,
             &scenario.inputs[i],
+            &activities,
             &mut normalizer,
             !factory.capabilities().virtual_time,
         );
@@ -236,6 +241,7 @@ fn run_execution(
     machine: &str,
     spec: &ExecutionSpec,
     input: &str,
+    activities: &std::collections::BTreeMap<String, String>,
     normalizer: &mut Normalizer,
     wall_clock: bool,
 ) -> Result<ExecutionOutcome, BackendError> {
@@ -285,6 +291,22 @@ fn run_execution(
                 backend.stop_execution(&exec_arn, c.error.as_deref(), c.cause.as_deref())?
             }
             CallbackAction::Wait => {}
+            CallbackAction::GetActivityTask => {
+                let name = c.activity.as_deref().unwrap_or_default();
+                let activity = activities.get(name).map(String::as_str).unwrap_or(name);
+                match backend.get_activity_task(activity, c.worker.as_deref())? {
+                    Some(token) => normalizer.add_token(&token),
+                    None => {
+                        return Err(BackendError::new(
+                            "ScriptFailed",
+                            format!(
+                                "callbacks[{j}]: at {}s no task of activity '{name}' waits for a worker",
+                                c.at
+                            ),
+                        ))
+                    }
+                }
+            }
         }
         info = backend.settle(&exec_arn)?;
     }
