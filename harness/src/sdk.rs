@@ -319,6 +319,8 @@ pub struct SdkSession {
     clock: Option<Box<dyn VirtualClock>>,
     machines: HashMap<String, Machine>,
     executions: HashMap<String, String>,
+    /// Activities created, by ARN, with the scenario's names for them.
+    activities: HashMap<String, String>,
     /// What the endpoint lives on (a container or a server started for this session); it
     /// goes after the session has deleted what it created.
     held: Option<Box<dyn std::any::Any + Send>>,
@@ -335,7 +337,9 @@ impl std::fmt::Debug for SdkSession {
 fn state_machine_ref_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]+)")
+        Regex::new(
+            r"arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):(stateMachine|activity):([A-Za-z0-9_-]+)",
+        )
             .expect("valid regex")
     })
 }
@@ -385,6 +389,7 @@ impl SdkSession {
             clock,
             machines: HashMap::new(),
             executions: HashMap::new(),
+            activities: HashMap::new(),
             held: None,
         }
     }
@@ -396,14 +401,14 @@ impl SdkSession {
         self
     }
 
-    /// The definition with every reference to another state machine pointed at the one this
-    /// session creates under its prefix, in the backend's account and region.
+    /// The definition with every reference to another state machine or an activity pointed
+    /// at the one this session creates under its prefix, in the backend's account and region.
     fn rewrite_definition(&self, definition: &str) -> String {
         state_machine_ref_re()
             .replace_all(definition, |c: &regex::Captures<'_>| {
                 format!(
-                    "arn:{}:states:{}:{}:stateMachine:{}{}",
-                    self.partition, self.region, self.account, self.prefix, &c[4]
+                    "arn:{}:states:{}:{}:{}:{}{}",
+                    self.partition, self.region, self.account, &c[4], self.prefix, &c[5]
                 )
             })
             .into_owned()
@@ -454,6 +459,10 @@ impl SdkSession {
         let arns: Vec<String> = self.machines.keys().cloned().collect();
         for arn in arns {
             let _ = self.delete_state_machine(&arn);
+        }
+        for arn in std::mem::take(&mut self.activities).into_keys() {
+            let call = self.client.delete_activity().activity_arn(arn);
+            let _ = self.runtime.block_on(call.send());
         }
     }
 }
@@ -780,6 +789,38 @@ impl Backend for SdkSession {
         Ok(())
     }
 
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        let mut call = self
+            .client
+            .create_activity()
+            .name(format!("{}{name}", self.prefix));
+        if let Some(run) = &self.run_prefix {
+            call = call.tags(Tag::builder().key(RUN_TAG).value(run).build());
+        }
+        let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
+        let arn = out.activity_arn().to_string();
+        self.activities.insert(arn.clone(), name.to_string());
+        Ok(arn)
+    }
+
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        let call = self
+            .client
+            .get_activity_task()
+            .activity_arn(activity_arn)
+            .set_worker_name(worker_name.map(str::to_string));
+        let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
+        // No task: the API answers with an empty token after its long poll.
+        Ok(out
+            .task_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string))
+    }
+
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {
         if execution_arn.contains(":express:") {
             return Ok(Vec::new());
@@ -892,7 +933,9 @@ impl Backend for SdkSession {
             names.extend(
                 self.machines
                     .values()
-                    .map(|m| (format!("{}{}", self.prefix, m.name), m.name.clone())),
+                    .map(|m| &m.name)
+                    .chain(self.activities.values())
+                    .map(|n| (format!("{}{n}", self.prefix), n.clone())),
             );
         }
         names
