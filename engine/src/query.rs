@@ -189,7 +189,7 @@ fn compile(v: &Value, location: &str, loc: &str, diags: &mut Vec<Diagnostic>) ->
             let text = expression_text(s).unwrap_or_default();
             match jsonata::Expression::parse(text) {
                 Ok(expr) => {
-                    let free = expr.variables();
+                    let free = free_names(&expr, text);
                     JTemplate::Expr(Arc::new(Expr {
                         source: text.trim().to_string(),
                         location: location.to_string(),
@@ -231,6 +231,30 @@ fn compile(v: &Value, location: &str, loc: &str, diags: &mut Vec<Diagnostic>) ->
         ),
         other => JTemplate::Const(other.clone()),
     }
+}
+
+/// The `$names` an expression may read from the workflow variables: its free variables, plus
+/// every `$name` written in it that the JSONata library leaves out because a built-in function
+/// has that name. A workflow variable such as `count` is bound like any JSONata binding, and
+/// bindings shadow the built-in functions (JSONata's `evaluate(input, bindings)` binds them in a
+/// frame above the standard library), so `$count` reads the variable. Only names that are
+/// variables at run time get bound; names bound inside the expression still win, since the
+/// expression's own scopes are searched before the bindings.
+fn free_names(expr: &jsonata::Expression, text: &str) -> Vec<String> {
+    let mut names = expr.variables();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        rest = &rest[i + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let name = &rest[..end];
+        if !name.is_empty() && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+        rest = &rest[end..];
+    }
+    names
 }
 
 /// The execution's clock and random numbers, lent to an evaluation.
@@ -378,5 +402,38 @@ mod tests {
             e.detail,
             "The JSONata expression '$f(1)' specified for the field 'Output' threw an error during evaluation. T1006: Attempted to invoke a non-function"
         );
+    }
+
+    #[test]
+    fn variables_named_like_builtin_functions_shadow_them() {
+        // AWS binds workflow variables as JSONata bindings, which shadow the standard
+        // library: a variable `count` makes `$count` its value, not the function.
+        let t = JTemplate::compile(
+            &json!({"n": "{% $count + 1 %}", "s": "{% $sum %}", "f": "{% $max([1, 3]) %}",
+                    "bound": "{% ($count := 7; $count) %}"}),
+            "Output",
+            "/States/S/Output",
+        )
+        .unwrap();
+        let mut rng = Rng::new(1);
+        let mut clock = Clock {
+            now_millis: 0,
+            rng: &mut rng,
+        };
+        let input = json!({});
+        let states = States {
+            input: &input,
+            result: None,
+            error_output: None,
+            context: &Value::Null,
+        };
+        let mut vars = Map::new();
+        vars.insert("count".into(), json!(2));
+        vars.insert("sum".into(), json!("total"));
+        let out = t.eval(&states, &vars, &mut clock).unwrap();
+        assert_eq!(out, json!({"n": 3, "s": "total", "f": 3, "bound": 7}));
+        // Without such a variable the built-in function is still there.
+        let out = eval(json!("{% $count([1, 2]) %}"), json!({})).unwrap();
+        assert_eq!(out, json!(2));
     }
 }

@@ -1558,11 +1558,14 @@ impl Routing<'_> {
                 }
                 response.insert("StartDate".into(), millis(child.start_date));
                 let response = Value::Object(response);
+                // The task waits for the child (`.sync`, `.sync:2`) or for the token
+                // (`.waitForTaskToken`); either way AWS records TaskSubmitted with the
+                // StartExecution response, as for every callback integration (executions
+                // recorded on AWS: LocalStack's `test_callback` snapshots).
                 Ok(match action {
-                    "states:startExecution.sync" | "states:startExecution.sync:2" => {
-                        pending(Some(response))
-                    }
-                    "states:startExecution.waitForTaskToken" => pending(None),
+                    "states:startExecution.sync"
+                    | "states:startExecution.sync:2"
+                    | "states:startExecution.waitForTaskToken" => pending(Some(response)),
                     _ => TaskResponse::success(response),
                 })
             }

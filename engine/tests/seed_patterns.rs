@@ -354,15 +354,17 @@ fn a_child_answers_the_parent_from_its_third_state_of_five() {
             row(2, 0, "TaskStateEntered", 0),
             row(3, 2, "TaskScheduled", 0),
             row(4, 3, "TaskStarted", 0),
-            row(5, 4, "TaskSucceeded", 10_000),
-            row(6, 5, "TaskStateExited", 10_000),
-            row(7, 6, "PassStateEntered", 10_000),
-            row(8, 7, "PassStateExited", 10_000),
-            row(9, 8, "ExecutionSucceeded", 10_000),
+            // AWS records the StartExecution response before waiting for the token.
+            row(5, 4, "TaskSubmitted", 0),
+            row(6, 5, "TaskSucceeded", 10_000),
+            row(7, 6, "TaskStateExited", 10_000),
+            row(8, 7, "PassStateEntered", 10_000),
+            row(9, 8, "PassStateExited", 10_000),
+            row(10, 9, "ExecutionSucceeded", 10_000),
         ]
     );
     assert_eq!(
-        details(&svc, &p.execution_arn, 5),
+        details(&svc, &p.execution_arn, 6),
         json!({"resourceType": "states", "resource": "startExecution.waitForTaskToken",
                "output": "{\"ready\":true}", "outputDetails": {"truncated": false}})
     );
@@ -423,8 +425,9 @@ fn scripted_heartbeats_then_silence_time_out_with_states_heartbeat_timeout() {
             row(2, 0, "TaskStateEntered", 0),
             row(3, 2, "TaskScheduled", 0),
             row(4, 3, "TaskStarted", 0),
-            row(5, 4, "TaskTimedOut", 24_000),
-            row(6, 5, "ExecutionFailed", 24_000),
+            row(5, 4, "TaskSubmitted", 0),
+            row(6, 5, "TaskTimedOut", 24_000),
+            row(7, 6, "ExecutionFailed", 24_000),
         ]
     );
     assert_eq!(
@@ -432,7 +435,7 @@ fn scripted_heartbeats_then_silence_time_out_with_states_heartbeat_timeout() {
         json!(10)
     );
     assert_eq!(
-        details(&svc, &p.execution_arn, 5),
+        details(&svc, &p.execution_arn, 6),
         json!({"resourceType": "states", "resource": "startExecution.waitForTaskToken",
                "error": "States.HeartbeatTimeout"})
     );

@@ -409,6 +409,65 @@ fn a_child_answers_its_parent_from_its_third_state_of_five() {
     );
 }
 
+#[test]
+fn a_wait_for_task_token_child_start_records_task_submitted() {
+    // AWS records TaskSubmitted (the integration's response) for every callback task before
+    // it waits for the token; for startExecution that is the StartExecution response.
+    let mut svc = Service::new();
+    let child = machine(
+        &mut svc,
+        "Child",
+        json!({"StartAt": "Reply", "States": {"Reply": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
+            "Parameters": {"TaskToken.$": "$.token", "Output": "{\"ok\":true}"},
+            "End": true
+        }}}),
+    );
+    let parent = machine(
+        &mut svc,
+        "Parent",
+        json!({"StartAt": "Call", "States": {"Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+            "Parameters": {"StateMachineArn": child, "Name": "kid", "Input": {"token.$": "$$.Task.Token"}},
+            "End": true
+        }}}),
+    );
+    let p = svc.start_execution(&parent, Some("p"), None).unwrap();
+    assert_eq!(p.status, ExecutionStatus::Succeeded);
+    assert_eq!(p.output, Some(json!({"ok": true})));
+    assert_eq!(
+        history_types(&svc, &p.execution_arn),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let submitted = event(&svc, &p.execution_arn, "TaskSubmitted");
+    let output: Value = serde_json::from_str(
+        submitted["taskSubmittedEventDetails"]["output"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        output["ExecutionArn"],
+        json!("arn:aws:states:us-east-1:123456789012:execution:Child:kid")
+    );
+    assert_eq!(output["StartDate"], json!(START));
+    assert_eq!(
+        submitted["taskSubmittedEventDetails"]["resource"],
+        json!("startExecution.waitForTaskToken")
+    );
+}
+
 fn activity_machine(svc: &mut Service, name: &str, activity: &str) -> String {
     activity_machine_with(svc, name, activity, json!({"job.$": "$.job"}))
 }

@@ -153,6 +153,25 @@ pub trait Backend {
     ) -> Result<(), BackendError>;
     /// SendTaskHeartbeat.
     fn send_task_heartbeat(&mut self, token: &str) -> Result<(), BackendError>;
+    /// CreateActivity: the activity's ARN. A backend without activities refuses.
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        Err(BackendError::new(
+            "NotSupported",
+            format!("this backend cannot create activities (activity '{name}')"),
+        ))
+    }
+    /// GetActivityTask as a worker named `worker_name`: the token of the task handed out, or
+    /// `None` when no task waits for the activity. A backend without activities refuses.
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        _worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        Err(BackendError::new(
+            "NotSupported",
+            format!("this backend cannot poll activities ({activity_arn})"),
+        ))
+    }
     /// The tasks of an execution that wait for a callback (capability `task_tokens`).
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError>;
     /// The backend's current time, in epoch milliseconds.
@@ -169,6 +188,11 @@ pub trait Backend {
         &mut self,
         execution_arn: &str,
     ) -> Result<Vec<(String, ExecutionInfo)>, BackendError>;
+    /// Backend-side names and the scenario's names for them (state machines a shared
+    /// backend had to create under a run prefix), so the normaliser writes them back.
+    fn aliases(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A kind of backend: its name and capabilities, and a session per scenario. It is shared by
@@ -180,6 +204,11 @@ pub trait BackendFactory: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// A fresh session for one scenario.
     fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError>;
+    /// Deletes whatever this run created that is still there (a run interrupted midway);
+    /// returns how many resources it deleted.
+    fn cleanup(&self) -> Result<usize, BackendError> {
+        Ok(0)
+    }
 }
 
 /// The in-process engine (`engine::Service`), one service per scenario.
@@ -415,6 +444,21 @@ impl Backend for InProcessSession {
         Ok(self.service.send_task_heartbeat(token)?)
     }
 
+    fn create_activity(&mut self, name: &str) -> Result<String, BackendError> {
+        Ok(self.service.create_activity(name)?.0)
+    }
+
+    fn get_activity_task(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        Ok(self
+            .service
+            .get_activity_task(activity_arn, worker_name)?
+            .map(|t| t.task_token))
+    }
+
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {
         Ok(self
             .service
@@ -466,13 +510,111 @@ impl Backend for InProcessSession {
     }
 }
 
-/// The backends this build knows, by name.
-pub fn by_name(name: &str) -> Option<Box<dyn BackendFactory>> {
+/// Why a backend cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// No backend has that name.
+    #[error("unknown backend '{0}' (known: in-process, serve, aws, localstack, moto, localstack-container, sfn-local-container, or an http(s):// endpoint)")]
+    Unknown(String),
+    /// The backend is known but absent here (no server listening, no credentials): the
+    /// run reports it as skipped, never as passed.
+    #[error("skipped: {backend}: {reason}")]
+    Absent {
+        /// The backend's name.
+        backend: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// The backend is there but could not be set up.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The backends this build knows, by name: `in-process` (also `engine`, `inprocess`),
+/// `serve` (a `stepcheck serve` per scenario, through aws-sdk-sfn), `aws` (real AWS; needs
+/// credentials and `STEPCHECK_ROLE_ARN`), `localstack` and `moto` (at `LOCALSTACK_ENDPOINT`
+/// or `MOTO_ENDPOINT` when set, else started as processes from the tools directory), or any
+/// `http(s)://` endpoint that speaks the Step Functions API.
+pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
+    use crate::sdk::{Sdk, SdkTarget};
+    let emulator = |label: &str, endpoint: &str| -> Result<Box<dyn BackendFactory>, OpenError> {
+        reachable(endpoint).map_err(|reason| OpenError::Absent {
+            backend: label.to_string(),
+            reason,
+        })?;
+        Sdk::new(SdkTarget::emulator(label, endpoint))
+            .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+            .map_err(|e| OpenError::Failed(e.to_string()))
+    };
     match name {
-        "in-process" | "engine" => Some(Box::new(InProcess)),
-        _ => None,
+        "in-process" | "inprocess" | "engine" => Ok(Box::new(InProcess)),
+        "serve" => crate::sdk::serve_backend()
+            .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+            .map_err(|e| OpenError::Failed(e.to_string())),
+        "aws" => crate::sdk::aws_backend(),
+        "localstack" | "moto" => {
+            let (kind, var) = if name == "moto" {
+                (crate::emulators::Emulator::Moto, "MOTO_ENDPOINT")
+            } else {
+                (
+                    crate::emulators::Emulator::LocalStack,
+                    "LOCALSTACK_ENDPOINT",
+                )
+            };
+            // A running emulator the user points at wins; else the harness starts one.
+            if let Ok(endpoint) = std::env::var(var) {
+                return emulator(name, &endpoint);
+            }
+            if !crate::emulators::EmulatorProcess::installed(kind) {
+                return Err(OpenError::Absent {
+                    backend: name.to_string(),
+                    reason: format!(
+                        "{var} is not set and {name} is not installed (harness/scripts/install-emulators.sh {name})"
+                    ),
+                });
+            }
+            let process = crate::emulators::EmulatorProcess::start(kind)
+                .map_err(|e| OpenError::Failed(e.to_string()))?;
+            Sdk::on_process(process)
+                .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+                .map_err(|e| OpenError::Failed(e.to_string()))
+        }
+        "localstack-container" => {
+            crate::containers::Containers::new(crate::containers::Image::LocalStack)
+                .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+        }
+        "sfn-local-container" => {
+            crate::containers::Containers::new(crate::containers::Image::StepFunctionsLocal)
+                .map(|b| Box::new(b) as Box<dyn BackendFactory>)
+        }
+        url if url.starts_with("http://") || url.starts_with("https://") => emulator(url, url),
+        other => Err(OpenError::Unknown(other.to_string())),
     }
 }
 
-/// The names [`by_name`] accepts.
-pub const BACKEND_NAMES: &[&str] = &["in-process"];
+/// Whether something listens at the endpoint's host and port.
+fn reachable(endpoint: &str) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let rest = endpoint
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(endpoint);
+    let host_port = rest.split('/').next().unwrap_or(rest);
+    let with_port = if host_port.contains(':') {
+        host_port.to_string()
+    } else if endpoint.starts_with("https") {
+        format!("{host_port}:443")
+    } else {
+        format!("{host_port}:80")
+    };
+    let addrs = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {with_port}: {e}"))?;
+    for a in addrs {
+        if std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(format!("nothing listens at {endpoint}"))
+}

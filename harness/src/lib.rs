@@ -4,6 +4,8 @@
 //! - [`scenario`]: the scenario format (one directory per scenario) and its loader.
 //! - [`backend`]: the [`backend::Backend`] trait the runner drives, capabilities, and the
 //!   in-process backend over `engine::Service`.
+//! - [`sdk`]: the backend over the Step Functions API through aws-sdk-sfn (any endpoint,
+//!   real AWS), with run prefixes, tags and cleanup.
 //! - [`normalize`]: one normaliser for ARNs, names, timestamps, tokens, ids.
 //! - [`diff`]: value and history comparison (per branch and iteration lanes) with readable
 //!   diffs.
@@ -14,10 +16,13 @@
 
 pub mod backend;
 pub mod bench;
+pub mod containers;
 pub mod diff;
+pub mod emulators;
 pub mod normalize;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sdk;
 pub mod serve;
 pub mod testing;

@@ -147,6 +147,10 @@ fn run_inner(
     let mut backend = factory.session(&SessionSetup {
         mock_config: scenario.mock_config.clone(),
     })?;
+    let mut activities = std::collections::BTreeMap::new();
+    for name in &scenario.file.activities {
+        activities.insert(name.clone(), backend.create_activity(name)?);
+    }
     let mut arns = std::collections::BTreeMap::new();
     for (name, spec) in &scenario.file.state_machines {
         let text = &scenario.definitions[name];
@@ -200,6 +204,9 @@ fn run_inner(
     if !result.failures.is_empty() {
         return Ok(());
     }
+    for (from, to) in backend.aliases() {
+        normalizer.add_alias(&from, &to);
+    }
     for (i, spec) in scenario.file.executions.iter().enumerate() {
         let machine = scenario.machine_of(spec).unwrap_or_default().to_string();
         let arn = arns[&machine].clone();
@@ -209,7 +216,9 @@ fn run_inner(
             &machine,
             spec,
             &scenario.inputs[i],
+            &activities,
             &mut normalizer,
+            !factory.capabilities().virtual_time,
         );
         let outcome = match outcome {
             Ok(o) => o,
@@ -232,7 +241,9 @@ fn run_execution(
     machine: &str,
     spec: &ExecutionSpec,
     input: &str,
+    activities: &std::collections::BTreeMap<String, String>,
     normalizer: &mut Normalizer,
+    wall_clock: bool,
 ) -> Result<ExecutionOutcome, BackendError> {
     let test_case = spec.test_case.as_deref();
     let (exec_arn, mut info) = if spec.sync {
@@ -280,6 +291,22 @@ fn run_execution(
                 backend.stop_execution(&exec_arn, c.error.as_deref(), c.cause.as_deref())?
             }
             CallbackAction::Wait => {}
+            CallbackAction::GetActivityTask => {
+                let name = c.activity.as_deref().unwrap_or_default();
+                let activity = activities.get(name).map(String::as_str).unwrap_or(name);
+                match backend.get_activity_task(activity, c.worker.as_deref())? {
+                    Some(token) => normalizer.add_token(&token),
+                    None => {
+                        return Err(BackendError::new(
+                            "ScriptFailed",
+                            format!(
+                                "callbacks[{j}]: at {}s no task of activity '{name}' waits for a worker",
+                                c.at
+                            ),
+                        ))
+                    }
+                }
+            }
         }
         info = backend.settle(&exec_arn)?;
     }
@@ -296,7 +323,10 @@ fn run_execution(
     } else {
         backend.get_execution_history(&exec_arn)?
     };
-    let history = normalizer.events(&raw);
+    let mut history = normalizer.events(&raw);
+    if wall_clock {
+        whole_seconds(&mut history);
+    }
     let info = ExecutionInfo {
         execution_arn: normalizer.string(&info.execution_arn),
         status: info.status,
@@ -311,6 +341,18 @@ fn run_execution(
         info: Some(info),
         history,
     })
+}
+
+/// On a wall clock, events take milliseconds that a virtual clock does not have: timestamps
+/// compare to the second (a `Wait` of 5 s shows 5, not 5.004).
+fn whole_seconds(history: &mut [Value]) {
+    for e in history {
+        if let Some(t) = e.get_mut("timestamp") {
+            if let Some(x) = t.as_f64() {
+                *t = Value::from(x.round() as i64);
+            }
+        }
+    }
 }
 
 fn check_execution(

@@ -134,6 +134,10 @@ pub struct ScenarioFile {
     pub tags: Vec<String>,
     /// The state machines to create, by name.
     pub state_machines: BTreeMap<String, StateMachineSpec>,
+    /// Activities to create (CreateActivity) before the state machines, by name; Task states
+    /// name them by ARN and scripted workers (`getActivityTask`) poll them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<String>,
     /// A MockConfigFile (Step Functions Local's format), relative to the scenario directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock_config: Option<String>,
@@ -257,6 +261,12 @@ pub struct Callback {
     /// SendTaskFailure's or StopExecution's cause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// The activity a worker polls (`getActivityTask`), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+    /// The worker's name in GetActivityTask (`getActivityTask`; ActivityStarted's workerName).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// The scripted actions.
@@ -273,6 +283,9 @@ pub enum CallbackAction {
     Stop,
     /// Only let time pass until `at`.
     Wait,
+    /// A worker polls `activity` (GetActivityTask) and takes the oldest task waiting for it
+    /// (ActivityStarted); answer it afterwards with success/failure/heartbeat on its state.
+    GetActivityTask,
 }
 
 /// What an execution must end with. Absent fields are not checked.
@@ -335,7 +348,10 @@ impl Scenario {
             r.push(Requirement::Validation);
         }
         for e in &self.file.executions {
-            if e.callbacks.iter().any(|c| c.state.is_some()) {
+            if e.callbacks
+                .iter()
+                .any(|c| c.state.is_some() || c.activity.is_some())
+            {
                 r.push(Requirement::TaskTokens);
             }
             let machine = self
@@ -491,6 +507,25 @@ impl Scenario {
                 }
                 if !needs_state && c.state.is_some() {
                     return Err(invalid(at("state"), "not used by this action".into()));
+                }
+                let polls = c.action == CallbackAction::GetActivityTask;
+                match &c.activity {
+                    None if polls => {
+                        return Err(invalid(at("activity"), "required for this action".into()))
+                    }
+                    Some(_) if !polls => {
+                        return Err(invalid(at("activity"), "not used by this action".into()))
+                    }
+                    Some(a) if !file.activities.contains(a) => {
+                        return Err(invalid(
+                            at("activity"),
+                            format!("'{a}' is not one of the scenario's activities"),
+                        ))
+                    }
+                    _ => {}
+                }
+                if !polls && c.worker.is_some() {
+                    return Err(invalid(at("worker"), "not used by this action".into()));
                 }
             }
             let input = match (&e.input, &e.input_file) {

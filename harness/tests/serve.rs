@@ -1427,3 +1427,47 @@ fn every_operation_answers_bad_requests_with_an_error_and_keeps_serving() {
         assert_eq!(status, 200, "{op} with an empty body");
     }
 }
+
+#[test]
+fn the_clock_handle_reads_and_moves_virtual_time() {
+    let server = start();
+    let clock = server.clock();
+    assert_eq!(clock.now_millis(), Ok(1_704_067_200_000));
+    let def = json!({
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": 30,
+                "End": true
+            }
+        }
+    });
+    let arn = create(&server, "timed", def, "STANDARD");
+    ok(
+        &server,
+        "StartExecution",
+        json!({"stateMachineArn": arn, "name": "t"}),
+    );
+    let exec = format!("{EXEC}timed:t");
+    // Nothing moves the clock while the task waits for its callback...
+    assert_eq!(
+        ok(&server, "DescribeExecution", json!({"executionArn": exec}))["status"],
+        "RUNNING"
+    );
+    // ...until the process that runs the server moves it past the task's timeout.
+    assert_eq!(clock.advance_to(1_704_067_260_000), Ok(1_704_067_260_000));
+    let d = ok(&server, "DescribeExecution", json!({"executionArn": exec}));
+    assert_eq!(d["status"], "FAILED");
+    assert_eq!(d["error"], "States.Timeout");
+    assert_eq!(d["stopDate"], T0 + 30.0);
+    // An earlier time changes nothing.
+    assert_eq!(clock.advance_to(0), Ok(1_704_067_260_000));
+    server.shutdown();
+    assert_eq!(
+        clock.now_millis().map_err(|e| e.code),
+        Err("InternalFailure".to_string())
+    );
+}

@@ -35,8 +35,21 @@ enum Command {
     },
     /// Run a definition many times and measure throughput, latency and peak memory.
     Bench(harness::bench::BenchArgs),
+    /// Delete the state machines and activities a run left behind on a backend (those whose
+    /// names start with the prefix; running executions are stopped first).
+    Cleanup(CleanupArgs),
     /// Serve the Step Functions API (awsJson1_0) on HTTP, for SDKs, the AWS CLI, Terraform.
     Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CleanupArgs {
+    /// The name prefix of the leftovers; every run names its resources `stepcheck-...`.
+    #[arg(long, default_value = "stepcheck-")]
+    prefix: String,
+    /// The backend: aws, localstack, moto or an http(s):// endpoint.
+    #[arg(long)]
+    backend: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -69,7 +82,8 @@ struct ServeArgs {
 struct RunArgs {
     /// Scenario directories, or directories to search for them. Default: `corpus`.
     paths: Vec<PathBuf>,
-    /// The backend to run on.
+    /// The backends to run on, comma-separated: in-process, serve, aws, localstack, moto or
+    /// an http(s):// endpoint. A backend absent here is reported as skipped.
     #[arg(long, default_value = "in-process")]
     backend: String,
     /// Only scenarios whose name (or a tag) contains this text.
@@ -196,6 +210,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
         Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
+        Command::Cleanup(args) => cleanup(&args),
         Command::Serve(args) => serve(args),
     };
     match result {
@@ -211,13 +226,29 @@ fn main() -> ExitCode {
 fn run(args: RunArgs) -> Result<ExitCode> {
     use harness::runner::{run_all, RunOptions, Verdict};
     use harness::scenario::Level;
-    let Some(backend) = harness::backend::by_name(&args.backend) else {
-        anyhow::bail!(
-            "unknown backend '{}' (known: {})",
-            args.backend,
-            harness::backend::BACKEND_NAMES.join(", ")
-        );
-    };
+    let mut backends = Vec::new();
+    let mut skipped = Vec::new();
+    for name in args
+        .backend
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        match harness::backend::open(name) {
+            Ok(b) => backends.push(b),
+            Err(e @ harness::backend::OpenError::Absent { .. }) => {
+                println!("{e}");
+                skipped.push(e.to_string());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if backends.is_empty() {
+        println!("nothing ran: every backend was skipped");
+        return Ok(ExitCode::from(2));
+    }
+    let backends = std::sync::Arc::new(backends);
+    clean_up_on_interrupt(std::sync::Arc::clone(&backends));
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("corpus")]
     } else {
@@ -257,14 +288,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    bar.set_length((dirs.len() * backends.len()) as u64);
     let started = std::time::Instant::now();
-    let results = run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
-        bar.set_message(r.name.clone());
-        bar.inc(1);
-        if r.verdict == Verdict::Fail {
-            bar.suspend(|| eprintln!("FAIL {}", r.name));
-        }
-    });
+    let mut results = Vec::new();
+    for backend in backends.iter() {
+        results.extend(run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
+            bar.set_message(r.name.clone());
+            bar.inc(1);
+            if r.verdict == Verdict::Fail {
+                bar.suspend(|| eprintln!("FAIL {} ({})", r.name, r.backend));
+            }
+        }));
+    }
     bar.finish_and_clear();
     for r in &results {
         match &r.verdict {
@@ -286,16 +321,29 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             println!("updated {}", u.display());
         }
     }
-    let t = harness::report::totals(&results);
-    println!(
-        "{} scenarios on {} in {:.2}s: {} passed, {} failed, {} not applicable",
-        results.len(),
-        backend.name(),
-        started.elapsed().as_secs_f64(),
-        t.passed,
-        t.failed,
-        t.not_applicable
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut failed = 0;
+    for backend in backends.iter() {
+        let mine: Vec<_> = results
+            .iter()
+            .filter(|r| r.backend == backend.name())
+            .cloned()
+            .collect();
+        let t = harness::report::totals(&mine);
+        failed += t.failed;
+        println!(
+            "{} scenarios on {} in {:.2}s: {} passed, {} failed, {} not applicable",
+            mine.len(),
+            backend.name(),
+            elapsed,
+            t.passed,
+            t.failed,
+            t.not_applicable
+        );
+    }
+    for s in &skipped {
+        println!("{s}");
+    }
     if let Some(dir) = &args.report {
         let written = harness::report::write_reports(dir, &results)
             .with_context(|| format!("cannot write reports to {}", dir.display()))?;
@@ -303,11 +351,93 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             println!("report {}", p.display());
         }
     }
-    Ok(if t.failed > 0 {
+    Ok(if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `stepcheck cleanup`: exit 0 when everything under the prefix is gone.
+fn cleanup(args: &CleanupArgs) -> Result<ExitCode> {
+    let target = match args.backend.as_str() {
+        "aws" => harness::sdk::SdkTarget {
+            endpoint: None,
+            region: std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .context("no region (set AWS_REGION)")?,
+            ..harness::sdk::SdkTarget::emulator("aws", "")
+        },
+        "localstack" => harness::sdk::SdkTarget::emulator(
+            "localstack",
+            &std::env::var("LOCALSTACK_ENDPOINT")
+                .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
+        ),
+        "moto" => harness::sdk::SdkTarget::emulator(
+            "moto",
+            &std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".into()),
+        ),
+        url if url.starts_with("http://") || url.starts_with("https://") => {
+            harness::sdk::SdkTarget::emulator(url, url)
+        }
+        other => anyhow::bail!(
+            "cleanup: unknown backend '{other}' (aws, localstack, moto or an endpoint URL)"
+        ),
+    };
+    if args.prefix.is_empty() {
+        anyhow::bail!("cleanup: the prefix must not be empty (it would delete everything)");
+    }
+    let cleaned = harness::sdk::cleanup(&target, &args.prefix)?;
+    for arn in cleaned.state_machines.iter().chain(&cleaned.activities) {
+        println!("deleted {arn}");
+    }
+    println!(
+        "{} state machines and {} activities deleted",
+        cleaned.state_machines.len(),
+        cleaned.activities.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On Ctrl-C (or SIGTERM), deletes what the run's backends created before leaving, so that an
+/// interrupted run leaves nothing behind on a shared backend.
+fn clean_up_on_interrupt(backends: std::sync::Arc<Vec<Box<dyn harness::backend::BackendFactory>>>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut int), Ok(mut term)) = (
+                    signal(SignalKind::interrupt()),
+                    signal(SignalKind::terminate()),
+                ) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+        });
+        eprintln!("interrupted: deleting what this run created");
+        for b in backends.iter() {
+            match b.cleanup() {
+                Ok(n) => eprintln!("{}: {n} resources deleted", b.name()),
+                Err(e) => eprintln!("{}: cleanup failed: {e}", b.name()),
+            }
+        }
+        std::process::exit(130);
+    });
 }
 
 /// A scenario's tags, for `--filter`; a scenario that cannot be read has none (its load

@@ -35,6 +35,15 @@ pub enum Command {
         /// Where the answer goes.
         reply: oneshot::Sender<Reply>,
     },
+    /// Read or move the virtual clock from the process that runs the server (see
+    /// [`super::ClockHandle`]); answers the clock's time in epoch milliseconds.
+    Clock {
+        /// `None` to read the time; `Some(t)` to move it to `t` (never backwards), running
+        /// what falls due on the way.
+        advance_to: Option<i64>,
+        /// Where the answer goes (a blocking caller, not an HTTP handler).
+        reply: std::sync::mpsc::SyncSender<Result<i64, ApiError>>,
+    },
     /// Stop the thread; parked callers are dropped (their handlers answer InternalFailure).
     Shutdown,
 }
@@ -100,19 +109,23 @@ pub fn run(mut api: Api, time: TimeMode, poll_timeout: Duration, rx: Receiver<Co
         let mut changed = wall.is_some();
         match received {
             Ok(Command::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
-            Ok(Command::Call { op, fields, reply }) => {
-                changed |= op.mutates();
-                handle(&mut api, op, &fields, reply, poll_timeout, &mut parked);
+            Ok(first) => {
                 // Take what else has queued up meanwhile before looking at the parked
                 // callers, so a burst costs one pass over them.
-                while let Ok(cmd) = rx.try_recv() {
+                let mut next = Some(first);
+                while let Some(cmd) = next.take() {
                     match cmd {
                         Command::Shutdown => return,
                         Command::Call { op, fields, reply } => {
                             changed |= op.mutates();
                             handle(&mut api, op, &fields, reply, poll_timeout, &mut parked);
                         }
+                        Command::Clock { advance_to, reply } => {
+                            changed = true;
+                            let _ = reply.send(clock(&mut api, advance_to));
+                        }
                     }
+                    next = rx.try_recv().ok();
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -164,6 +177,17 @@ fn handle(
             reply,
         }),
     }
+}
+
+/// Reads the virtual clock, or moves it forward to `advance_to` first.
+fn clock(api: &mut Api, advance_to: Option<i64>) -> Result<i64, ApiError> {
+    let now = api.service.now().millis();
+    if let Some(t) = advance_to {
+        if t > now {
+            api.service.advance((t - now) as u64)?;
+        }
+    }
+    Ok(api.service.now().millis())
 }
 
 /// Moves the service's clock to the wall clock's virtual instant, firing what falls due.

@@ -240,6 +240,14 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
+    /// A handle on the server's virtual clock, for the process that runs it (a test
+    /// harness scripting time); see [`ClockHandle`].
+    pub fn clock(&self) -> ClockHandle {
+        ClockHandle {
+            engine: self.shared.engine.clone(),
+        }
+    }
+
     /// Blocks until the engine thread ends (for the command line, which runs until killed).
     pub fn wait(mut self) {
         if let Some(engine) = self.engine.take() {
@@ -266,6 +274,45 @@ impl Server {
             // runtime (an SDK backend's).
             runtime.shutdown_background();
         }
+    }
+}
+
+/// The server's virtual clock, read and moved from the process that runs the server (not
+/// over HTTP: the Step Functions API has no such operation). Cheap to clone; `Send` and
+/// `Sync`. The calls block until the engine thread answers, so call them from ordinary
+/// threads (or `spawn_blocking`), not from inside an async task.
+///
+/// Meant for `TimeMode::Virtual`; in the wall-clock modes the clock also moves by itself,
+/// and a time moved ahead by hand is kept until the wall clock catches up.
+#[derive(Debug, Clone)]
+pub struct ClockHandle {
+    engine: mpsc::Sender<actor::Command>,
+}
+
+impl ClockHandle {
+    fn ask(&self, advance_to: Option<i64>) -> Result<i64, protocol::ApiError> {
+        let stopped = || protocol::ApiError::new("InternalFailure", "the server has stopped");
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.engine
+            .send(actor::Command::Clock {
+                advance_to,
+                reply: tx,
+            })
+            .map_err(|_| stopped())?;
+        rx.recv().map_err(|_| stopped())?
+    }
+
+    /// The virtual time, in epoch milliseconds.
+    pub fn now_millis(&self) -> Result<i64, protocol::ApiError> {
+        self.ask(None)
+    }
+
+    /// Moves the virtual clock forward to `epoch_millis` (an earlier time changes nothing),
+    /// running every timer, retry and timeout that falls due on the way, as AWS would have
+    /// by then; returns the new time. An error is a task handler's (a Task with no mock met
+    /// on the way: its execution has failed).
+    pub fn advance_to(&self, epoch_millis: i64) -> Result<i64, protocol::ApiError> {
+        self.ask(Some(epoch_millis))
     }
 }
 
