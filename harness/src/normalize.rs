@@ -72,6 +72,8 @@ pub struct Normalizer {
     /// Backend-side names to scenario-side names (execution names a backend had to make
     /// unique).
     aliases: Vec<(String, String)>,
+    /// Timestamps to the whole second (backends on a wall clock).
+    whole_seconds: bool,
 }
 
 impl Default for Normalizer {
@@ -101,6 +103,7 @@ impl Normalizer {
             replace,
             tokens: Vec::new(),
             aliases: Vec::new(),
+            whole_seconds: false,
         })
     }
 
@@ -109,6 +112,12 @@ impl Normalizer {
         if !token.is_empty() && !self.tokens.iter().any(|t| t == token) {
             self.tokens.push(token.to_string());
         }
+    }
+
+    /// Rounds history timestamps to the whole second: on a wall clock each event takes a few
+    /// milliseconds that a virtual clock does not have, so a `Wait` of 5 s shows 5, not 5.004.
+    pub fn set_whole_seconds(&mut self, on: bool) {
+        self.whole_seconds = on;
     }
 
     /// Writes `backend_name` as `scenario_name` wherever it appears.
@@ -200,6 +209,9 @@ impl Normalizer {
                 for (k, v) in m {
                     let nv = match k.as_str() {
                         "timestamp" => match v.as_f64() {
+                            Some(t) if self.whole_seconds => {
+                                Value::from((t - start).round() as i64)
+                            }
                             Some(t) => seconds(t - start),
                             None => v.clone(),
                         },
@@ -311,7 +323,7 @@ mod tests {
 
     #[test]
     fn events_get_relative_timestamps_and_parsed_payloads() {
-        let n = Normalizer::default();
+        let mut n = Normalizer::default();
         let events = vec![
             json!({"id": 1, "previousEventId": 0, "timestamp": 1704067200.0, "type": "ExecutionStarted",
                    "executionStartedEventDetails": {"input": "{\"a\":1}", "roleArn": "arn:aws:iam::123456789012:role/R"}}),
@@ -321,6 +333,13 @@ mod tests {
         let out = n.events(&events);
         assert_eq!(out[0]["timestamp"], json!(0));
         assert_eq!(out[1]["timestamp"], json!(1.5));
+        n.set_whole_seconds(true);
+        let out = n.events(&events);
+        assert_eq!(
+            out[1]["timestamp"],
+            json!(2),
+            "a wall clock compares to the second"
+        );
         assert_eq!(
             out[0]["executionStartedEventDetails"]["input"],
             json!({"a": 1})

@@ -207,6 +207,8 @@ fn run_inner(
     for (from, to) in backend.aliases() {
         normalizer.add_alias(&from, &to);
     }
+    // On a wall clock, events take milliseconds that a virtual clock does not have.
+    normalizer.set_whole_seconds(!factory.capabilities().virtual_time);
     for (i, spec) in scenario.file.executions.iter().enumerate() {
         let machine = scenario.machine_of(spec).unwrap_or_default().to_string();
         let arn = arns[&machine].clone();
@@ -218,7 +220,6 @@ fn run_inner(
             &scenario.inputs[i],
             &activities,
             &mut normalizer,
-            !factory.capabilities().virtual_time,
         );
         let outcome = match outcome {
             Ok(o) => o,
@@ -243,7 +244,6 @@ fn run_execution(
     input: &str,
     activities: &std::collections::BTreeMap<String, String>,
     normalizer: &mut Normalizer,
-    wall_clock: bool,
 ) -> Result<ExecutionOutcome, BackendError> {
     let test_case = spec.test_case.as_deref();
     let (exec_arn, mut info) = if spec.sync {
@@ -323,10 +323,7 @@ fn run_execution(
     } else {
         backend.get_execution_history(&exec_arn)?
     };
-    let mut history = normalizer.events(&raw);
-    if wall_clock {
-        whole_seconds(&mut history);
-    }
+    let history = normalizer.events(&raw);
     let info = ExecutionInfo {
         execution_arn: normalizer.string(&info.execution_arn),
         status: info.status,
@@ -341,18 +338,6 @@ fn run_execution(
         info: Some(info),
         history,
     })
-}
-
-/// On a wall clock, events take milliseconds that a virtual clock does not have: timestamps
-/// compare to the second (a `Wait` of 5 s shows 5, not 5.004).
-fn whole_seconds(history: &mut [Value]) {
-    for e in history {
-        if let Some(t) = e.get_mut("timestamp") {
-            if let Some(x) = t.as_f64() {
-                *t = Value::from(x.round() as i64);
-            }
-        }
-    }
 }
 
 fn check_execution(

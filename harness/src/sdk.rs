@@ -196,7 +196,8 @@ impl Sdk {
         client(&self.config, self.target.endpoint.is_some())
     }
 
-    /// A session on an endpoint of its own (a server started for it): no name prefix.
+    /// A session on an endpoint of its own (a server or container started for it): no name
+    /// prefix.
     pub fn session_at(
         &self,
         endpoint: &str,
@@ -321,6 +322,9 @@ pub struct SdkSession {
     executions: HashMap<String, String>,
     /// Activities created, by ARN, with the scenario's names for them.
     activities: HashMap<String, String>,
+    /// Activity tasks handed out by GetActivityTask and not answered yet, with the state
+    /// that uses the activity.
+    activity_tasks: Vec<WaitingTask>,
     /// What the endpoint lives on (a container or a server started for this session); it
     /// goes after the session has deleted what it created.
     held: Option<Box<dyn std::any::Any + Send>>,
@@ -390,6 +394,7 @@ impl SdkSession {
             machines: HashMap::new(),
             executions: HashMap::new(),
             activities: HashMap::new(),
+            activity_tasks: Vec::new(),
             held: None,
         }
     }
@@ -520,6 +525,23 @@ fn find_state<'a>(definition: &'a Value, name: &str) -> Option<&'a Value> {
     })
 }
 
+/// The name of the state (anywhere in the definition) whose Resource is `resource`.
+fn state_with_resource<'a>(definition: &'a Value, resource: &str) -> Option<&'a str> {
+    let states = definition.get("States")?.as_object()?;
+    states.iter().find_map(|(name, s)| {
+        if s.get("Resource").and_then(Value::as_str) == Some(resource) {
+            return Some(name.as_str());
+        }
+        s.get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(s.get("ItemProcessor"))
+            .chain(s.get("Iterator"))
+            .find_map(|d| state_with_resource(d, resource))
+    })
+}
+
 /// The tasks of a history that wait for a callback: each `.waitForTaskToken` TaskScheduled
 /// without an end, with the token read from its parameters where the definition put it.
 fn waiting_from_history(events: &[Value], definition: &Value) -> Vec<WaitingTask> {
@@ -567,10 +589,21 @@ fn waiting_from_history(events: &[Value], definition: &Value) -> Vec<WaitingTask
         if !resource.ends_with(".waitForTaskToken") || ended(id(e)) {
             continue;
         }
-        let Some(entered) = by_id.get(&prev(e)) else {
-            continue;
-        };
-        let Some(state_name) = entered["stateEnteredEventDetails"]["name"].as_str() else {
+        // The state is the one entered last on the way back along the causal links (a
+        // retry's TaskScheduled follows the failed attempt, not the StateEntered).
+        let mut link = prev(e);
+        let mut state_name = None;
+        while let Some(p) = by_id.get(&link) {
+            if let Some(n) = p["stateEnteredEventDetails"]["name"].as_str() {
+                state_name = Some(n);
+                break;
+            }
+            if link == 0 {
+                break;
+            }
+            link = prev(p);
+        }
+        let Some(state_name) = state_name else {
             continue;
         };
         let parameters: Value = details["parameters"]
@@ -758,6 +791,7 @@ impl Backend for SdkSession {
     }
 
     fn send_task_success(&mut self, token: &str, output: &str) -> Result<(), BackendError> {
+        self.activity_tasks.retain(|w| w.token != token);
         let call = self
             .client
             .send_task_success()
@@ -773,6 +807,7 @@ impl Backend for SdkSession {
         error: Option<&str>,
         cause: Option<&str>,
     ) -> Result<(), BackendError> {
+        self.activity_tasks.retain(|w| w.token != token);
         let call = self
             .client
             .send_task_failure()
@@ -815,10 +850,25 @@ impl Backend for SdkSession {
             .set_worker_name(worker_name.map(str::to_string));
         let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
         // No task: the API answers with an empty token after its long poll.
-        Ok(out
+        let token = out
             .task_token()
             .filter(|t| !t.is_empty())
-            .map(str::to_string))
+            .map(str::to_string);
+        if let Some(token) = &token {
+            // The API does not say which state the task is for: the state whose Resource is
+            // this activity.
+            let state = self
+                .machines
+                .values()
+                .find_map(|m| state_with_resource(&m.definition, activity_arn).map(str::to_string));
+            if let Some(state_name) = state {
+                self.activity_tasks.push(WaitingTask {
+                    state_name,
+                    token: token.clone(),
+                });
+            }
+        }
+        Ok(token)
     }
 
     fn waiting_tasks(&mut self, execution_arn: &str) -> Result<Vec<WaitingTask>, BackendError> {
@@ -829,7 +879,14 @@ impl Backend for SdkSession {
         let Some(machine) = self.machine_of(execution_arn) else {
             return Ok(Vec::new());
         };
-        Ok(waiting_from_history(&events, &machine.definition))
+        let mut waiting = waiting_from_history(&events, &machine.definition);
+        waiting.extend(
+            self.activity_tasks
+                .iter()
+                .filter(|w| find_state(&machine.definition, &w.state_name).is_some())
+                .cloned(),
+        );
+        Ok(waiting)
     }
 
     fn now_millis(&mut self) -> Result<i64, BackendError> {
@@ -983,12 +1040,65 @@ pub fn aws_backend() -> Result<Box<dyn BackendFactory>, crate::backend::OpenErro
     Ok(Box::new(sdk))
 }
 
-/// `stepcheck serve` through aws-sdk-sfn.
-pub fn serve_backend() -> Result<Sdk, BackendError> {
-    Err(BackendError::new(
-        "Unsupported",
-        "not supported yet: the serve backend",
-    ))
+/// `stepcheck serve` through aws-sdk-sfn: each scenario gets a server of its own (on a free
+/// loopback port, with the scenario's MockConfigFile), so the corpus runs unchanged over the
+/// wire, with virtual time driven through the server's clock handle.
+#[derive(Debug)]
+pub struct ServeBackend {
+    sdk: Sdk,
+}
+
+/// The serve backend.
+pub fn serve_backend() -> Result<ServeBackend, BackendError> {
+    let mut target = SdkTarget::emulator("serve", "http://127.0.0.1:1");
+    target.run_prefix = None;
+    target.capabilities = Capabilities {
+        virtual_time: true,
+        mocks: true,
+        express_history: false,
+        task_tokens: true,
+        validation: true,
+    };
+    Ok(ServeBackend {
+        sdk: Sdk::new(target)?,
+    })
+}
+
+impl VirtualClock for crate::serve::ClockHandle {
+    fn now_millis(&self) -> Result<i64, BackendError> {
+        crate::serve::ClockHandle::now_millis(self)
+            .map_err(|e| BackendError::new(e.code, e.message))
+    }
+
+    fn advance_to(&self, epoch_millis: i64) -> Result<(), BackendError> {
+        crate::serve::ClockHandle::advance_to(self, epoch_millis)
+            .map(|_| ())
+            .map_err(|e| BackendError::new(e.code, e.message))
+    }
+}
+
+impl BackendFactory for ServeBackend {
+    fn name(&self) -> &str {
+        "serve"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.sdk.target.capabilities
+    }
+
+    fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError> {
+        let config = crate::serve::ServeConfig {
+            port: 0,
+            mock_config: setup.mock_config.clone(),
+            http_threads: 1,
+            ..crate::serve::ServeConfig::default()
+        };
+        let server = crate::serve::Server::start(config)
+            .map_err(|e| BackendError::new("ServeError", e.to_string()))?;
+        let clock = server.clock();
+        let session = self.sdk.session_at(&server.url(), Some(Box::new(clock)))?;
+        Ok(Box::new(session.holding(Box::new(server))))
+    }
 }
 
 /// What [`cleanup`] deleted.
