@@ -322,6 +322,10 @@ pub struct SdkSession {
     executions: HashMap<String, String>,
     /// Activities created, by ARN, with the scenario's names for them.
     activities: HashMap<String, String>,
+    /// The backend's clock minus ours, in milliseconds, as of the latest execution start: on a
+    /// wall clock, callbacks due "at T seconds after the start" are timed on the backend's
+    /// clock, which need not agree with this machine's.
+    clock_offset: i64,
     /// Activity tasks handed out by GetActivityTask and not answered yet, with the state
     /// that uses the activity.
     activity_tasks: Vec<WaitingTask>,
@@ -364,6 +368,13 @@ fn millis(t: &aws_sdk_sfn::primitives::DateTime) -> i64 {
     t.to_millis().unwrap_or(t.secs() * 1000)
 }
 
+fn local_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 fn parse_output(text: Option<&str>) -> Option<Value> {
     text.map(|t| serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string())))
 }
@@ -395,6 +406,7 @@ impl SdkSession {
             executions: HashMap::new(),
             activities: HashMap::new(),
             activity_tasks: Vec::new(),
+            clock_offset: 0,
             held: None,
         }
     }
@@ -723,6 +735,7 @@ impl Backend for SdkSession {
             .name(name)
             .input(input);
         let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
+        self.clock_offset = millis(out.start_date()) - local_millis();
         let arn = out.execution_arn().to_string();
         self.executions
             .insert(arn.clone(), state_machine_arn.to_string());
@@ -892,10 +905,7 @@ impl Backend for SdkSession {
     fn now_millis(&mut self) -> Result<i64, BackendError> {
         match &self.clock {
             Some(c) => c.now_millis(),
-            None => Ok(SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)),
+            None => Ok(local_millis() + self.clock_offset),
         }
     }
 
