@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// The file that makes a directory a scenario.
 pub const SCENARIO_FILE: &str = "scenario.json";
 
+/// The latest callback (seconds after the start) a scenario may script and still run on a
+/// wall-clock backend; later ones make it need virtual time.
+pub const WALL_CLOCK_CALLBACK_LIMIT_SECONDS: f64 = 30.0;
+
 /// Why a scenario could not be loaded. Every variant names the file, and the field when the
 /// problem is inside one, so that a broken scenario is fixed without guessing.
 #[derive(Debug, thiserror::Error)]
@@ -353,6 +357,11 @@ impl Scenario {
                 .any(|c| c.state.is_some() || c.activity.is_some())
             {
                 r.push(Requirement::TaskTokens);
+            }
+            // A callback minutes after the start would hold a wall-clock run for minutes;
+            // such scenarios are for virtual time (a scenario meant for AWS answers sooner).
+            if e.callbacks.iter().any(|c| c.at > WALL_CLOCK_CALLBACK_LIMIT_SECONDS) {
+                r.push(Requirement::VirtualTime);
             }
             let machine = self
                 .machine_of(e)

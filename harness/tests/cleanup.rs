@@ -1,7 +1,7 @@
 //! A run on a shared backend leaves nothing behind: interrupted with Ctrl-C it deletes what it
 //! created before it exits, and after a kill `stepcheck cleanup` finds the leftovers by their
 //! run prefix. Tested on `stepcheck serve` (in-process, loopback), driven as a wall-clock
-//! endpoint so that the run sits waiting for a callback ten minutes away.
+//! endpoint so that the run sits waiting for a callback 29 s away.
 
 use harness::serve::{ServeConfig, Server};
 use serde_json::{json, Value};
