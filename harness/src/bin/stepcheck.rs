@@ -168,6 +168,11 @@ struct ExecArgs {
     /// Print one JSON object: status, output, error, cause, history (and children).
     #[arg(long)]
     json: bool,
+    /// Run through the Step Functions API instead of calling the engine directly: `serve`
+    /// (a `stepcheck serve` started for this run, driven by aws-sdk-sfn) or an endpoint URL.
+    /// The output is the same, read from DescribeExecution and GetExecutionHistory.
+    #[arg(long, env = "STEPCHECK_VIA")]
+    via: Option<String>,
 }
 
 /// Mocks for the executions of a service run: the `--test-case` of the MockConfigFile for
@@ -504,6 +509,9 @@ fn exec(args: ExecArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if let Some(via) = &args.via {
+        return exec_via(&args, &text, via);
+    }
     if !args.state_machine_files.is_empty() {
         return exec_service(&args, &text);
     }
@@ -614,6 +622,101 @@ fn workflow_type(args: &ExecArgs) -> WorkflowType {
 
 /// `exec` with `--state-machine-file`: the definition and the machines it calls are created
 /// in an in-process execution service, which runs the parent and every child it starts.
+/// `stepcheck exec --via serve|URL`: the same execution through the Step Functions API.
+fn exec_via(args: &ExecArgs, text: &str, via: &str) -> Result<ExitCode> {
+    use harness::backend::{BackendFactory, SessionSetup};
+    use harness::scenario::WorkflowType as Wt;
+    let factory: Box<dyn BackendFactory> = match via {
+        "serve" => Box::new(harness::sdk::serve_backend()?),
+        url if url.starts_with("http://") || url.starts_with("https://") => Box::new(
+            harness::sdk::Sdk::new(harness::sdk::SdkTarget::emulator(url, url))?,
+        ),
+        other => anyhow::bail!("--via {other}: expected serve or an http(s):// endpoint"),
+    };
+    let mock_config = match &args.mock_config {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read mock config {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut backend = factory.session(&SessionSetup { mock_config })?;
+    let kind = match workflow_type(args) {
+        WorkflowType::Express => Wt::Express,
+        _ => Wt::Standard,
+    };
+    for spec in &args.state_machine_files {
+        let (name, file) = spec
+            .split_once('=')
+            .with_context(|| format!("--state-machine-file '{spec}' is not NAME=FILE"))?;
+        let child_text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read state machine file {file}"))?;
+        backend
+            .create_state_machine(name, &child_text, Wt::Standard)
+            .map_err(|e| anyhow::anyhow!("state machine {name} ({file}): {e}"))?;
+    }
+    let arn = match backend.create_state_machine(&args.state_machine_name, text, kind) {
+        Ok(arn) => arn,
+        Err(e) if e.code == "InvalidDefinition" => {
+            eprintln!("{}: {}", args.definition.display(), e.message);
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let input = serde_json::to_string(&read_input(args)?)?;
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| uuid_from_seed(args.seed));
+    let test_case = args.test_case.as_deref();
+    let info = if kind == Wt::Express {
+        backend.start_sync_execution(&arn, &name, &input, test_case)?
+    } else {
+        let exec = backend.start_execution(&arn, &name, &input, test_case)?;
+        backend.settle(&exec)?
+    };
+    let mut history = |arn: &str| -> Result<Vec<Value>> {
+        // Express executions keep no history: GetExecutionHistory refuses them, as on AWS.
+        if arn.contains(":express:") {
+            return Ok(Vec::new());
+        }
+        Ok(backend.get_execution_history(arn)?)
+    };
+    let main_history = history(&info.execution_arn)?;
+    drop(history);
+    let mut children = Vec::new();
+    for (machine, c) in backend.other_executions(&info.execution_arn)? {
+        let h = if c.execution_arn.contains(":express:") {
+            Vec::new()
+        } else {
+            backend.get_execution_history(&c.execution_arn)?
+        };
+        children.push(json!({
+            "name": c.execution_arn.rsplit(':').next().unwrap_or_default(),
+            "stateMachine": machine,
+            "status": c.status,
+            "output": c.output,
+            "error": c.error,
+            "cause": c.cause,
+            "history": h,
+        }));
+    }
+    let out = json!({
+        "status": info.status,
+        "output": info.output,
+        "error": info.error,
+        "cause": info.cause,
+        "history": main_history,
+        "children": children,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&out)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn exec_service(args: &ExecArgs, text: &str) -> Result<ExitCode> {
     let config = match &args.mock_config {
         Some(path) => {
