@@ -8,6 +8,7 @@
 mod choice;
 mod clock;
 mod diagnostics;
+mod faults;
 mod history;
 mod interpreter;
 mod intrinsics;
@@ -24,6 +25,8 @@ mod template;
 mod validate;
 
 pub use clock::{Clock, Timestamp, VirtualClock};
+#[cfg(feature = "faults")]
+pub use faults::Fault;
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
 pub use history::{Event, EventId, EventKind};
 pub use interpreter::{

@@ -1,0 +1,280 @@
+//! Metamorphic relations: two runs that must agree, whatever the workflow does. Each returns
+//! `Err(text)` describing the disagreement. The relations that compare runs with different
+//! schedules hold only for race-free workflows ([`Workflow::race_free`]) and pass the others.
+
+use crate::gen::dataflow::Flow;
+use crate::gen::{in_map, in_parallel, render, sync2_parent, Rendered, TaskMock, Workflow};
+use crate::run::{observable, run, run_definition, RunOptions};
+use engine::{
+    ExecutionResult, ExecutionStatus, HandlerFactory, Service, TaskHandler, WorkflowType,
+};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+fn standard(seed: u64) -> RunOptions<'static> {
+    RunOptions {
+        seed,
+        ..RunOptions::default()
+    }
+}
+
+fn ran(
+    what: &str,
+    r: Result<ExecutionResult, crate::run::RunFailure>,
+) -> Result<ExecutionResult, String> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+/// The same seed gives the same history.
+pub fn same_seed_same_history(rendered: &Rendered, input: &Value, seed: u64) -> Result<(), String> {
+    let a = ran("first run", run(rendered, input, standard(seed)))?;
+    let b = ran("second run", run(rendered, input, standard(seed)))?;
+    if a.history != b.history {
+        let at = a
+            .history
+            .iter()
+            .zip(&b.history)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.history.len().min(b.history.len()));
+        return Err(format!("two runs with seed {seed} differ from event {}", at + 1));
+    }
+    Ok(())
+}
+
+/// Other scheduler seeds never change status, output or error (the generated mocks answer by
+/// attempt number, so generated workflows have no races).
+pub fn seeds_agree(
+    workflow: &Workflow,
+    rendered: &Rendered,
+    input: &Value,
+    seeds: (u64, u64),
+) -> Result<(), String> {
+    if !workflow.race_free() {
+        return Ok(());
+    }
+    let a = ran("seed a", run(rendered, input, standard(seeds.0)))?;
+    let b = ran("seed b", run(rendered, input, standard(seeds.1)))?;
+    if observable(&a) != observable(&b) {
+        return Err(format!(
+            "seed {} gives {:?}, seed {} gives {:?}",
+            seeds.0,
+            observable(&a),
+            seeds.1,
+            observable(&b)
+        ));
+    }
+    Ok(())
+}
+
+/// Retry with MaxAttempts 0 everywhere records the same history as no Retry at all.
+pub fn retry_zero_is_no_retry(workflow: &Workflow, input: &Value, seed: u64) -> Result<(), String> {
+    let zero = render(&workflow.with_zero_retries());
+    let none = render(&workflow.without_retries());
+    let a = ran("MaxAttempts 0", run(&zero, input, standard(seed)))?;
+    let b = ran("no Retry", run(&none, input, standard(seed)))?;
+    if a.history != b.history {
+        return Err(format!(
+            "MaxAttempts 0 gives {:?} in {} events, no Retry {:?} in {} events",
+            observable(&a),
+            a.history.len(),
+            observable(&b),
+            b.history.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Standard and Express give the same status, output and error (for workflows that end
+/// within Express's five minutes).
+pub fn standard_is_express(
+    workflow: &Workflow,
+    rendered: &Rendered,
+    input: &Value,
+    seed: u64,
+) -> Result<(), String> {
+    if workflow.max_duration_ms() >= 5 * 60 * 1000 || !workflow.race_free() {
+        return Ok(());
+    }
+    let a = ran("Standard", run(rendered, input, standard(seed)))?;
+    let express = RunOptions {
+        workflow_type: WorkflowType::Express,
+        seed,
+        prepare: None,
+    };
+    let b = ran("Express", run(rendered, input, express))?;
+    if observable(&a) != observable(&b) {
+        return Err(format!(
+            "Standard gives {:?}, Express {:?}",
+            observable(&a),
+            observable(&b)
+        ));
+    }
+    Ok(())
+}
+
+/// The workflow as the only branch of a Parallel state gives `[output]`, or fails with the
+/// same error.
+pub fn parallel_of_one(
+    workflow: &Workflow,
+    rendered: &Rendered,
+    input: &Value,
+    seed: u64,
+) -> Result<(), String> {
+    if !workflow.race_free() {
+        return Ok(());
+    }
+    let a = ran("alone", run(rendered, input, standard(seed)))?;
+    let wrapped = in_parallel(&rendered.definition);
+    let b = ran(
+        "in a Parallel",
+        run_definition(&wrapped, &rendered.mocks, input, standard(seed)),
+    )?;
+    wrapped_agrees(&a, &b, "a Parallel of one branch")
+}
+
+/// The workflow as the processor of a Map over `[input]` gives `[output]`, or fails with the
+/// same error.
+pub fn map_of_one(
+    workflow: &Workflow,
+    rendered: &Rendered,
+    input: &Value,
+    seed: u64,
+) -> Result<(), String> {
+    if !workflow.race_free() {
+        return Ok(());
+    }
+    let a = ran("alone", run(rendered, input, standard(seed)))?;
+    let wrapped = in_map(&rendered.definition);
+    let b = ran(
+        "in a Map",
+        run_definition(
+            &wrapped,
+            &rendered.mocks,
+            &json!({"items": [input]}),
+            standard(seed),
+        ),
+    )?;
+    wrapped_agrees(&a, &b, "a Map over one item")
+}
+
+fn wrapped_agrees(alone: &ExecutionResult, wrapped: &ExecutionResult, what: &str) -> Result<(), String> {
+    let want = (
+        alone.status,
+        alone.output.clone().map(|o| json!([o])),
+        alone.error.clone(),
+    );
+    if observable(wrapped) != want {
+        return Err(format!(
+            "alone: {:?}; in {what}: {:?}",
+            observable(alone),
+            observable(wrapped)
+        ));
+    }
+    Ok(())
+}
+
+/// Gives every execution of the service the generated mocks.
+struct Mocks(BTreeMap<String, TaskMock>);
+
+impl HandlerFactory for Mocks {
+    fn handler(
+        &mut self,
+        _state_machine_name: &str,
+        _test_case: Option<&str>,
+    ) -> Result<Box<dyn TaskHandler>, String> {
+        Ok(Box::new(crate::run::ModelHandler::new(self.0.clone())))
+    }
+}
+
+/// The workflow run as a `.sync:2` child of a one-state parent gives the parent the same
+/// output; a failing child fails the parent with `States.TaskFailed` and a cause naming the
+/// child's error.
+pub fn sync2_child(
+    workflow: &Workflow,
+    rendered: &Rendered,
+    input: &Value,
+    seed: u64,
+) -> Result<(), String> {
+    if !workflow.race_free() {
+        return Ok(());
+    }
+    let alone = ran("alone", run(rendered, input, standard(seed)))?;
+    let mut svc = Service::new()
+        .with_seed(seed)
+        .with_handlers(Mocks(rendered.mocks.clone()));
+    let err = |e: engine::ServiceError| format!("{}: {}", e.code, e.message);
+    let child = svc
+        .create_state_machine(
+            "Child",
+            &rendered.definition.to_string(),
+            WorkflowType::Standard,
+            None,
+        )
+        .map_err(err)?;
+    let parent = svc
+        .create_state_machine(
+            "Parent",
+            &sync2_parent(&child.arn).to_string(),
+            WorkflowType::Standard,
+            None,
+        )
+        .map_err(err)?;
+    let d = svc
+        .start_execution(&parent.arn, Some("p"), Some(&input.to_string()))
+        .map_err(err)?;
+    match alone.status {
+        ExecutionStatus::Succeeded => {
+            if d.status != ExecutionStatus::Succeeded || d.output != alone.output {
+                return Err(format!(
+                    "alone: {:?}; as a .sync:2 child: {} {:?} {:?}",
+                    observable(&alone),
+                    d.status.as_str(),
+                    d.output,
+                    d.error
+                ));
+            }
+        }
+        _ => {
+            let cause: Value = d
+                .cause
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok())
+                .unwrap_or(Value::Null);
+            let child_error = cause.get("Error").and_then(Value::as_str);
+            if d.status != ExecutionStatus::Failed
+                || d.error.as_deref() != Some("States.TaskFailed")
+                || child_error != alone.error.as_deref()
+            {
+                return Err(format!(
+                    "alone: {:?}; as a .sync:2 child the parent ends {} {:?} (child error {:?})",
+                    observable(&alone),
+                    d.status.as_str(),
+                    d.error,
+                    child_error
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSONPath data-flow state and its JSONata formulation give the same output.
+pub fn jsonpath_is_jsonata(flow: &Flow, input: &Value) -> Result<(), String> {
+    let none = BTreeMap::new();
+    let a = ran(
+        "JSONPath",
+        run_definition(&flow.jsonpath(), &none, input, standard(0)),
+    )?;
+    let b = ran(
+        "JSONata",
+        run_definition(&flow.jsonata(), &none, input, standard(0)),
+    )?;
+    if observable(&a) != observable(&b) {
+        return Err(format!(
+            "JSONPath gives {:?}, JSONata {:?}",
+            observable(&a),
+            observable(&b)
+        ));
+    }
+    Ok(())
+}
