@@ -338,6 +338,11 @@ pub fn retries(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
             }
             last_failed_at = Some(h[end].timestamp.millis());
             cur = end;
+            // A failure that nothing follows (no retry, no Catch, no failure of the
+            // enclosing branch) was cut short: the branch was aborted during the backoff.
+            if kids[end].is_empty() {
+                complete = false;
+            }
         }
         if (complete && seen != want) || seen > want {
             return Err(format!(
@@ -349,27 +354,73 @@ pub fn retries(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
     Ok(())
 }
 
-/// At no instant does a Map state have more iterations in flight than its MaxConcurrency.
-/// Iterations of one Map state are counted together across its runs, so the bound is
-/// MaxConcurrency times the runs that can overlap (the product of the enclosing Maps'
-/// concurrency, 3 items at most each).
+fn prev_index(h: &[Event], i: usize) -> Option<usize> {
+    let p = h[i].previous_event_id.0 as usize;
+    (p >= 1 && p - 1 < i).then(|| p - 1)
+}
+
+/// The name of the Map state whose run MapStateStarted event `s` starts: its Entered event
+/// for a first attempt; for a retry (which follows the failing event of the attempt before)
+/// the name of the nearest start on the way up that no join closed.
+fn map_start_name(h: &[Event], s: usize) -> Option<&str> {
+    let mut i = prev_index(h, s)?;
+    if let EventKind::StateEntered {
+        state_type: "Map",
+        name,
+        ..
+    } = &h[i].kind
+    {
+        return Some(name);
+    }
+    let mut depth = 0i64;
+    loop {
+        match h[i].kind {
+            EventKind::ParallelStateSucceeded
+            | EventKind::ParallelStateFailed
+            | EventKind::MapStateSucceeded
+            | EventKind::MapStateFailed => depth += 1,
+            EventKind::ParallelStateStarted if depth > 0 => depth -= 1,
+            EventKind::MapStateStarted { .. } if depth > 0 => depth -= 1,
+            EventKind::MapStateStarted { .. } => return map_start_name(h, i),
+            _ => {}
+        }
+        i = prev_index(h, i)?;
+    }
+}
+
+/// At no instant does a run of a Map state have more iterations in flight than its
+/// MaxConcurrency. Each iteration event belongs to the nearest MapStateStarted of its Map
+/// above it in the `previousEventId` tree (the next iteration follows the previous one's
+/// last event, so the chain stays inside the run).
 pub fn map_concurrency(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
-    let mut flight: BTreeMap<&str, i64> = BTreeMap::new();
-    for e in h {
+    let mut names: BTreeMap<usize, Option<&str>> = BTreeMap::new();
+    let mut flight: BTreeMap<usize, i64> = BTreeMap::new();
+    for (k, e) in h.iter().enumerate() {
         let EventKind::MapIteration { what, name, .. } = &e.kind else {
             continue;
         };
-        let n = flight.entry(name).or_default();
+        let mut i = k;
+        let run = loop {
+            let Some(p) = prev_index(h, i) else {
+                return Err(format!("{} belongs to no run of '{name}'", describe(e)));
+            };
+            i = p;
+            if matches!(h[i].kind, EventKind::MapStateStarted { .. })
+                && *names.entry(i).or_insert_with(|| map_start_name(h, i)) == Some(name.as_str())
+            {
+                break i;
+            }
+        };
+        let n = flight.entry(run).or_default();
         match *what {
             "Started" => *n += 1,
             _ => *n -= 1,
         }
-        let limit = rendered.map_limit(name);
-        if *n > limit {
+        let max = rendered.map_concurrency.get(name.as_str()).copied().unwrap_or(0);
+        if max > 0 && *n > i64::from(max) {
             return Err(format!(
-                "'{name}' has {n} iterations in flight at {} (MaxConcurrency {})",
+                "'{name}' has {n} iterations in flight at {} (MaxConcurrency {max})",
                 describe(e),
-                rendered.map_concurrency.get(name.as_str()).copied().unwrap_or(0)
             ));
         }
     }

@@ -19,17 +19,9 @@ pub struct Rendered {
     pub task_retries: BTreeMap<String, Vec<Retrier>>,
     /// The MaxConcurrency of each Map state, by state name (0 is unlimited).
     pub map_concurrency: BTreeMap<String, u32>,
-    /// The most iterations of each Map state that may be in flight at once over all its
-    /// runs: its MaxConcurrency (3, the most items, when unlimited) times the runs that can
-    /// overlap because enclosing Map states run iterations concurrently.
-    pub map_limits: BTreeMap<String, i64>,
 }
 
 impl Rendered {
-    /// The in-flight bound of a Map state (see [`Rendered::map_limits`]).
-    pub fn map_limit(&self, name: &str) -> i64 {
-        self.map_limits.get(name).copied().unwrap_or(i64::MAX)
-    }
 
     /// The definition as pretty JSON text.
     pub fn text(&self) -> String {
@@ -51,7 +43,6 @@ pub fn render(workflow: &Workflow) -> Rendered {
         mocks: r.mocks,
         task_retries: r.task_retries,
         map_concurrency: r.map_concurrency,
-        map_limits: r.map_limits,
     }
 }
 
@@ -61,9 +52,6 @@ struct Renderer {
     mocks: BTreeMap<String, TaskMock>,
     task_retries: BTreeMap<String, Vec<Retrier>>,
     map_concurrency: BTreeMap<String, u32>,
-    map_limits: BTreeMap<String, i64>,
-    /// How many runs of a state may overlap because of each enclosing Map state.
-    map_stack: Vec<i64>,
 }
 
 /// The states of one machine being built, kept in numbering order for readability.
@@ -329,16 +317,7 @@ impl Renderer {
                 catch,
             } => {
                 self.map_concurrency.insert(name.clone(), *max_concurrency);
-                let own = if *max_concurrency == 0 {
-                    3
-                } else {
-                    i64::from(*max_concurrency).min(3)
-                };
-                let overlap: i64 = self.map_stack.iter().product();
-                self.map_limits.insert(name.clone(), own * overlap);
-                self.map_stack.push(own);
                 let mut processor = self.machine(body);
-                self.map_stack.pop();
                 processor["ProcessorConfig"] = json!({"Mode": "INLINE"});
                 let mut s = json!({
                     "Type": "Map",
