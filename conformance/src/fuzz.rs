@@ -232,6 +232,35 @@ pub fn shrink<T: ValueTree<Value = Case>>(
     best
 }
 
+/// The most candidates [`minimize`] tries.
+const MINIMIZE_TRIES: u32 = 3_000;
+
+/// Simplifies a failing case further than proptest can: tries the one-edit simplifications
+/// of [`crate::gen::simpler`] (a loop replaced by its body, a Parallel by a branch, a Retry
+/// dropped, ...) and keeps the first that still fails, until none does.
+pub fn minimize(
+    case: Case,
+    message: String,
+    mut fails: impl FnMut(&Case) -> Result<(), String>,
+) -> (Case, String) {
+    let mut best = (case, message);
+    let mut tries = MINIMIZE_TRIES;
+    'search: loop {
+        for candidate in crate::gen::simpler(&best.0) {
+            if tries == 0 {
+                break 'search;
+            }
+            tries -= 1;
+            if let Err(message) = fails(&candidate) {
+                best = (candidate, message);
+                continue 'search;
+            }
+        }
+        break;
+    }
+    best
+}
+
 /// Runs `cases` generated workflows on the in-process engine, from a seed.
 pub fn campaign(cases: u64, seed: u64) -> Report {
     campaign_with(&mut InProcess, cases, seed)
@@ -261,6 +290,9 @@ pub fn campaign_with(backend: &mut dyn Backend, cases: u64, seed: u64) -> Report
             }
             Err(message) => {
                 let (small, message) = shrink(&mut tree, message, |c| {
+                    check_case(backend, c, None).map(|_| ())
+                });
+                let (small, message) = minimize(small, message, |c| {
                     check_case(backend, c, None).map(|_| ())
                 });
                 report.failures.push(Failure {

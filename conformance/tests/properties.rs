@@ -6,12 +6,14 @@
 //! The quick budget is 64 cases per property; `PROPTEST_CASES` or `STEPCHECK_PROP_CASES`
 //! sets another. Failing cases are kept in `proptest-regressions/` and replayed first.
 
-use conformance::fuzz::{check_case, InProcess};
+use conformance::fuzz::{check_case, minimize, InProcess};
 use conformance::gen::{self, dataflow, render, Case, Limits};
 use conformance::{check, relations, run};
 use engine::{Definition, Event, EventId, EventKind, Fault, Timestamp};
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, TestRunner};
+use proptest::test_runner::{
+    FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
+};
 use serde_json::json;
 
 /// The cases per property: `PROPTEST_CASES` (which proptest reads itself), else
@@ -137,27 +139,32 @@ proptest! {
 }
 
 /// The most states a shrunk counterexample of a fault may have.
-const SMALL: usize = 8;
+const SMALL: usize = 6;
+
+/// The cases the fault test generates per fault, from a fixed seed so that what it prints
+/// is reproducible.
+const FAULT_CASES: u32 = 256;
 
 /// Each deliberate fault is caught within the quick budget, and shrinks to a small workflow,
 /// which is printed (`cargo test -- --nocapture` shows it).
 #[test]
 fn faults_are_caught() {
     for fault in Fault::ALL {
-        let mut runner = TestRunner::new(ProptestConfig {
-            cases: cases().max(64) * 4,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        });
+        let mut runner = TestRunner::new_with_rng(
+            ProptestConfig {
+                cases: FAULT_CASES,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            },
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
         let prepare = move |e: engine::Execution| e.with_fault(fault);
-        let outcome = runner.run(&cases_strategy(), |c| {
-            check_case(&mut InProcess, &c, Some(&prepare))
-                .map(|_| ())
-                .map_err(TestCaseError::fail)
-        });
-        let Err(proptest::test_runner::TestError::Fail(reason, small)) = outcome else {
+        let check = |c: &Case| check_case(&mut InProcess, c, Some(&prepare)).map(|_| ());
+        let outcome = runner.run(&cases_strategy(), |c| check(&c).map_err(TestCaseError::fail));
+        let Err(TestError::Fail(reason, shrunk)) = outcome else {
             panic!("{fault:?} was not caught: {outcome:?}");
         };
+        let (small, reason) = minimize(shrunk, reason.to_string(), check);
         let states = small.workflow.state_count();
         println!(
             "{fault:?} caught: {reason}\ninput: {}  seed: {}  states: {states}\n{}\n",
@@ -267,14 +274,23 @@ fn the_retry_check_counts_attempts_against_the_model() {
         .unwrap();
     assert_eq!(check::retries(&rendered, &result.history), Ok(()));
     assert_eq!(result.error.as_deref(), Some("Err.A"));
-    // Cut the history after the first failure: one attempt where two are due.
+    // Cut the history after the first failure and end the execution there: one attempt
+    // where two are due.
     let first_failure = result
         .history
         .iter()
         .position(|e| matches!(e.kind, EventKind::LambdaFunctionFailed { .. }))
         .unwrap();
+    let mut cut = result.history[..=first_failure].to_vec();
+    let failed = EventKind::ExecutionFailed {
+        error: Some("Err.A".into()),
+        cause: None,
+    };
+    cut.push(event(cut.len() as u64 + 1, cut.len() as u64, failed));
     assert_eq!(
-        check::retries(&rendered, &result.history[..=first_failure]),
+        check::retries(&rendered, &cut),
         Err("'Task2' (entered at #2) made 1 attempt(s); its mock and Retry allow 2".into())
     );
+    // Without the end, the attempt was cut short (an abort during the backoff): allowed.
+    assert_eq!(check::retries(&rendered, &cut[..cut.len() - 1]), Ok(()));
 }

@@ -26,10 +26,12 @@
 pub mod dataflow;
 mod model;
 mod render;
+mod simplify;
 
 pub use model::{
     Catcher, End, ErrorName, Matcher, PassKind, Retrier, Rule, Seq, Step, TaskMock, Workflow,
 };
+pub use simplify::simpler;
 pub use render::{
     effective_retriers, function_arn, in_map, in_parallel, render, sync2_parent, Rendered,
 };
