@@ -232,14 +232,22 @@ pub fn step(limits: Limits) -> BoxedStrategy<Step> {
                         catch,
                     }
                 ),
-                (seq, 0u32..=3, retry_list(), catch_list()).prop_map(
-                    |(body, max_concurrency, retry, catch)| Step::Map {
-                        body,
-                        max_concurrency,
-                        retry,
-                        catch,
-                    }
-                ),
+                (
+                    seq,
+                    0u32..=3,
+                    prop_oneof![3 => Just(None), 1 => (0u32..=2).prop_map(Some)],
+                    retry_list(),
+                    catch_list()
+                )
+                    .prop_map(|(body, max_concurrency, tolerated, retry, catch)| {
+                        Step::Map {
+                            body,
+                            max_concurrency,
+                            tolerated,
+                            retry,
+                            catch,
+                        }
+                    }),
             ]
         })
         .boxed()

@@ -313,12 +313,21 @@ impl Renderer {
             Step::Map {
                 body,
                 max_concurrency,
+                tolerated,
                 retry,
                 catch,
             } => {
-                self.map_concurrency.insert(name.clone(), *max_concurrency);
                 let mut processor = self.machine(body);
-                processor["ProcessorConfig"] = json!({"Mode": "INLINE"});
+                match tolerated {
+                    None => {
+                        self.map_concurrency.insert(name.clone(), *max_concurrency);
+                        processor["ProcessorConfig"] = json!({"Mode": "INLINE"});
+                    }
+                    Some(_) => {
+                        processor["ProcessorConfig"] =
+                            json!({"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"});
+                    }
+                }
                 let mut s = json!({
                     "Type": "Map",
                     "ItemsPath": "$.xs",
@@ -327,6 +336,9 @@ impl Renderer {
                     "MaxConcurrency": max_concurrency,
                     "ResultPath": out,
                 });
+                if let Some(count) = tolerated {
+                    s["ToleratedFailureCount"] = json!(count);
+                }
                 if !retry.is_empty() {
                     s["Retry"] = retry_json(retry);
                 }

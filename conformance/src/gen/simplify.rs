@@ -267,26 +267,53 @@ fn step_variants(step: &Step) -> Vec<Step> {
         Step::Map {
             body,
             max_concurrency,
+            tolerated,
             retry,
             catch,
         } => {
-            let map = |body: Seq, max_concurrency: u32, retry: Vec<_>, catch: Vec<_>| Step::Map {
-                body,
-                max_concurrency,
-                retry,
-                catch,
+            let base = Step::Map {
+                body: body.clone(),
+                max_concurrency: *max_concurrency,
+                tolerated: *tolerated,
+                retry: retry.clone(),
+                catch: catch.clone(),
             };
-            if !retry.is_empty() {
-                out.push(map(body.clone(), *max_concurrency, Vec::new(), catch.clone()));
-            }
-            if !catch.is_empty() {
-                out.push(map(body.clone(), *max_concurrency, retry.clone(), Vec::new()));
-            }
-            if *max_concurrency > 1 {
-                out.push(map(body.clone(), 1, retry.clone(), catch.clone()));
-            }
+            let mut with = |f: &dyn Fn(&mut Step)| {
+                let mut v = base.clone();
+                f(&mut v);
+                if v != base {
+                    out.push(v);
+                }
+            };
+            with(&|s| {
+                if let Step::Map { retry, .. } = s {
+                    retry.clear();
+                }
+            });
+            with(&|s| {
+                if let Step::Map { catch, .. } = s {
+                    catch.clear();
+                }
+            });
+            with(&|s| {
+                if let Step::Map {
+                    max_concurrency, ..
+                } = s
+                {
+                    *max_concurrency = (*max_concurrency).min(1);
+                }
+            });
+            with(&|s| {
+                if let Step::Map { tolerated, .. } = s {
+                    *tolerated = None;
+                }
+            });
             for v in seq_variants(body) {
-                out.push(map(v, *max_concurrency, retry.clone(), catch.clone()));
+                with(&|s| {
+                    if let Step::Map { body, .. } = s {
+                        *body = v.clone();
+                    }
+                });
             }
         }
     }
