@@ -42,15 +42,22 @@ pub fn ids_and_links(h: &[Event]) -> Result<(), String> {
             // AWS records the first state's Entered event (and an EvaluationFailed that
             // precedes it) with previousEventId 0, not 1; nothing else may have 0.
             let first_state = want == 2 && matches!(e.kind, EventKind::StateEntered { .. });
-            let first_evaluation = want <= 3 && matches!(e.kind, EventKind::EvaluationFailed { .. });
+            let first_evaluation =
+                want <= 3 && matches!(e.kind, EventKind::EvaluationFailed { .. });
             if !first_state && !first_evaluation {
                 return Err(format!("{} follows no event", describe(e)));
             }
         } else if prev >= want {
-            return Err(format!("{} follows #{prev}, not an earlier event", describe(e)));
+            return Err(format!(
+                "{} follows #{prev}, not an earlier event",
+                describe(e)
+            ));
         }
         if i > 0 && e.timestamp < h[i - 1].timestamp {
-            return Err(format!("{} is earlier than the event before it", describe(e)));
+            return Err(format!(
+                "{} is earlier than the event before it",
+                describe(e)
+            ));
         }
     }
     Ok(())
@@ -87,9 +94,14 @@ pub fn start_and_end(result: &ExecutionResult) -> Result<(), String> {
     }
     let agrees = matches!(
         (&last.kind, result.status),
-        (EventKind::ExecutionSucceeded { .. }, ExecutionStatus::Succeeded)
-            | (EventKind::ExecutionFailed { .. }, ExecutionStatus::Failed)
-            | (EventKind::ExecutionTimedOut { .. }, ExecutionStatus::TimedOut)
+        (
+            EventKind::ExecutionSucceeded { .. },
+            ExecutionStatus::Succeeded
+        ) | (EventKind::ExecutionFailed { .. }, ExecutionStatus::Failed)
+            | (
+                EventKind::ExecutionTimedOut { .. },
+                ExecutionStatus::TimedOut
+            )
             | (EventKind::ExecutionAborted { .. }, ExecutionStatus::Aborted)
     );
     if !agrees {
@@ -124,7 +136,10 @@ pub fn entered_exited(result: &ExecutionResult) -> Result<(), String> {
                 let n = open.entry(name).or_default();
                 *n -= 1;
                 if *n < 0 {
-                    return Err(format!("{} exits '{name}', which had not entered", describe(e)));
+                    return Err(format!(
+                        "{} exits '{name}', which had not entered",
+                        describe(e)
+                    ));
                 }
             }
             _ => {}
@@ -157,7 +172,7 @@ fn in_subtree(h: &[Event], mut i: usize, root: usize) -> bool {
             return true;
         }
         let p = h[i].previous_event_id.0 as usize;
-        if p == 0 || p - 1 >= i {
+        if p == 0 || p > i {
             return false;
         }
         i = p - 1;
@@ -184,9 +199,9 @@ pub fn nothing_after_join(h: &[Event]) -> Result<(), String> {
         };
         // Its join: the join event whose chain reaches `s` without an unclosed start on
         // the way (a nested state's join, or a retry's, belongs to another start).
-        let Some(j) = (s + 1..h.len()).find(|&j| {
-            join_kinds(&h[j].kind) && in_subtree(h, j, s) && own_join(h, j, s)
-        }) else {
+        let Some(j) = (s + 1..h.len())
+            .find(|&j| join_kinds(&h[j].kind) && in_subtree(h, j, s) && own_join(h, j, s))
+        else {
             continue;
         };
         // The join's own Exited event follows what the join follows (AWS links both to the
@@ -309,8 +324,7 @@ pub fn retries(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
                 }
             }
             seen += 1;
-            let Some(started) =
-                child_of(sched, &|k| matches!(k, EventKind::LambdaFunctionStarted))
+            let Some(started) = child_of(sched, &|k| matches!(k, EventKind::LambdaFunctionStarted))
             else {
                 complete = false;
                 break;
@@ -416,7 +430,11 @@ pub fn map_concurrency(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
             "Started" => *n += 1,
             _ => *n -= 1,
         }
-        let max = rendered.map_concurrency.get(name.as_str()).copied().unwrap_or(0);
+        let max = rendered
+            .map_concurrency
+            .get(name.as_str())
+            .copied()
+            .unwrap_or(0);
         if max > 0 && *n > i64::from(max) {
             return Err(format!(
                 "'{name}' has {n} iterations in flight at {} (MaxConcurrency {max})",

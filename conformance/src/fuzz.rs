@@ -93,7 +93,10 @@ pub fn check_case(
         .run(&rendered, &case.input, options)
         .map_err(|e| format!("second run: {e}"))?;
     if again.history != result.history {
-        return Err(format!("seed {} does not replay the same history", case.seed));
+        return Err(format!(
+            "seed {} does not replay the same history",
+            case.seed
+        ));
     }
     if prepare.is_none() {
         relations(case, &rendered)?;
@@ -109,15 +112,23 @@ pub fn check_case(
 /// own generator and test).
 pub fn relations(case: &Case, rendered: &Rendered) -> Result<(), String> {
     let (input, seed) = (&case.input, case.seed);
-    relations::seeds_agree(&case.workflow, rendered, input, (seed, seed.wrapping_add(1)))
-        .map_err(|e| format!("seeds: {e}"))?;
+    relations::seeds_agree(
+        &case.workflow,
+        rendered,
+        input,
+        (seed, seed.wrapping_add(1)),
+    )
+    .map_err(|e| format!("seeds: {e}"))?;
     relations::retry_zero_is_no_retry(&case.workflow, input, seed)
         .map_err(|e| format!("Retry MaxAttempts 0: {e}"))?;
     relations::standard_is_express(&case.workflow, rendered, input, seed)
         .map_err(|e| format!("Standard vs Express: {e}"))?;
-    relations::parallel_of_one(&case.workflow, rendered, input, seed).map_err(|e| format!("Parallel: {e}"))?;
-    relations::map_of_one(&case.workflow, rendered, input, seed).map_err(|e| format!("Map: {e}"))?;
-    relations::sync2_child(&case.workflow, rendered, input, seed).map_err(|e| format!(".sync:2: {e}"))?;
+    relations::parallel_of_one(&case.workflow, rendered, input, seed)
+        .map_err(|e| format!("Parallel: {e}"))?;
+    relations::map_of_one(&case.workflow, rendered, input, seed)
+        .map_err(|e| format!("Map: {e}"))?;
+    relations::sync2_child(&case.workflow, rendered, input, seed)
+        .map_err(|e| format!(".sync:2: {e}"))?;
     Ok(())
 }
 
@@ -139,7 +150,11 @@ pub struct Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.message)?;
-        writeln!(f, "input: {}  seed: {}  states: {}", self.input, self.seed, self.states)?;
+        writeln!(
+            f,
+            "input: {}  seed: {}  states: {}",
+            self.input, self.seed, self.states
+        )?;
         write!(f, "{}", self.definition)
     }
 }
@@ -194,7 +209,9 @@ const SHRINK_STEPS: u32 = 4_000;
 pub fn runner(seed: u64) -> TestRunner {
     let mut bytes = [0u8; 32];
     for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes());
+        chunk.copy_from_slice(
+            &(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes(),
+        );
     }
     TestRunner::new_with_rng(
         Config::default(),
@@ -292,9 +309,8 @@ pub fn campaign_with(backend: &mut dyn Backend, cases: u64, seed: u64) -> Report
                 let (small, message) = shrink(&mut tree, message, |c| {
                     check_case(backend, c, None).map(|_| ())
                 });
-                let (small, message) = minimize(small, message, |c| {
-                    check_case(backend, c, None).map(|_| ())
-                });
+                let (small, message) =
+                    minimize(small, message, |c| check_case(backend, c, None).map(|_| ()));
                 report.failures.push(Failure {
                     message,
                     definition: render(&small.workflow).text(),

@@ -36,7 +36,10 @@ pub fn same_seed_same_history(rendered: &Rendered, input: &Value, seed: u64) -> 
             .zip(&b.history)
             .position(|(x, y)| x != y)
             .unwrap_or(a.history.len().min(b.history.len()));
-        return Err(format!("two runs with seed {seed} differ from event {}", at + 1));
+        return Err(format!(
+            "two runs with seed {seed} differ from event {}",
+            at + 1
+        ));
     }
     Ok(())
 }
@@ -157,7 +160,11 @@ pub fn map_of_one(
     wrapped_agrees(&a, &b, "a Map over one item")
 }
 
-fn wrapped_agrees(alone: &ExecutionResult, wrapped: &ExecutionResult, what: &str) -> Result<(), String> {
+fn wrapped_agrees(
+    alone: &ExecutionResult,
+    wrapped: &ExecutionResult,
+    what: &str,
+) -> Result<(), String> {
     let want = (
         alone.status,
         alone.output.clone().map(|o| json!([o])),

@@ -43,7 +43,6 @@ impl TaskHandler for ModelHandler {
     }
 }
 
-
 /// Why a generated case could not be run to its end.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunFailure {

@@ -11,9 +11,7 @@ use conformance::gen::{self, dataflow, render, Case, Limits};
 use conformance::{check, relations, run};
 use engine::{Definition, Event, EventId, EventKind, Fault, Timestamp};
 use proptest::prelude::*;
-use proptest::test_runner::{
-    FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
-};
+use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
 use serde_json::json;
 
 /// The cases per property: `PROPTEST_CASES` (which proptest reads itself), else
@@ -160,7 +158,9 @@ fn faults_are_caught() {
         );
         let prepare = move |e: engine::Execution| e.with_fault(fault);
         let check = |c: &Case| check_case(&mut InProcess, c, Some(&prepare)).map(|_| ());
-        let outcome = runner.run(&cases_strategy(), |c| check(&c).map_err(TestCaseError::fail));
+        let outcome = runner.run(&cases_strategy(), |c| {
+            check(&c).map_err(TestCaseError::fail)
+        });
         let Err(TestError::Fail(reason, shrunk)) = outcome else {
             panic!("{fault:?} was not caught: {outcome:?}");
         };
@@ -208,14 +208,23 @@ fn started() -> EventKind {
 
 #[test]
 fn ids_and_links_reject_a_forward_link_and_a_gap() {
-    let ok = [event(1, 0, started()), event(2, 1, EventKind::ParallelStateStarted)];
+    let ok = [
+        event(1, 0, started()),
+        event(2, 1, EventKind::ParallelStateStarted),
+    ];
     assert_eq!(check::ids_and_links(&ok), Ok(()));
-    let forward = [event(1, 0, started()), event(2, 2, EventKind::ParallelStateStarted)];
+    let forward = [
+        event(1, 0, started()),
+        event(2, 2, EventKind::ParallelStateStarted),
+    ];
     assert_eq!(
         check::ids_and_links(&forward),
         Err("#2 ParallelStateStarted follows #2, not an earlier event".into())
     );
-    let gap = [event(1, 0, started()), event(3, 1, EventKind::ParallelStateStarted)];
+    let gap = [
+        event(1, 0, started()),
+        event(3, 1, EventKind::ParallelStateStarted),
+    ];
     assert_eq!(check::ids_and_links(&gap), Err("event 2 has id 3".into()));
 }
 
@@ -270,8 +279,12 @@ fn the_retry_check_counts_attempts_against_the_model() {
         },
     };
     let rendered = render(&w);
-    let result = run::run(&rendered, &json!({"a": 1, "b": "x", "xs": []}), run::RunOptions::default())
-        .unwrap();
+    let result = run::run(
+        &rendered,
+        &json!({"a": 1, "b": "x", "xs": []}),
+        run::RunOptions::default(),
+    )
+    .unwrap();
     assert_eq!(check::retries(&rendered, &result.history), Ok(()));
     assert_eq!(result.error.as_deref(), Some("Err.A"));
     // Cut the history after the first failure and end the execution there: one attempt

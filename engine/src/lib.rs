@@ -25,9 +25,9 @@ mod template;
 mod validate;
 
 pub use clock::{Clock, Timestamp, VirtualClock};
+pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
 #[cfg(feature = "faults")]
 pub use faults::Fault;
-pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
 pub use history::{Event, EventId, EventKind};
 pub use interpreter::{
     token_execution_arn, CallbackError, Ending, Execution, ExecutionConfig, ExecutionResult,

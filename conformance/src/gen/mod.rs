@@ -31,10 +31,10 @@ mod simplify;
 pub use model::{
     Catcher, End, ErrorName, Matcher, PassKind, Retrier, Rule, Seq, Step, TaskMock, Workflow,
 };
-pub use simplify::simpler;
 pub use render::{
     effective_retriers, function_arn, in_map, in_parallel, render, sync2_parent, Rendered,
 };
+pub use simplify::simpler;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -68,10 +68,7 @@ pub fn error_name() -> impl Strategy<Value = ErrorName> {
 
 /// What a Retry or Catch entry matches.
 pub fn matcher() -> impl Strategy<Value = Matcher> {
-    prop_oneof![
-        error_name().prop_map(Matcher::Named),
-        Just(Matcher::All),
-    ]
+    prop_oneof![error_name().prop_map(Matcher::Named), Just(Matcher::All),]
 }
 
 /// One retrier: intervals of 1–3 s, 0–3 attempts, backoff 1.0–2.5, sometimes a
@@ -239,15 +236,17 @@ pub fn step(limits: Limits) -> BoxedStrategy<Step> {
                     retry_list(),
                     catch_list()
                 )
-                    .prop_map(|(body, max_concurrency, tolerated, retry, catch)| {
-                        Step::Map {
-                            body,
-                            max_concurrency,
-                            tolerated,
-                            retry,
-                            catch,
+                    .prop_map(
+                        |(body, max_concurrency, tolerated, retry, catch)| {
+                            Step::Map {
+                                body,
+                                max_concurrency,
+                                tolerated,
+                                retry,
+                                catch,
+                            }
                         }
-                    }),
+                    ),
             ]
         })
         .boxed()

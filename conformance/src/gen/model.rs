@@ -312,7 +312,11 @@ impl Seq {
 fn retry_budget_ms(retry: &[Retrier]) -> u64 {
     retry
         .iter()
-        .map(|r| (0..r.max_attempts).map(|c| r.delay_ms(c) as u64).sum::<u64>())
+        .map(|r| {
+            (0..r.max_attempts)
+                .map(|c| r.delay_ms(c) as u64)
+                .sum::<u64>()
+        })
         .sum()
 }
 

@@ -2,9 +2,7 @@
 //! steps (`Task3`, `Map5`), and each step that produces a result writes it to `$.o<n>` with
 //! the same number, so a counterexample reads as a small, ordinary state machine.
 
-use super::model::{
-    Catcher, End, Matcher, PassKind, Retrier, Rule, Seq, Step, TaskMock, Workflow,
-};
+use super::model::{Catcher, End, Matcher, PassKind, Retrier, Rule, Seq, Step, TaskMock, Workflow};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -22,7 +20,6 @@ pub struct Rendered {
 }
 
 impl Rendered {
-
     /// The definition as pretty JSON text.
     pub fn text(&self) -> String {
         serde_json::to_string_pretty(&self.definition).unwrap_or_default()
@@ -112,7 +109,13 @@ pub fn effective_retriers(retry: &[Retrier]) -> Vec<Retrier> {
         .filter(|r| r.matcher != Matcher::All)
         .cloned()
         .collect();
-    entries.extend(retry.iter().filter(|r| r.matcher == Matcher::All).take(1).cloned());
+    entries.extend(
+        retry
+            .iter()
+            .filter(|r| r.matcher == Matcher::All)
+            .take(1)
+            .cloned(),
+    );
     entries
 }
 
@@ -252,7 +255,11 @@ impl Renderer {
                 if *selector {
                     s["ResultSelector"] = json!({"w.$": "$.v"});
                 }
-                s["ResultPath"] = if *keep_result { json!(out) } else { Value::Null };
+                s["ResultPath"] = if *keep_result {
+                    json!(out)
+                } else {
+                    Value::Null
+                };
                 if !retry.is_empty() {
                     s["Retry"] = retry_json(retry);
                 }

@@ -121,7 +121,10 @@ fn step_variants(step: &Step) -> Vec<Step> {
             }
         }
         Step::Choice { rule, skip } => {
-            if !matches!(rule, Rule::XsNonEmpty | Rule::AGreater(_) | Rule::BEquals(_)) {
+            if !matches!(
+                rule,
+                Rule::XsNonEmpty | Rule::AGreater(_) | Rule::BEquals(_)
+            ) {
                 out.push(Step::Choice {
                     rule: Rule::XsNonEmpty,
                     skip: *skip,
