@@ -129,6 +129,8 @@ pub fn relations(case: &Case, rendered: &Rendered) -> Result<(), String> {
         .map_err(|e| format!("Map: {e}"))?;
     relations::sync2_child(&case.workflow, rendered, input, seed)
         .map_err(|e| format!(".sync:2: {e}"))?;
+    relations::callbacks_equal_mocks(&case.workflow, input, seed)
+        .map_err(|e| format!("callbacks: {e}"))?;
     Ok(())
 }
 

@@ -285,3 +285,165 @@ pub fn jsonpath_is_jsonata(flow: &Flow, input: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Answers every task with [`engine::TaskOutcome::Pending`]: the scripted callers answer.
+struct Pending;
+
+impl TaskHandler for Pending {
+    fn invoke(
+        &mut self,
+        _request: &engine::TaskRequest<'_>,
+    ) -> Result<engine::TaskResponse, engine::TaskHandlerError> {
+        Ok(engine::TaskResponse {
+            outcome: engine::TaskOutcome::Pending { submitted: None },
+            duration_ms: 0,
+            submitted: None,
+        })
+    }
+}
+
+impl HandlerFactory for Pending {
+    fn handler(
+        &mut self,
+        _state_machine_name: &str,
+        _test_case: Option<&str>,
+    ) -> Result<Box<dyn TaskHandler>, String> {
+        Ok(Box::new(Pending))
+    }
+}
+
+/// The definition with every generated Task state turned into a `.waitForTaskToken` call
+/// that passes its token on.
+fn as_callbacks(definition: &Value) -> Value {
+    let mut d = definition.clone();
+    fn walk(machine: &mut Value) {
+        let Some(states) = machine.get_mut("States").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for (name, state) in states.iter_mut() {
+            match state["Type"].as_str() {
+                Some("Task") => {
+                    state["Resource"] = json!("arn:aws:states:::lambda:invoke.waitForTaskToken");
+                    state["Parameters"] = json!({
+                        "FunctionName": name,
+                        "Payload": {"token.$": "$$.Task.Token", "input.$": "$"},
+                    });
+                }
+                Some("Parallel") => {
+                    if let Some(branches) = state["Branches"].as_array_mut() {
+                        branches.iter_mut().for_each(walk);
+                    }
+                }
+                Some("Map") => walk(&mut state["ItemProcessor"]),
+                _ => {}
+            }
+        }
+    }
+    walk(&mut d);
+    d
+}
+
+/// The scripted calls that answer each task attempt of a run as its mock did, just after
+/// the mock's instant: for the k-th LambdaFunctionScheduled of state S, the k-th token of S.
+fn calls_from(history: &[engine::Event]) -> Vec<engine::ScriptedCall> {
+    use engine::{EventKind, ScriptTime, ScriptedAction, ScriptedCall};
+    let prev = |i: usize| -> Option<usize> {
+        let p = history[i].previous_event_id.0 as usize;
+        (p >= 1 && p - 1 < i).then(|| p - 1)
+    };
+    let child = |i: usize, f: &dyn Fn(&EventKind) -> bool| {
+        (i + 1..history.len()).find(|&c| prev(c) == Some(i) && f(&history[c].kind))
+    };
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let mut calls = Vec::new();
+    for (i, e) in history.iter().enumerate() {
+        if !matches!(e.kind, EventKind::LambdaFunctionScheduled { .. }) {
+            continue;
+        }
+        // The state: up the chain of attempts to its Entered event.
+        let mut j = i;
+        let name = loop {
+            let Some(p) = prev(j) else { break None };
+            if let EventKind::StateEntered { name, .. } = &history[p].kind {
+                break Some(name.clone());
+            }
+            j = p;
+        };
+        let Some(name) = name else { continue };
+        let occurrence = seen.entry(name.clone()).or_default();
+        *occurrence += 1;
+        let Some(started) = child(i, &|k| matches!(k, EventKind::LambdaFunctionStarted)) else {
+            continue;
+        };
+        let Some(end) = child(started, &|k| {
+            matches!(
+                k,
+                EventKind::LambdaFunctionSucceeded { .. } | EventKind::LambdaFunctionFailed { .. }
+            )
+        }) else {
+            continue;
+        };
+        let action = match &history[end].kind {
+            EventKind::LambdaFunctionSucceeded { output } => ScriptedAction::Success {
+                output: serde_json::from_str(output).unwrap_or(Value::Null),
+            },
+            EventKind::LambdaFunctionFailed { error, cause } => ScriptedAction::Failure {
+                error: error.clone(),
+                cause: cause.clone(),
+            },
+            _ => continue,
+        };
+        // The service sends every call due at an instant before the executions go on, so a
+        // call at the very instant its token is issued (after a zero-time task answered by
+        // an earlier call) would find no token. The i-th call comes i + 1 ms after the
+        // mock's answer instead: later than the drift the earlier calls can have caused.
+        let drift = calls.len() as i64 + 1;
+        calls.push(ScriptedCall {
+            at: ScriptTime::At(history[end].timestamp.plus_millis(drift)),
+            state: name,
+            occurrence: *occurrence,
+            action,
+        });
+    }
+    calls
+}
+
+/// Tasks answered by callbacks (`.waitForTaskToken`, answered by scripted callers just after
+/// the instants the mocks answered, with the same results and errors) give the same outcome as
+/// the mocked tasks.
+pub fn callbacks_equal_mocks(workflow: &Workflow, input: &Value, seed: u64) -> Result<(), String> {
+    // Scripted calls name a token by its occurrence per state; with concurrent branches the
+    // tokens a fail-fast lets through depend on instants the callbacks shift, so the
+    // relation is kept to workflows without Parallel and Map states (loops, retries,
+    // catches, choices and waits remain).
+    if workflow.has_concurrency() {
+        return Ok(());
+    }
+    // A mock that answers in zero time fails or succeeds before a sibling branch even
+    // schedules its task, while a callback never answers before the other branches have
+    // run: tasks that take time issue the same tokens in both runs.
+    let rendered = &render(&workflow.with_min_task_duration(1));
+    let alone = ran("mocked", run(rendered, input, standard(seed)))?;
+    let calls = calls_from(&alone.history);
+    let mut svc = Service::new().with_seed(seed).with_handlers(Pending);
+    let err = |e: engine::ServiceError| format!("{}: {}", e.code, e.message);
+    let machine = svc
+        .create_state_machine(
+            "Callbacks",
+            &as_callbacks(&rendered.definition).to_string(),
+            WorkflowType::Standard,
+            None,
+        )
+        .map_err(err)?;
+    let d = svc
+        .start_execution_with_script(&machine.arn, Some("c"), Some(&input.to_string()), calls)
+        .map_err(err)?;
+    let got = (d.status, d.output.clone(), d.error.clone());
+    if got != observable(&alone) {
+        return Err(format!(
+            "mocked: {:?}; answered by callbacks: {got:?}",
+            observable(&alone)
+        ));
+    }
+    Ok(())
+}

@@ -122,6 +122,14 @@ proptest! {
         prop_assert!(verdict.is_ok(), "{}", verdict.unwrap_err());
     }
 
+    /// Tasks answered by scripted callers (`.waitForTaskToken`) at the mocks' instants give
+    /// the same outcome as the mocks.
+    #[test]
+    fn callbacks_equal_mocks(c in cases_strategy()) {
+        let verdict = relations::callbacks_equal_mocks(&c.workflow, &c.input, c.seed);
+        prop_assert!(verdict.is_ok(), "{}", verdict.unwrap_err());
+    }
+
     /// A JSONPath data-flow state and its JSONata formulation give the same output.
     #[test]
     fn jsonpath_and_jsonata_agree(flow in dataflow::flow(), input in dataflow::input()) {

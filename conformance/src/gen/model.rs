@@ -264,6 +264,37 @@ impl Workflow {
         w
     }
 
+    /// Whether the workflow has a Parallel or Map state anywhere.
+    pub fn has_concurrency(&self) -> bool {
+        fn steps(s: &[Step]) -> bool {
+            s.iter().any(|st| match st {
+                Step::Parallel { .. } | Step::Map { .. } => true,
+                Step::Loop { body, .. } => steps(body),
+                _ => false,
+            })
+        }
+        steps(&self.body.steps)
+    }
+
+    /// The same workflow with every task taking at least `ms` virtual milliseconds.
+    pub fn with_min_task_duration(&self, ms: u32) -> Workflow {
+        fn seq(s: &mut Seq, ms: u32) {
+            s.steps.iter_mut().for_each(|st| step(st, ms));
+        }
+        fn step(s: &mut Step, ms: u32) {
+            match s {
+                Step::Task { mock, .. } => mock.duration_ms = mock.duration_ms.max(ms),
+                Step::Loop { body, .. } => body.iter_mut().for_each(|st| step(st, ms)),
+                Step::Parallel { branches, .. } => branches.iter_mut().for_each(|b| seq(b, ms)),
+                Step::Map { body, .. } => seq(body, ms),
+                _ => {}
+            }
+        }
+        let mut w = self.clone();
+        seq(&mut w.body, ms);
+        w
+    }
+
     /// The same workflow without any Retry field.
     pub fn without_retries(&self) -> Workflow {
         let mut w = self.clone();
