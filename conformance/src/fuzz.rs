@@ -108,6 +108,26 @@ pub fn check_case(
     })
 }
 
+/// [`check_case`], with a panic turned into a failure (a campaign must survive the engine
+/// panicking, and shrink the case that made it panic).
+pub fn check_case_guarded(
+    backend: &mut dyn Backend,
+    case: &Case,
+    prepare: Option<&dyn Fn(Execution) -> Execution>,
+) -> Result<CaseStats, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        check_case(backend, case, prepare)
+    }))
+    .unwrap_or_else(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(format!("panic: {text}"))
+    })
+}
+
 /// Every metamorphic relation of [`relations`] on one case (the data-flow pairs have their
 /// own generator and test).
 pub fn relations(case: &Case, rendered: &Rendered) -> Result<(), String> {
@@ -301,7 +321,7 @@ pub fn campaign_with(backend: &mut dyn Backend, cases: u64, seed: u64) -> Report
         };
         report.cases += 1;
         let c = tree.current();
-        match check_case(backend, &c, None) {
+        match check_case_guarded(backend, &c, None) {
             Ok(stats) => {
                 report.states += stats.states as u64;
                 report.events += stats.events as u64;
@@ -309,10 +329,11 @@ pub fn campaign_with(backend: &mut dyn Backend, cases: u64, seed: u64) -> Report
             }
             Err(message) => {
                 let (small, message) = shrink(&mut tree, message, |c| {
-                    check_case(backend, c, None).map(|_| ())
+                    check_case_guarded(backend, c, None).map(|_| ())
                 });
-                let (small, message) =
-                    minimize(small, message, |c| check_case(backend, c, None).map(|_| ()));
+                let (small, message) = minimize(small, message, |c| {
+                    check_case_guarded(backend, c, None).map(|_| ())
+                });
                 report.failures.push(Failure {
                     message,
                     definition: render(&small.workflow).text(),
