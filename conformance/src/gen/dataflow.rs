@@ -1,6 +1,6 @@
-//! Pairs of equivalent data-flow states: one Pass state written with JSONPath's
-//! InputPath, Parameters, ResultPath and OutputPath, and the same computation as a JSONata
-//! `Output` expression. The two must give the same output on any input [`input`] generates.
+//! Pairs of equivalent data-flow states: one Pass or Task state written with JSONPath's
+//! InputPath, Parameters, ResultSelector, ResultPath and OutputPath, and the same computation
+//! as JSONata `Arguments` and `Output` expressions. The two must give the same output on any input [`input`] generates.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -55,9 +55,14 @@ pub enum Target {
     Discard,
 }
 
-/// One data-flow state.
+/// One data-flow state: a Pass state, or a Task state on a mock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flow {
+    /// `Some(k)`: a Task state whose mock answers `{"v": k}`, with the Parameters as its
+    /// payload (JSONata: Arguments); `None`: a Pass state whose result is the Parameters.
+    pub task: Option<i64>,
+    /// For a task: `ResultSelector: {"sv.$": "$.v"}` (JSONata: `$states.result.v`).
+    pub selector: bool,
     /// `InputPath: "$.p"` (the nested copy) instead of the whole input.
     pub nested_input: bool,
     /// The Parameters fields; `None` means no Parameters (the result is the effective input).
@@ -82,6 +87,8 @@ pub fn flow() -> impl Strategy<Value = Flow> {
             .collect::<Vec<_>>()
     }));
     (
+        proptest::option::of(-9i64..=9),
+        any::<bool>(),
         any::<bool>(),
         params,
         prop_oneof![
@@ -91,7 +98,9 @@ pub fn flow() -> impl Strategy<Value = Flow> {
             Just(Target::Discard)
         ],
     )
-        .prop_map(|(nested_input, parameters, target)| Flow {
+        .prop_map(|(task, selector, nested_input, parameters, target)| Flow {
+            task,
+            selector: selector && task.is_some(),
             nested_input,
             parameters,
             target,
@@ -116,7 +125,13 @@ pub fn input() -> impl Strategy<Value = Value> {
 impl Flow {
     /// The JSONPath state machine.
     pub fn jsonpath(&self) -> Value {
-        let mut s = json!({"Type": "Pass"});
+        let mut s = match self.task {
+            Some(_) => json!({"Type": "Task", "Resource": super::function_arn("Flow")}),
+            None => json!({"Type": "Pass"}),
+        };
+        if self.selector {
+            s["ResultSelector"] = json!({"sv.$": "$.v"});
+        }
         if self.nested_input {
             s["InputPath"] = json!("$.p");
         }
@@ -163,7 +178,7 @@ impl Flow {
         } else {
             "$states.input"
         };
-        let result = match &self.parameters {
+        let arguments = match &self.parameters {
             None => inp.to_string(),
             Some(params) => {
                 let fields: Vec<String> = params
@@ -182,15 +197,38 @@ impl Flow {
                 format!("{{{}}}", fields.join(", "))
             }
         };
+        let result = match (self.task, self.selector) {
+            (None, _) => arguments.clone(),
+            (Some(_), false) => "$states.result".to_string(),
+            (Some(_), true) => "{\"sv\": $states.result.v}".to_string(),
+        };
         let output = match self.target {
             Target::Whole | Target::FieldThenSelect => result,
             Target::Field => format!("$merge([$states.input, {{\"r\": {result}}}])"),
             Target::Discard => "$states.input".to_string(),
         };
-        json!({
-            "QueryLanguage": "JSONata",
-            "StartAt": "Flow",
-            "States": {"Flow": {"Type": "Pass", "Output": format!("{{% {output} %}}"), "End": true}}
-        })
+        let mut state = json!({"Type": "Pass", "Output": format!("{{% {output} %}}"), "End": true});
+        if self.task.is_some() {
+            state["Type"] = json!("Task");
+            state["Resource"] = json!(super::function_arn("Flow"));
+            state["Arguments"] = json!(format!("{{% {arguments} %}}"));
+        }
+        json!({"QueryLanguage": "JSONata", "StartAt": "Flow", "States": {"Flow": state}})
+    }
+
+    /// The mocks the state needs (the task's, when it is one).
+    pub fn mocks(&self) -> std::collections::BTreeMap<String, super::TaskMock> {
+        self.task
+            .map(|k| {
+                let mock = super::TaskMock {
+                    fail_first: 0,
+                    error: super::ErrorName::A,
+                    result: k,
+                    duration_ms: 0,
+                };
+                ("Flow".to_string(), mock)
+            })
+            .into_iter()
+            .collect()
     }
 }
