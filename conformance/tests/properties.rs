@@ -125,7 +125,11 @@ proptest! {
     /// Tasks answered by scripted callers (`.waitForTaskToken`) at the mocks' instants give
     /// the same outcome as the mocks.
     #[test]
-    fn callbacks_equal_mocks(c in cases_strategy()) {
+    fn callbacks_equal_mocks(
+        c in cases_strategy().prop_filter("the relation skips Parallel and Map", |c| {
+            !c.workflow.has_concurrency()
+        })
+    ) {
         let verdict = relations::callbacks_equal_mocks(&c.workflow, &c.input, c.seed);
         prop_assert!(verdict.is_ok(), "{}", verdict.unwrap_err());
     }
@@ -190,10 +194,10 @@ fn faults_are_caught() {
 /// The campaign runs, counts, and finds nothing on the healthy engine.
 #[test]
 fn a_small_campaign_is_clean() {
-    let report = conformance::fuzz::campaign(32, 7);
-    assert_eq!(report.cases, 32);
+    let report = conformance::fuzz::campaign(16, 7);
+    assert_eq!(report.cases, 16);
     assert!(report.failures.is_empty(), "{report}");
-    assert!(report.events > 32 * 3, "{report}");
+    assert!(report.events > 16 * 3, "{report}");
     // The generated workflows both succeed and fail (Fail states, uncaught task errors).
     assert!(
         report.succeeded > 0 && report.succeeded < report.cases,
