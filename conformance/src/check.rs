@@ -125,8 +125,9 @@ fn is_failure_or_abort(kind: &EventKind) -> bool {
     t.ends_with("Failed") || t.ends_with("Aborted") || t.ends_with("TimedOut")
 }
 
-/// A state never exits before it entered (per name, at every point of the history); when
-/// nothing failed or was aborted anywhere, every state that entered also exited.
+/// A state never exits before it entered (per name, at every point of the history); a
+/// simple state never leads on to the next without exiting; when nothing failed or was
+/// aborted anywhere, every state that entered also exited.
 pub fn entered_exited(result: &ExecutionResult) -> Result<(), String> {
     let mut open: BTreeMap<&str, i64> = BTreeMap::new();
     for e in &result.history {
@@ -143,6 +144,51 @@ pub fn entered_exited(result: &ExecutionResult) -> Result<(), String> {
                 }
             }
             _ => {}
+        }
+    }
+    // A simple state (not Parallel or Map, whose branches' states lie below it) never leads
+    // on to another state without exiting: below its Entered event in the previousEventId
+    // tree, another state's Entered comes only after its own Exited or a failure.
+    let h = &result.history;
+    for (i, e) in h.iter().enumerate() {
+        let EventKind::StateEntered {
+            state_type, name, ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        if matches!(*state_type, "Parallel" | "Map") {
+            continue;
+        }
+        let exited = (i + 1..h.len()).find(|&k| {
+            matches!(&h[k].kind, EventKind::StateExited { name: n, .. } if n == name)
+                && in_subtree(h, k, i)
+        });
+        let next = (i + 1..h.len()).find(|&k| {
+            matches!(h[k].kind, EventKind::StateEntered { .. }) && in_subtree(h, k, i)
+        });
+        if let Some(k) = next {
+            // A failure on the way (a caught error, a failed iteration) ends the state
+            // without an Exited event, and so does a retry of the enclosing Parallel or
+            // Map state, whose next Started event follows the failing event (AWS records
+            // no Failed event between attempts).
+            let mut failed = false;
+            let mut j = k;
+            while j != i {
+                failed |= is_failure_or_abort(&h[j].kind)
+                    || matches!(
+                        h[j].kind,
+                        EventKind::ParallelStateStarted | EventKind::MapStateStarted { .. }
+                    );
+                j = h[j].previous_event_id.0 as usize - 1;
+            }
+            if exited.is_none_or(|x| x > k) && !failed {
+                return Err(format!(
+                    "{} leads on to {} without exiting '{name}'",
+                    describe(e),
+                    describe(&h[k])
+                ));
+            }
         }
     }
     let clean = !result.history.iter().any(|e| is_failure_or_abort(&e.kind));
