@@ -53,6 +53,19 @@ proptest! {
         prop_assert_eq!(back, rendered.definition);
     }
 
+    /// Every one-edit simplification the minimizer tries is a valid workflow too, so a
+    /// minimized counterexample never fails for being invalid.
+    #[test]
+    fn simplifications_are_valid(c in cases_strategy()) {
+        // A few variants spread over the list keep the quick budget quick.
+        let all = gen::simpler(&c);
+        let stride = (all.len() / 4).max(1);
+        for simpler in all.into_iter().step_by(stride) {
+            let text = render(&simpler.workflow).text();
+            prop_assert_eq!(engine::validate(&text), vec![], "{}", text);
+        }
+    }
+
     /// Executions end within the step budget without panicking, and their histories keep
     /// every invariant (ids, links, one start and one end, Entered/Exited, nothing after a
     /// join, retries and backoff, Map concurrency).
