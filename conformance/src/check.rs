@@ -164,9 +164,8 @@ pub fn entered_exited(result: &ExecutionResult) -> Result<(), String> {
             matches!(&h[k].kind, EventKind::StateExited { name: n, .. } if n == name)
                 && in_subtree(h, k, i)
         });
-        let next = (i + 1..h.len()).find(|&k| {
-            matches!(h[k].kind, EventKind::StateEntered { .. }) && in_subtree(h, k, i)
-        });
+        let next = (i + 1..h.len())
+            .find(|&k| matches!(h[k].kind, EventKind::StateEntered { .. }) && in_subtree(h, k, i));
         if let Some(k) = next {
             // A failure on the way (a caught error, a failed iteration) ends the state
             // without an Exited event, and so does a retry of the enclosing Parallel or
