@@ -250,12 +250,14 @@ pub fn nothing_after_join(h: &[Event]) -> Result<(), String> {
             continue;
         };
         // The join's own Exited event follows what the join follows (AWS links both to the
-        // last branch event), so the continuation grows from either.
+        // last branch event), and so does a failure of the state at its exit (its output
+        // over the payload limit): the continuation grows from any of them.
         let joined_from = h[j].previous_event_id;
         let roots: Vec<usize> = std::iter::once(j)
             .chain((j + 1..h.len()).filter(|&k| {
                 h[k].previous_event_id == joined_from
-                    && matches!(h[k].kind, EventKind::StateExited { .. })
+                    && (matches!(h[k].kind, EventKind::StateExited { .. })
+                        || is_failure_or_abort(&h[k].kind))
             }))
             .collect();
         for (k, e) in h.iter().enumerate().skip(j + 1) {

@@ -169,9 +169,15 @@ pub struct Failure {
     pub states: usize,
 }
 
+/// The most characters of a failure message a report prints (outputs can be large).
+const MESSAGE_CHARS: usize = 2_000;
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}", self.message)?;
+        match self.message.char_indices().nth(MESSAGE_CHARS) {
+            Some((cut, _)) => writeln!(f, "{}... (cut)", &self.message[..cut])?,
+            None => writeln!(f, "{}", self.message)?,
+        }
         writeln!(
             f,
             "input: {}  seed: {}  states: {}",

@@ -312,9 +312,9 @@ impl Workflow {
 impl Seq {
     /// The errors this sequence can raise somewhere inside (an over-approximation: caught
     /// and retried errors count too).
-    fn errors(&self, out: &mut Vec<ErrorName>) {
+    fn errors(&self, out: &mut Vec<&'static str>) {
         if let End::Fail(e) = self.end {
-            out.push(e);
+            out.push(e.as_str());
         }
         for s in &self.steps {
             s.errors(out);
@@ -356,15 +356,27 @@ fn one_error(seqs: &[&Seq]) -> bool {
     for s in seqs {
         s.errors(&mut errors);
     }
-    errors.sort_by_key(|e| e.as_str());
+    errors.sort_unstable();
     errors.dedup();
     errors.len() <= 1
 }
 
 impl Step {
-    fn errors(&self, out: &mut Vec<ErrorName>) {
+    fn errors(&self, out: &mut Vec<&'static str>) {
         match self {
-            Step::Task { mock, .. } if mock.fail_first > 0 => out.push(mock.error),
+            Step::Task { mock, .. } if mock.fail_first > 0 => out.push(mock.error.as_str()),
+            // A Distributed Map whose children fail reports the threshold, not their error.
+            Step::Map {
+                body,
+                tolerated: Some(_),
+                ..
+            } => {
+                let mut inner = Vec::new();
+                body.errors(&mut inner);
+                if !inner.is_empty() {
+                    out.push("States.ExceedToleratedFailureThreshold");
+                }
+            }
             Step::Loop { body, .. } => body.iter().for_each(|s| s.errors(out)),
             Step::Parallel { branches, .. } => branches.iter().for_each(|b| b.errors(out)),
             Step::Map { body, .. } => body.errors(out),
