@@ -161,6 +161,8 @@ pub struct Failure {
     pub message: String,
     /// The shrunk workflow's definition (pretty JSON).
     pub definition: String,
+    /// What its Task states' mocks do, one line per state.
+    pub mocks: String,
     /// Its input.
     pub input: Value,
     /// Its seed.
@@ -343,6 +345,7 @@ pub fn campaign_with(backend: &mut dyn Backend, cases: u64, seed: u64) -> Report
                 report.failures.push(Failure {
                     message,
                     definition: render(&small.workflow).text(),
+                    mocks: render(&small.workflow).mocks_text(),
                     input: small.input.clone(),
                     seed: small.seed,
                     states: small.workflow.state_count(),

@@ -191,11 +191,13 @@ fn faults_are_caught() {
         };
         let (small, reason) = minimize(shrunk, reason.to_string(), check);
         let states = small.workflow.state_count();
+        let rendered = render(&small.workflow);
         println!(
-            "{fault:?} caught: {reason}\ninput: {}  seed: {}  states: {states}\n{}\n",
+            "{fault:?} caught: {reason}\ninput: {}  seed: {}  states: {states}\n{}{}\n",
             small.input,
             small.seed,
-            render(&small.workflow).text()
+            rendered.mocks_text(),
+            rendered.text()
         );
         assert!(
             states <= SMALL,

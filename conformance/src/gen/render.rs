@@ -24,6 +24,27 @@ impl Rendered {
     pub fn text(&self) -> String {
         serde_json::to_string_pretty(&self.definition).unwrap_or_default()
     }
+
+    /// What each Task state's mock does, one line per state, for printing next to the
+    /// definition (the definition alone does not say how a task answers).
+    pub fn mocks_text(&self) -> String {
+        self.mocks
+            .iter()
+            .map(|(name, m)| {
+                let outcome = if m.fail_first == 0 {
+                    format!("succeeds with {{\"v\": {}}}", m.result)
+                } else {
+                    format!(
+                        "fails {} time(s) with {}, then succeeds with {{\"v\": {}}}",
+                        m.fail_first,
+                        m.error.as_str(),
+                        m.result
+                    )
+                };
+                format!("{name}: {outcome}, {} ms per attempt\n", m.duration_ms)
+            })
+            .collect()
+    }
 }
 
 /// The Lambda function ARN of a generated Task state.
