@@ -185,7 +185,7 @@ impl fmt::Display for Failure {
             "input: {}  seed: {}  states: {}",
             self.input, self.seed, self.states
         )?;
-        write!(f, "{}", self.definition)
+        write!(f, "{}{}", self.mocks, self.definition)
     }
 }
 
