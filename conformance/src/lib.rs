@@ -1,3 +1,13 @@
-//! Conformance tests: corpus scenarios, malformed definitions, and (later) property and
-//! differential tests. The tests live under `tests/`.
+//! Conformance tests: corpus scenarios, malformed definitions, and property-based tests.
+//!
+//! The library holds what the property tests and `stepcheck fuzz` share: the generators of
+//! workflows ([`gen`]), the runner with its mock handler ([`run`]), the history invariants
+//! ([`check`]), the metamorphic relations ([`relations`]) and the fuzzing campaign
+//! ([`fuzz`]). The tests live under `tests/`.
 #![forbid(unsafe_code)]
+
+pub mod check;
+pub mod fuzz;
+pub mod gen;
+pub mod relations;
+pub mod run;

@@ -5,6 +5,7 @@
 //! cloning it, and serialises a payload only when an event that carries it is recorded.
 
 use crate::clock::{Clock, Timestamp, VirtualClock};
+use crate::faults::Fault;
 use crate::history::{Event, EventId, EventKind, History};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
@@ -337,6 +338,8 @@ impl Definition {
             timed_out_tokens: Vec::new(),
             query_location: None,
             redrive_count: 0,
+            #[cfg(feature = "faults")]
+            fault: None,
             config,
         };
         execution.begin();
@@ -438,6 +441,9 @@ impl Definition {
 }
 
 pub struct Execution {
+    /// The deliberate bug this execution has (test builds with the `faults` feature only).
+    #[cfg(feature = "faults")]
+    fault: Option<Fault>,
     machine: Arc<StateMachine>,
     config: ExecutionConfig,
     /// The execution's current time, as the driver's clock gave it.
@@ -780,6 +786,29 @@ fn json_len(v: &Value) -> usize {
 }
 
 impl Execution {
+    /// The same execution with a deliberate bug, for testing the property tests (see
+    /// [`Fault`]). Only test builds with the `faults` feature have this.
+    #[cfg(feature = "faults")]
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// Whether this execution has the given deliberate bug; always false without the
+    /// `faults` feature, so the checks cost nothing in real builds.
+    #[inline]
+    fn faulty(&self, fault: Fault) -> bool {
+        #[cfg(feature = "faults")]
+        {
+            self.fault == Some(fault)
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            let _ = fault;
+            false
+        }
+    }
+
     /// Records ExecutionStarted and creates the top-level fiber.
     fn begin(&mut self) {
         let now = self.now;
@@ -2059,8 +2088,10 @@ impl Execution {
             .position(|r| error_matches(&r.errors, &error, failure.from_task))
         {
             let r = &spec.retry[i];
-            if run.attempts_per_retrier[i] < r.max_attempts {
-                let delay = r.delay_ms(run.attempts_per_retrier[i], &mut self.rng);
+            let skip = u32::from(self.faulty(Fault::SkipLastRetry));
+            if run.attempts_per_retrier[i] + skip < r.max_attempts {
+                let off = u32::from(self.faulty(Fault::BackoffOffByOne));
+                let delay = r.delay_ms(run.attempts_per_retrier[i] + off, &mut self.rng);
                 run.attempts_per_retrier[i] += 1;
                 run.retry_count += 1;
                 let now = self.now;
@@ -2337,11 +2368,12 @@ impl Execution {
     /// follows `after`.
     fn map_fill(&mut self, fid: FiberId, spec: &MapSpec, after: EventId) {
         let name = self.state_of(fid).name.0.clone();
+        let unbounded = self.faulty(Fault::IgnoreMaxConcurrency);
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
                 return;
             };
-            if join.running >= join.max_concurrency {
+            if join.running >= join.max_concurrency && !unbounded {
                 return;
             }
             let Some((index, item, input)) = join.pending.pop_front() else {
@@ -2479,7 +2511,7 @@ impl Execution {
                 }
                 for (i, c) in join.children.iter().enumerate() {
                     let Some(c) = *c else { continue };
-                    if c == child {
+                    if c == child || self.faulty(Fault::NoFailFastAbort) {
                         continue;
                     }
                     self.abort(c, child_last);

@@ -8,6 +8,7 @@
 mod choice;
 mod clock;
 mod diagnostics;
+mod faults;
 mod history;
 mod interpreter;
 mod intrinsics;
@@ -25,6 +26,8 @@ mod validate;
 
 pub use clock::{Clock, Timestamp, VirtualClock};
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
+#[cfg(feature = "faults")]
+pub use faults::Fault;
 pub use history::{Event, EventId, EventKind};
 pub use interpreter::{
     token_execution_arn, CallbackError, Ending, Execution, ExecutionConfig, ExecutionResult,
