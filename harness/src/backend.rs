@@ -288,10 +288,11 @@ impl engine::HandlerFactory for ScenarioMocks {
     }
 }
 
-/// Lets an unmocked `.waitForTaskToken` task wait for the scenario's scripted callback: the
-/// message carrying the token is taken as sent, and the answer comes from the script. Nested
+/// Lets an unmocked `.waitForTaskToken` task wait for its callback (the scenario's script, or
+/// whoever calls SendTaskSuccess on `stepcheck serve`): the message carrying the token is
+/// taken as sent. Nested
 /// executions and `aws-sdk:sfn` calls are left to the service, which performs them itself.
-struct AwaitCallbacks<H>(H);
+pub(crate) struct AwaitCallbacks<H>(pub(crate) H);
 
 impl<H: engine::TaskHandler> engine::TaskHandler for AwaitCallbacks<H> {
     fn invoke(

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, Mount, WaitFor};
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
-use testcontainers_modules::testcontainers::{GenericImage, ImageExt};
+use testcontainers_modules::testcontainers::{ContainerRequest, GenericImage, ImageExt};
 
 /// Which image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,45 +116,20 @@ impl BackendFactory for Containers {
             None => None,
         };
         let image = self.image;
+        let mounted = mock_file.as_deref();
         let started = self.runtime.block_on(async move {
             match image {
                 Image::LocalStack => {
-                    let mut req = LocalStack::default().with_env_var("SERVICES", "stepfunctions");
-                    if let Some(p) = &mock_file {
-                        req = req
-                            .with_env_var("SFN_MOCK_CONFIG", "/stepcheck/mocks.json")
-                            .with_mount(Mount::bind_mount(
-                                p.to_string_lossy().into_owned(),
-                                "/stepcheck/mocks.json",
-                            ));
-                    }
-                    let c = req.start().await.map_err(|e| e.to_string())?;
-                    let port = c
-                        .get_host_port_ipv4(4566)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Ok::<(Started, u16), String>((Box::new(c), port))
+                    let req = LocalStack::default().with_env_var("SERVICES", "stepfunctions");
+                    start(req, mounted, 4566).await
                 }
                 Image::StepFunctionsLocal => {
-                    let mut req = GenericImage::new("amazon/aws-stepfunctions-local", "latest")
+                    let req = GenericImage::new("amazon/aws-stepfunctions-local", "latest")
                         .with_exposed_port(8083.tcp())
                         .with_wait_for(WaitFor::message_on_stdout("Starting server on port 8083"))
                         .with_env_var("AWS_DEFAULT_REGION", "us-east-1")
                         .with_env_var("AWS_ACCOUNT_ID", "123456789012");
-                    if let Some(p) = &mock_file {
-                        req = req
-                            .with_env_var("SFN_MOCK_CONFIG", "/stepcheck/mocks.json")
-                            .with_mount(Mount::bind_mount(
-                                p.to_string_lossy().into_owned(),
-                                "/stepcheck/mocks.json",
-                            ));
-                    }
-                    let c = req.start().await.map_err(|e| e.to_string())?;
-                    let port = c
-                        .get_host_port_ipv4(8083)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Ok((Box::new(c) as Started, port))
+                    start(req, mounted, 8083).await
                 }
             }
         });
@@ -165,4 +140,28 @@ impl BackendFactory for Containers {
         // The session keeps the container; removing it is testcontainers' drop.
         Ok(Box::new(session.holding(container)))
     }
+}
+
+/// Starts a container with the scenario's MockConfigFile (if any) mounted where
+/// `SFN_MOCK_CONFIG` points, and answers the host port of its API.
+async fn start<I: testcontainers_modules::testcontainers::Image + 'static>(
+    request: ContainerRequest<I>,
+    mock_file: Option<&std::path::Path>,
+    api_port: u16,
+) -> Result<(Started, u16), String> {
+    let request = match mock_file {
+        Some(p) => request
+            .with_env_var("SFN_MOCK_CONFIG", "/stepcheck/mocks.json")
+            .with_mount(Mount::bind_mount(
+                p.to_string_lossy().into_owned(),
+                "/stepcheck/mocks.json",
+            )),
+        None => request,
+    };
+    let c = request.start().await.map_err(|e| e.to_string())?;
+    let port = c
+        .get_host_port_ipv4(api_port)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((Box::new(c), port))
 }

@@ -228,9 +228,10 @@ async fn load_config(target: &SdkTarget) -> aws_config::SdkConfig {
         .region(aws_config::Region::new(target.region.clone()))
         // Real AWS throttles, and its throttling is retried with backoff; an emulator's
         // errors are answers, so it gets fewer attempts.
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(
-            if target.endpoint.is_some() { 3 } else { 8 },
-        ));
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(if target.endpoint.is_some() { 3 } else { 8 }),
+        );
     if let Some(endpoint) = &target.endpoint {
         loader = loader.endpoint_url(endpoint);
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
@@ -372,6 +373,14 @@ fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt:
 
 fn millis(t: &aws_sdk_sfn::primitives::DateTime) -> i64 {
     t.to_millis().unwrap_or(t.secs() * 1000)
+}
+
+/// `ARN#TestCase`, as Step Functions Local and LocalStack pick a MockConfigFile test case.
+fn with_test_case(state_machine_arn: &str, test_case: Option<&str>) -> String {
+    match test_case {
+        Some(case) => format!("{state_machine_arn}#{case}"),
+        None => state_machine_arn.to_string(),
+    }
 }
 
 fn local_millis() -> i64 {
@@ -730,10 +739,7 @@ impl Backend for SdkSession {
         input: &str,
         test_case: Option<&str>,
     ) -> Result<String, BackendError> {
-        let target = match test_case {
-            Some(case) => format!("{state_machine_arn}#{case}"),
-            None => state_machine_arn.to_string(),
-        };
+        let target = with_test_case(state_machine_arn, test_case);
         let call = self
             .client
             .start_execution()
@@ -755,10 +761,7 @@ impl Backend for SdkSession {
         input: &str,
         test_case: Option<&str>,
     ) -> Result<ExecutionInfo, BackendError> {
-        let target = match test_case {
-            Some(case) => format!("{state_machine_arn}#{case}"),
-            None => state_machine_arn.to_string(),
-        };
+        let target = with_test_case(state_machine_arn, test_case);
         let call = self
             .client
             .start_sync_execution()

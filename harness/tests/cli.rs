@@ -289,3 +289,55 @@ fn exec_with_state_machine_files_runs_children_and_lists_them() {
         .unwrap();
     assert_eq!(succeeded["timestamp"], json!(1_704_067_230.0));
 }
+
+#[test]
+fn exec_via_serve_prints_what_the_engine_prints() {
+    // The same execution through `stepcheck serve` and aws-sdk-sfn, read back from
+    // DescribeExecution and GetExecutionHistory, is the engine's, event for event.
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../corpus/task/retry-backoff-timing"
+    );
+    let def = format!("{dir}/Retrier.asl.json");
+    let mocks = format!("{dir}/mocks.json");
+    let args = [
+        "exec",
+        &def,
+        "--input-json",
+        r#"{"n": 1}"#,
+        "--state-machine-name",
+        "Retrier",
+        "--mock-config",
+        &mocks,
+        "--test-case",
+        "Throttled",
+        "--json",
+    ];
+    let direct = stepcheck(&args);
+    let mut via = args.to_vec();
+    via.extend(["--via", "serve"]);
+    let served = stepcheck(&via);
+    assert_eq!(
+        served.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&served.stderr)
+    );
+    let direct: Value = serde_json::from_slice(&direct.stdout).unwrap();
+    let served: Value = serde_json::from_slice(&served.stdout).unwrap();
+    assert_eq!(served["status"], "SUCCEEDED");
+    assert_eq!(served["history"].as_array().map(Vec::len), Some(16));
+    for key in ["status", "output", "error", "cause", "history"] {
+        assert_eq!(served[key], direct[key], "{key}");
+    }
+    // An invalid definition is refused by CreateStateMachine: exit 2, the diagnostics on
+    // stderr, as without --via.
+    let bad = write_temp("bad-via.asl.json", r#"{"StartAt": "Nope", "States": {}}"#);
+    let out = stepcheck(&["exec", &bad, "--via", "serve", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SCHEMA_VALIDATION_FAILED"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

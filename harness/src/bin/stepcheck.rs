@@ -622,6 +622,21 @@ fn workflow_type(args: &ExecArgs) -> WorkflowType {
 
 /// `exec` with `--state-machine-file`: the definition and the machines it calls are created
 /// in an in-process execution service, which runs the parent and every child it starts.
+/// The `--state-machine-file NAME=FILE` arguments: each name, file and definition text.
+fn state_machine_files(args: &ExecArgs) -> Result<Vec<(&str, &str, String)>> {
+    args.state_machine_files
+        .iter()
+        .map(|spec| {
+            let (name, file) = spec
+                .split_once('=')
+                .with_context(|| format!("--state-machine-file '{spec}' is not NAME=FILE"))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read state machine file {file}"))?;
+            Ok((name, file, text))
+        })
+        .collect()
+}
+
 /// `stepcheck exec --via serve|URL`: the same execution through the Step Functions API.
 fn exec_via(args: &ExecArgs, text: &str, via: &str) -> Result<ExitCode> {
     use harness::backend::{BackendFactory, SessionSetup};
@@ -645,12 +660,7 @@ fn exec_via(args: &ExecArgs, text: &str, via: &str) -> Result<ExitCode> {
         WorkflowType::Express => Wt::Express,
         _ => Wt::Standard,
     };
-    for spec in &args.state_machine_files {
-        let (name, file) = spec
-            .split_once('=')
-            .with_context(|| format!("--state-machine-file '{spec}' is not NAME=FILE"))?;
-        let child_text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read state machine file {file}"))?;
+    for (name, file, child_text) in state_machine_files(args)? {
         backend
             .create_state_machine(name, &child_text, Wt::Standard)
             .map_err(|e| anyhow::anyhow!("state machine {name} ({file}): {e}"))?;
@@ -737,12 +747,7 @@ fn exec_service(args: &ExecArgs, text: &str) -> Result<ExitCode> {
             config,
             test_case: args.test_case.clone(),
         });
-    for spec in &args.state_machine_files {
-        let (name, file) = spec
-            .split_once('=')
-            .with_context(|| format!("--state-machine-file '{spec}' is not NAME=FILE"))?;
-        let child_text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read state machine file {file}"))?;
+    for (name, file, child_text) in state_machine_files(args)? {
         if let Err(diags) = Definition::parse(&child_text) {
             print_diagnostics(Path::new(file), &diags);
             return Ok(ExitCode::from(2));

@@ -372,42 +372,14 @@ impl engine::HandlerFactory for ServeMocks {
         test_case: Option<&str>,
     ) -> Result<Box<dyn engine::TaskHandler>, String> {
         match (&self.config, test_case) {
-            (_, None) => Ok(Box::new(AwaitCallbacks(engine::NoTasks))),
+            (_, None) => Ok(Box::new(crate::backend::AwaitCallbacks(engine::NoTasks))),
             (None, Some(case)) => Err(format!(
                 "test case '{case}' was requested, but the server has no mock config (--mock-config or SFN_MOCK_CONFIG)"
             )),
             (Some(config), Some(case)) => config
                 .handler(state_machine_name, case)
-                .map(|h| Box::new(AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
+                .map(|h| Box::new(crate::backend::AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
                 .map_err(|e| e.to_string()),
-        }
-    }
-}
-
-/// Lets an unmocked `.waitForTaskToken` task wait for its callback. Nested executions and
-/// `aws-sdk:sfn` calls are left to the service, which performs them itself.
-struct AwaitCallbacks<H>(H);
-
-impl<H: engine::TaskHandler> engine::TaskHandler for AwaitCallbacks<H> {
-    fn invoke(
-        &mut self,
-        request: &engine::TaskRequest<'_>,
-    ) -> Result<engine::TaskResponse, engine::TaskHandlerError> {
-        match self.0.invoke(request) {
-            Err(engine::TaskHandlerError::NoMock { .. })
-                if request.resource.ends_with(".waitForTaskToken")
-                    && !request.resource.starts_with("arn:aws:states:::states:")
-                    && !request
-                        .resource
-                        .starts_with("arn:aws:states:::aws-sdk:sfn:") =>
-            {
-                Ok(engine::TaskResponse {
-                    outcome: engine::TaskOutcome::Pending { submitted: None },
-                    duration_ms: 0,
-                    submitted: None,
-                })
-            }
-            other => other,
         }
     }
 }
