@@ -538,6 +538,20 @@ pub enum OpenError {
 /// or `MOTO_ENDPOINT` when set, else started as processes from the tools directory), or any
 /// `http(s)://` endpoint that speaks the Step Functions API.
 pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
+    open_with(name, &OpenOptions::default())
+}
+
+/// Settings of the backends that need them; unset ones come from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// The AWS region (`aws`); default `AWS_REGION` or `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+    /// The execution role of created state machines (`aws`); default `STEPCHECK_ROLE_ARN`.
+    pub role_arn: Option<String>,
+}
+
+/// [`open`] with explicit settings.
+pub fn open_with(name: &str, options: &OpenOptions) -> Result<Box<dyn BackendFactory>, OpenError> {
     use crate::sdk::{Sdk, SdkTarget};
     let emulator = |label: &str, endpoint: &str| -> Result<Box<dyn BackendFactory>, OpenError> {
         reachable(endpoint).map_err(|reason| OpenError::Absent {
@@ -553,7 +567,7 @@ pub fn open(name: &str) -> Result<Box<dyn BackendFactory>, OpenError> {
         "serve" => crate::sdk::serve_backend()
             .map(|b| Box::new(b) as Box<dyn BackendFactory>)
             .map_err(|e| OpenError::Failed(e.to_string())),
-        "aws" => crate::sdk::aws_backend(),
+        "aws" => crate::sdk::aws_backend(options),
         "localstack" | "moto" => {
             let (kind, var) = if name == "moto" {
                 (crate::emulators::Emulator::Moto, "MOTO_ENDPOINT")

@@ -1018,20 +1018,28 @@ impl Backend for SdkSession {
     }
 }
 
-/// Real AWS: the region from `AWS_REGION` (or `AWS_DEFAULT_REGION`), the execution role
-/// from `STEPCHECK_ROLE_ARN`, credentials from the standard chain. Absent when any of them
+/// Real AWS: the region and the execution role from the options, else from `AWS_REGION` (or
+/// `AWS_DEFAULT_REGION`) and `STEPCHECK_ROLE_ARN`; credentials from the standard chain. Absent when any of them
 /// is missing.
-pub fn aws_backend() -> Result<Box<dyn BackendFactory>, crate::backend::OpenError> {
+pub fn aws_backend(
+    options: &crate::backend::OpenOptions,
+) -> Result<Box<dyn BackendFactory>, crate::backend::OpenError> {
     use crate::backend::OpenError;
     let absent = |reason: &str| OpenError::Absent {
         backend: "aws".to_string(),
         reason: reason.to_string(),
     };
-    let region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .map_err(|_| absent("no region (set AWS_REGION)"))?;
-    let role_arn = std::env::var("STEPCHECK_ROLE_ARN")
-        .map_err(|_| absent("no execution role (set STEPCHECK_ROLE_ARN)"))?;
+    let region = match &options.region {
+        Some(r) => r.clone(),
+        None => std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .map_err(|_| absent("no region (--region or AWS_REGION)"))?,
+    };
+    let role_arn = match &options.role_arn {
+        Some(r) => r.clone(),
+        None => std::env::var("STEPCHECK_ROLE_ARN")
+            .map_err(|_| absent("no execution role (--role-arn or STEPCHECK_ROLE_ARN)"))?,
+    };
     let target = SdkTarget {
         name: "aws".to_string(),
         endpoint: None,

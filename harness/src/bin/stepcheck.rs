@@ -86,6 +86,13 @@ struct RunArgs {
     /// an http(s):// endpoint. A backend absent here is reported as skipped.
     #[arg(long, default_value = "in-process")]
     backend: String,
+    /// The AWS region of `--backend aws` (default: AWS_REGION or AWS_DEFAULT_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// The execution role of the state machines created on `--backend aws` (default:
+    /// STEPCHECK_ROLE_ARN).
+    #[arg(long)]
+    role_arn: Option<String>,
     /// Only scenarios whose name (or a tag) contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -239,7 +246,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        match harness::backend::open(name) {
+        let options = harness::backend::OpenOptions {
+            region: args.region.clone(),
+            role_arn: args.role_arn.clone(),
+        };
+        match harness::backend::open_with(name, &options) {
             Ok(b) => backends.push(b),
             Err(e @ harness::backend::OpenError::Absent { .. }) => {
                 println!("{e}");
