@@ -305,9 +305,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_length((dirs.len() * backends.len()) as u64);
-    let started = std::time::Instant::now();
     let mut results = Vec::new();
+    let mut seconds = Vec::new();
     for backend in backends.iter() {
+        let began = std::time::Instant::now();
         results.extend(run_all(&dirs, backend.as_ref(), &options, jobs, &|r| {
             bar.set_message(r.name.clone());
             bar.inc(1);
@@ -315,6 +316,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 bar.suspend(|| eprintln!("FAIL {} ({})", r.name, r.backend));
             }
         }));
+        seconds.push(began.elapsed().as_secs_f64());
     }
     bar.finish_and_clear();
     for r in &results {
@@ -337,9 +339,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             println!("updated {}", u.display());
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
     let mut failed = 0;
-    for backend in backends.iter() {
+    for (backend, elapsed) in backends.iter().zip(seconds) {
         let mine: Vec<_> = results
             .iter()
             .filter(|r| r.backend == backend.name())
