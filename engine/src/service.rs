@@ -1001,24 +1001,24 @@ impl Service {
             .is_some_and(|e| e.status() == ExecutionStatus::Running)
     }
 
-    /// Sends every scripted call that is due, earliest first (ties in the order they were
-    /// scripted). A call for an execution that has ended is sent at once, whatever its
-    /// instant: it can only find that the task no longer exists, and waiting for it would
-    /// move the clock for the other executions for nothing. Returns whether any was sent.
+    /// Sends the earliest scripted call that is due (ties in the order they were scripted).
+    /// One at a time: the executions go on between two calls due at the same instant (in no
+    /// virtual time), as they would between two requests of a real caller, so a second call
+    /// can answer a token the first one's effect issued. A call for an execution that has
+    /// ended is sent at once, whatever its instant: it can only find that the task no longer
+    /// exists, and waiting for it would move the clock for the other executions for nothing.
+    /// Returns whether one was sent.
     fn fire_scripts(&mut self) -> bool {
         let now = self.now;
-        let mut due: Vec<PendingScript> = Vec::new();
-        let mut rest = Vec::new();
-        for p in std::mem::take(&mut self.scripts) {
-            if p.due <= now || !self.is_running(p.execution) {
-                due.push(p);
-            } else {
-                rest.push(p);
-            }
-        }
-        self.scripts = rest;
-        // A stable sort keeps the scripting order between calls due at the same instant.
-        due.sort_by_key(|p| p.due);
+        let first = self
+            .scripts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.due <= now || !self.is_running(p.execution))
+            // `min_by_key` keeps the first of equal keys: the scripting order.
+            .min_by_key(|(_, p)| p.due)
+            .map(|(i, _)| i);
+        let due: Vec<PendingScript> = first.map(|i| self.scripts.remove(i)).into_iter().collect();
         let fired = !due.is_empty();
         for p in due {
             let record = &self.executions[p.execution];

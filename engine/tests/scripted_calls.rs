@@ -265,3 +265,46 @@ fn a_token_never_issued_and_an_instant_in_the_past_are_reported() {
     assert_eq!(d.stop_date, Some(Timestamp(START + 9_000)));
     assert_eq!(svc.now(), Timestamp(START + 62_000));
 }
+
+#[test]
+fn calls_due_at_one_instant_see_each_other_s_effects() {
+    // Two callback states in a row, both answered at 5 s: the first answer moves the
+    // execution on (in no virtual time) to the second state, whose token the second call,
+    // due at the same instant, then finds, as a caller's second request would.
+    let ask = |next: Option<&str>| {
+        let mut s = json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}}
+        });
+        match next {
+            Some(n) => s["Next"] = json!(n),
+            None => s["End"] = json!(true),
+        }
+        s
+    };
+    let def =
+        json!({"StartAt": "First", "States": {"First": ask(Some("Second")), "Second": ask(None)}});
+    let (mut svc, m) = service_with(def);
+    let success = |state: &str, v: i64| {
+        ScriptedCall::after(
+            5_000,
+            state,
+            ScriptedAction::Success {
+                output: json!({ "v": v }),
+            },
+        )
+    };
+    let d = svc
+        .start_execution_with_script(
+            &m,
+            Some("both"),
+            None,
+            vec![success("First", 1), success("Second", 2)],
+        )
+        .unwrap();
+    assert_eq!(d.status, ExecutionStatus::Succeeded);
+    assert_eq!(d.output, Some(json!({"v": 2})));
+    assert_eq!(d.stop_date, Some(Timestamp(START + 5_000)));
+    assert_eq!(codes(&svc), [Ok(()), Ok(())]);
+}
