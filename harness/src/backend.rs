@@ -193,6 +193,11 @@ pub trait Backend {
     fn aliases(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// Whether GetExecutionHistory works for Express executions here (read back from the
+    /// logs they write); AWS itself keeps no Express history.
+    fn keeps_express_history(&self) -> bool {
+        false
+    }
 }
 
 /// A kind of backend: its name and capabilities, and a session per scenario. It is shared by
@@ -548,6 +553,9 @@ pub struct OpenOptions {
     pub region: Option<String>,
     /// The execution role of created state machines (`aws`); default `STEPCHECK_ROLE_ARN`.
     pub role_arn: Option<String>,
+    /// The CloudWatch Logs log group ARN Express machines log to, so that their histories
+    /// can be compared (`aws`); default `STEPCHECK_EXPRESS_LOG_GROUP`.
+    pub express_log_group: Option<String>,
 }
 
 /// [`open`] with explicit settings.

@@ -54,6 +54,9 @@ pub struct SdkTarget {
     pub capabilities: Capabilities,
     /// How long `settle` waits for an execution before giving up.
     pub settle_timeout: Duration,
+    /// A CloudWatch Logs log group ARN: Express machines log every event there (level ALL,
+    /// with execution data), and their histories are read back from it.
+    pub express_log_group: Option<String>,
 }
 
 impl SdkTarget {
@@ -77,6 +80,7 @@ impl SdkTarget {
             // Emulators finish in milliseconds what they finish at all; a task that never
             // asks for its callback should not hold the run for minutes.
             settle_timeout: Duration::from_secs(20),
+            express_log_group: None,
         }
     }
 }
@@ -329,6 +333,8 @@ pub struct SdkSession {
     executions: HashMap<String, String>,
     /// Activities created, by ARN, with the scenario's names for them.
     activities: HashMap<String, String>,
+    /// Where Express executions log their events, and a client to read them back.
+    express_logs: Option<(String, aws_sdk_cloudwatchlogs::Client)>,
     /// The backend's clock minus ours, in milliseconds, as of the latest execution start: on a
     /// wall clock, callbacks due "at T seconds after the start" are timed on the backend's
     /// clock, which need not agree with this machine's.
@@ -422,6 +428,11 @@ impl SdkSession {
             activities: HashMap::new(),
             activity_tasks: Vec::new(),
             clock_offset: 0,
+            express_logs: sdk
+                .target
+                .express_log_group
+                .clone()
+                .map(|group| (group, aws_sdk_cloudwatchlogs::Client::new(&sdk.config))),
             held: None,
         }
     }
@@ -483,6 +494,73 @@ impl SdkSession {
             }
         }
         Ok(events)
+    }
+
+    /// An Express execution's history, read back from the log group its machine logs to
+    /// (CloudWatch Logs delivers records some seconds late: it waits for the terminal one).
+    fn express_history(&mut self, execution_arn: &str) -> Result<Vec<Value>, BackendError> {
+        let Some((group, logs)) = &self.express_logs else {
+            return Err(BackendError::new(
+                "InvalidArn",
+                "Express executions keep no history; configure a log group (STEPCHECK_EXPRESS_LOG_GROUP) to read it from CloudWatch Logs",
+            ));
+        };
+        // arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]
+        let name = group
+            .split(":log-group:")
+            .nth(1)
+            .unwrap_or(group)
+            .trim_end_matches(":*")
+            .to_string();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let mut records = Vec::new();
+            let mut next: Option<String> = None;
+            loop {
+                let call = logs
+                    .filter_log_events()
+                    .log_group_name(&name)
+                    .filter_pattern(format!("\"{execution_arn}\""))
+                    .set_next_token(next.clone());
+                let out = self.runtime.block_on(call.send()).map_err(|e| {
+                    BackendError::new(
+                        e.code().unwrap_or("CloudWatchLogsError"),
+                        aws_sdk_sfn::error::DisplayErrorContext(&e).to_string(),
+                    )
+                })?;
+                for e in out.events() {
+                    if let Some(v) = e.message().and_then(|m| serde_json::from_str(m).ok()) {
+                        records.push(v);
+                    }
+                }
+                match out.next_token() {
+                    Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                    _ => break,
+                }
+            }
+            let events = events_from_log_records(&records, execution_arn);
+            let ended = events.last().is_some_and(|e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some(
+                        "ExecutionSucceeded"
+                            | "ExecutionFailed"
+                            | "ExecutionAborted"
+                            | "ExecutionTimedOut"
+                    )
+                )
+            });
+            if ended {
+                return Ok(events);
+            }
+            if Instant::now() >= deadline {
+                return Err(BackendError::new(
+                    "LogsIncomplete",
+                    format!("{group} holds no terminal event of {execution_arn} after 90 s"),
+                ));
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
     }
 
     /// Deletes what this session created (state machines; their executions go with them,
@@ -550,6 +628,65 @@ fn find_state<'a>(definition: &'a Value, name: &str) -> Option<&'a Value> {
             .chain(s.get("Iterator"));
         inner.into_iter().find_map(|d| find_state(d, name))
     })
+}
+
+/// The GetExecutionHistory events of one execution from its CloudWatch Logs records (an
+/// Express machine logging at level ALL): ids, links and timestamps as numbers, and the
+/// details under the field the API names after the event type.
+pub fn events_from_log_records(records: &[Value], execution_arn: &str) -> Vec<Value> {
+    let number = |v: &Value| -> i64 {
+        match v {
+            Value::String(s) => s.parse().unwrap_or(0),
+            other => other.as_i64().unwrap_or(0),
+        }
+    };
+    let mut events: Vec<Value> = records
+        .iter()
+        .filter(|r| r["execution_arn"].as_str() == Some(execution_arn))
+        .map(|r| {
+            let kind = r["type"].as_str().unwrap_or_default();
+            let mut e = serde_json::Map::new();
+            e.insert(
+                "timestamp".into(),
+                Value::from(number(&r["event_timestamp"]) as f64 / 1000.0),
+            );
+            e.insert("type".into(), Value::from(kind));
+            e.insert("id".into(), Value::from(number(&r["id"])));
+            e.insert(
+                "previousEventId".into(),
+                Value::from(number(&r["previous_event_id"])),
+            );
+            if let Some(d) = r.get("details").filter(|d| !d.is_null()) {
+                e.insert(details_key(kind), d.clone());
+            }
+            Value::Object(e)
+        })
+        .collect();
+    events.sort_by_key(|e| e["id"].as_i64().unwrap_or(0));
+    events.dedup_by_key(|e| e["id"].as_i64().unwrap_or(0));
+    events
+}
+
+/// The HistoryEvent field that holds an event type's details: `stateEnteredEventDetails`
+/// and `stateExitedEventDetails` for every state type, else the type's own name
+/// (`taskScheduledEventDetails`, `mapIterationStartedEventDetails`, ...), as the API model
+/// has them.
+fn details_key(kind: &str) -> String {
+    if kind.ends_with("StateEntered") {
+        return "stateEnteredEventDetails".into();
+    }
+    if kind.ends_with("StateExited") {
+        return "stateExitedEventDetails".into();
+    }
+    let mut chars = kind.chars();
+    match chars.next() {
+        Some(first) => format!(
+            "{}{}EventDetails",
+            first.to_ascii_lowercase(),
+            chars.as_str()
+        ),
+        None => "EventDetails".into(),
+    }
 }
 
 /// The name of the state (anywhere in the definition) whose Resource is `resource`.
@@ -695,6 +832,26 @@ impl Backend for SdkSession {
         if let Some(run) = &self.run_prefix {
             call = call.tags(Tag::builder().key(RUN_TAG).value(run).build());
         }
+        if let (WorkflowType::Express, Some((group, _))) = (workflow_type, &self.express_logs) {
+            use aws_sdk_sfn::types::{
+                CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration,
+            };
+            call = call.logging_configuration(
+                LoggingConfiguration::builder()
+                    .level(LogLevel::All)
+                    .include_execution_data(true)
+                    .destinations(
+                        LogDestination::builder()
+                            .cloud_watch_logs_log_group(
+                                CloudWatchLogsLogGroup::builder()
+                                    .log_group_arn(group)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
         let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
         let arn = out.state_machine_arn().to_string();
         self.machines.insert(
@@ -793,6 +950,9 @@ impl Backend for SdkSession {
     }
 
     fn get_execution_history(&mut self, execution_arn: &str) -> Result<Vec<Value>, BackendError> {
+        if execution_arn.contains(":express:") {
+            return self.express_history(execution_arn);
+        }
         self.history_pages(execution_arn)
     }
 
@@ -995,6 +1155,10 @@ impl Backend for SdkSession {
         Ok(found)
     }
 
+    fn keeps_express_history(&self) -> bool {
+        self.express_logs.is_some()
+    }
+
     fn aliases(&self) -> Vec<(String, String)> {
         let mut names: Vec<(String, String)> = Vec::new();
         // The goldens carry the in-process engine's role; a real role reads as that one.
@@ -1049,11 +1213,16 @@ pub fn aws_backend(
         capabilities: Capabilities {
             virtual_time: false,
             mocks: false,
-            express_history: false,
+            express_history: options.express_log_group.is_some()
+                || std::env::var_os("STEPCHECK_EXPRESS_LOG_GROUP").is_some(),
             task_tokens: true,
             validation: true,
         },
         settle_timeout: Duration::from_secs(600),
+        express_log_group: options
+            .express_log_group
+            .clone()
+            .or_else(|| std::env::var("STEPCHECK_EXPRESS_LOG_GROUP").ok()),
     };
     let sdk = Sdk::new(target).map_err(|e| OpenError::Failed(e.to_string()))?;
     let provider = sdk
@@ -1247,6 +1416,50 @@ mod tests {
         let mut done = events.clone();
         done.push(json!({"id": 5, "previousEventId": 4, "type": "TaskSucceeded"}));
         assert_eq!(waiting_from_history(&done, &definition), vec![]);
+    }
+
+    #[test]
+    fn express_histories_come_back_from_their_log_records() {
+        // The engine logs an Express execution as CloudWatch Logs records (the format AWS
+        // documents for level ALL); reading them back gives GetExecutionHistory's events.
+        let mut svc = engine::Service::new();
+        let def = json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.p", "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 3, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": {"StartAt": "I",
+                  "States": {"I": {"Type": "Pass", "End": true}}}, "End": true}}});
+        let m = svc
+            .create_state_machine(
+                "Quick",
+                &def.to_string(),
+                engine::WorkflowType::Express,
+                None,
+            )
+            .unwrap();
+        let d = svc
+            .start_sync_execution(&m.arn, Some("e1"), Some(r#"{"xs": [1, 2]}"#))
+            .unwrap();
+        let mut records = svc.express_logs(&d.execution_arn).unwrap();
+        records.reverse(); // CloudWatch Logs need not answer in order.
+        let events = events_from_log_records(&records, &d.execution_arn);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(events.len(), 18, "{types:?}");
+        assert_eq!(events[0]["type"], "ExecutionStarted");
+        assert_eq!(events[1]["stateEnteredEventDetails"]["name"], "P");
+        assert_eq!(events[4]["type"], "WaitStateExited");
+        assert_eq!(events[4]["timestamp"], json!(1704067203.0));
+        assert_eq!(
+            events[6]["mapStateStartedEventDetails"],
+            json!({"length": 2})
+        );
+        assert_eq!(events[17]["type"], "ExecutionSucceeded");
+        assert_eq!(events[17]["previousEventId"], json!(17));
+        assert_eq!(events[17]["id"], json!(18));
+        assert_eq!(
+            details_key("MapIterationStarted"),
+            "mapIterationStartedEventDetails"
+        );
+        assert_eq!(details_key("ChoiceStateExited"), "stateExitedEventDetails");
     }
 
     #[test]

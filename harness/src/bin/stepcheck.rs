@@ -93,6 +93,10 @@ struct RunArgs {
     /// STEPCHECK_ROLE_ARN).
     #[arg(long)]
     role_arn: Option<String>,
+    /// A CloudWatch Logs log group ARN for `--backend aws`: Express machines log there and
+    /// their histories are compared too (default: STEPCHECK_EXPRESS_LOG_GROUP).
+    #[arg(long)]
+    express_log_group: Option<String>,
     /// Only scenarios whose name (or a tag) contains this text.
     #[arg(long)]
     filter: Option<String>,
@@ -249,6 +253,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         let options = harness::backend::OpenOptions {
             region: args.region.clone(),
             role_arn: args.role_arn.clone(),
+            express_log_group: args.express_log_group.clone(),
         };
         match harness::backend::open_with(name, &options) {
             Ok(b) => backends.push(b),
@@ -697,22 +702,19 @@ fn exec_via(args: &ExecArgs, text: &str, via: &str) -> Result<ExitCode> {
         let exec = backend.start_execution(&arn, &name, &input, test_case)?;
         backend.settle(&exec)?
     };
-    let mut history = |arn: &str| -> Result<Vec<Value>> {
-        // Express executions keep no history: GetExecutionHistory refuses them, as on AWS.
-        if arn.contains(":express:") {
+    // Express executions keep no history (GetExecutionHistory refuses them, as on AWS)
+    // unless the backend reads it back from their logs.
+    fn history(backend: &mut dyn harness::backend::Backend, arn: &str) -> Result<Vec<Value>> {
+        if arn.contains(":express:") && !backend.keeps_express_history() {
             return Ok(Vec::new());
         }
         Ok(backend.get_execution_history(arn)?)
-    };
-    let main_history = history(&info.execution_arn)?;
-    drop(history);
+    }
+    let main_history = history(backend.as_mut(), &info.execution_arn)?;
     let mut children = Vec::new();
-    for (machine, c) in backend.other_executions(&info.execution_arn)? {
-        let h = if c.execution_arn.contains(":express:") {
-            Vec::new()
-        } else {
-            backend.get_execution_history(&c.execution_arn)?
-        };
+    let others = backend.other_executions(&info.execution_arn)?;
+    for (machine, c) in others {
+        let h = history(backend.as_mut(), &c.execution_arn)?;
         children.push(json!({
             "name": c.execution_arn.rsplit(':').next().unwrap_or_default(),
             "stateMachine": machine,
