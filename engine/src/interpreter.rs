@@ -23,6 +23,7 @@ mod distributed;
 mod driver;
 mod ql;
 mod redrive;
+mod sched;
 
 /// The most bytes a payload (state input or output, execution input or output) may have.
 pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
@@ -330,7 +331,7 @@ impl Definition {
             uses_context: self.uses_context,
             variables: Arc::new(Map::new()),
             fibers: Vec::new(),
-            live: vec![0],
+            sched: sched::Sched::default(),
             outcome: None,
             ended: None,
             tokens_issued: 0,
@@ -461,8 +462,9 @@ pub struct Execution {
     /// set whenever the engine works on a fiber).
     variables: Arc<Map<String, Value>>,
     fibers: Vec<Fiber>,
-    /// The fibers that have not finished; the scheduler looks only at these.
-    live: Vec<FiberId>,
+    /// Which fibers can run now and when the others wake up, kept up to date on every
+    /// change of a fiber's phase or wake-up time (see [`Execution::refresh`]).
+    sched: sched::Sched,
     /// How the top-level fiber ended, once it has.
     outcome: Option<Result<Value, Failure>>,
     /// How the execution ended, once it has.
@@ -837,12 +839,72 @@ impl Execution {
             variables: Arc::new(Map::new()),
             assigned: None,
         });
+        self.sched = sched::Sched::default();
+        self.sched.add_fiber();
+        self.refresh(0);
+    }
+
+    /// Tells the scheduler the fiber's current phase and wake-up time. Every change of
+    /// `Fiber::phase` (other than in place within a Join or an Awaiting) or `Fiber::wake`
+    /// goes through here, through [`Execution::set_phase`] or [`Execution::take_phase`].
+    fn refresh(&mut self, fid: FiberId) {
+        let f = &self.fibers[fid];
+        let slot = match f.phase {
+            Phase::Enter(_) => sched::Slot::Enter,
+            Phase::Sleeping(_) => sched::Slot::Sleeping(f.wake),
+            Phase::Awaiting(_) => sched::Slot::Awaiting(f.wake),
+            Phase::Join(_) | Phase::Finished => sched::Slot::Idle,
+        };
+        self.sched.update(fid, slot, self.now);
+    }
+
+    /// Sets a fiber's phase.
+    fn set_phase(&mut self, fid: FiberId, phase: Phase) {
+        self.fibers[fid].phase = phase;
+        self.refresh(fid);
+    }
+
+    /// Sets a fiber's phase and the time it wakes up at (for Sleeping and Awaiting).
+    fn set_phase_until(&mut self, fid: FiberId, wake: Timestamp, phase: Phase) {
+        self.fibers[fid].wake = wake;
+        self.set_phase(fid, phase);
+    }
+
+    /// Takes a fiber's phase out, leaving it Finished until the caller sets the next one.
+    fn take_phase(&mut self, fid: FiberId) -> Phase {
+        let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
+        self.refresh(fid);
+        phase
+    }
+
+    /// Checks the scheduler's bookkeeping against a scan of every fiber, the way the step
+    /// loop found runnable fibers before it kept them incrementally. Debug builds only, and
+    /// only for small executions, since the scan is what made large Maps quadratic.
+    #[cfg(debug_assertions)]
+    fn check_sched(&self) {
+        if self.fibers.len() > 2_000 {
+            return;
+        }
+        let now = self.now;
+        let runnable: Vec<FiberId> = (0..self.fibers.len())
+            .filter(|&i| {
+                let f = &self.fibers[i];
+                match f.phase {
+                    Phase::Enter(_) => true,
+                    Phase::Sleeping(_) | Phase::Awaiting(_) => f.wake <= now,
+                    _ => false,
+                }
+            })
+            .collect();
+        assert_eq!(runnable.len(), self.sched.ready.len(), "runnable fibers");
+        for (k, &i) in runnable.iter().enumerate() {
+            assert_eq!(self.sched.ready.kth(k), i, "runnable fiber {k}");
+        }
     }
 
     /// Runs every step that is due at the current time, in the order the seeded scheduler
     /// picks, until nothing more is due or the execution ends. The clock does not move.
     pub fn run_due(&mut self, handler: &mut dyn TaskHandler) -> Result<(), TaskHandlerError> {
-        let mut runnable = Vec::new();
         while self.ended.is_none() {
             if let Some(outcome) = self.outcome.take() {
                 let last = self.fibers[0].last;
@@ -884,21 +946,13 @@ impl Execution {
                 break;
             }
             self.map_run_full_children();
-            let now = self.now;
-            runnable.clear();
-            let fibers = &self.fibers;
-            self.live
-                .retain(|&i| !matches!(fibers[i].phase, Phase::Finished));
-            for &i in &self.live {
-                let f = &self.fibers[i];
-                match f.phase {
-                    Phase::Enter(_) => runnable.push(i),
-                    Phase::Sleeping(_) | Phase::Awaiting(_) if f.wake <= now => runnable.push(i),
-                    _ => {}
-                }
-            }
-            if runnable.is_empty() {
-                if now >= self.deadline {
+            #[cfg(debug_assertions)]
+            self.check_sched();
+            // The runnable fibers, in ascending fiber index: those about to enter a state and
+            // those whose wake-up time has come.
+            let runnable = self.sched.ready.len();
+            if runnable == 0 {
+                if self.now >= self.deadline {
                     let last = self.history.last_id();
                     self.finish_timed_out(last);
                 }
@@ -906,10 +960,11 @@ impl Execution {
             }
             // One runnable fiber takes no draw, so single-branch runs never touch the
             // scheduler's generator.
-            let pick = if runnable.len() == 1 {
-                runnable[0]
+            let pick = if runnable == 1 {
+                self.sched.ready.kth(0)
             } else {
-                runnable[(self.scheduler.next_u64() % runnable.len() as u64) as usize]
+                let k = self.scheduler.next_u64() % runnable as u64;
+                self.sched.ready.kth(k as usize)
             };
             self.step(handler, pick)?;
         }
@@ -928,15 +983,10 @@ impl Execution {
         if self.outcome.is_some() {
             return Some(self.now);
         }
-        let mut next: Option<Timestamp> = None;
-        for &i in &self.live {
-            let f = &self.fibers[i];
-            match f.phase {
-                Phase::Enter(_) => return Some(self.now),
-                Phase::Sleeping(_) => next = Some(next.map_or(f.wake, |w| w.min(f.wake))),
-                _ => {}
-            }
+        if self.sched.entering > 0 {
+            return Some(self.now);
         }
+        let next = self.sched.sleeping.first().map(|&(w, _)| w);
         next.map(|w| w.min(self.deadline))
     }
 
@@ -946,14 +996,8 @@ impl Execution {
         if self.ended.is_some() {
             return None;
         }
-        let mut t = self.deadline;
-        for &i in &self.live {
-            let f = &self.fibers[i];
-            if matches!(f.phase, Phase::Awaiting(_)) {
-                t = t.min(f.wake);
-            }
-        }
-        Some(t)
+        let t = self.sched.awaiting.first().map(|&(w, _)| w);
+        Some(t.map_or(self.deadline, |w| w.min(self.deadline)))
     }
 
     /// Whether [`Execution::next_timeout`] was set by the definition: a state's
@@ -963,7 +1007,7 @@ impl Execution {
         if self.machine.timeout_seconds.is_some() {
             return true;
         }
-        self.live.iter().any(|&i| {
+        self.sched.awaiting.iter().any(|&(_, i)| {
             let f = &self.fibers[i];
             let state = &f.machine.states[f.current];
             matches!(&f.phase, Phase::Awaiting(_))
@@ -974,7 +1018,11 @@ impl Execution {
     /// The Task states that wait for a callback, with their tokens.
     pub fn waiting_tasks(&self) -> Vec<WaitingTask> {
         let mut out = Vec::new();
-        for &i in &self.live {
+        // In fiber order, as the list of live fibers gave them before the scheduler kept
+        // the waiting ones by timeout.
+        let mut waiting: Vec<FiberId> = self.sched.awaiting.iter().map(|&(_, i)| i).collect();
+        waiting.sort_unstable();
+        for i in waiting {
             let f = &self.fibers[i];
             if let Phase::Awaiting(a) = &f.phase {
                 let state = &f.machine.states[f.current];
@@ -997,9 +1045,10 @@ impl Execution {
     /// The fiber waiting for `token`.
     fn awaiting(&self, token: &str) -> Result<FiberId, CallbackError> {
         let found = self
-            .live
+            .sched
+            .awaiting
             .iter()
-            .copied()
+            .map(|&(_, i)| i)
             .find(|&i| matches!(&self.fibers[i].phase, Phase::Awaiting(a) if a.token == token));
         match found {
             Some(i) => Ok(i),
@@ -1014,9 +1063,7 @@ impl Execution {
     /// [`Execution::run_due`].
     fn deliver(&mut self, token: &str, outcome: TaskOutcome) -> Result<(), CallbackError> {
         let fid = self.awaiting(token)?;
-        let Phase::Awaiting(waiting) =
-            std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
-        else {
+        let Phase::Awaiting(waiting) = self.take_phase(fid) else {
             return Err(CallbackError::TaskDoesNotExist);
         };
         let mut run = waiting.run;
@@ -1036,9 +1083,12 @@ impl Execution {
             duration_ms: 0,
             submitted: None,
         };
-        self.fibers[fid].wake = self.now;
-        self.fibers[fid].phase =
-            Phase::Sleeping(Resume::TaskAnswer(Box::new(run), Box::new(response), None));
+        let now = self.now;
+        self.set_phase_until(
+            fid,
+            now,
+            Phase::Sleeping(Resume::TaskAnswer(Box::new(run), Box::new(response), None)),
+        );
         Ok(())
     }
 
@@ -1075,6 +1125,7 @@ impl Execution {
             }
             let deadline = a.deadline();
             self.fibers[fid].wake = deadline;
+            self.refresh(fid);
         }
         Ok(())
     }
@@ -1108,6 +1159,7 @@ impl Execution {
         }
         self.fibers[fid].last = id;
         self.fibers[fid].wake = deadline;
+        self.refresh(fid);
         Ok(())
     }
 
@@ -1136,6 +1188,7 @@ impl Execution {
     /// run at the next [`Execution::run_due`].
     pub fn advance_to(&mut self, t: Timestamp) {
         if t > self.now {
+            self.sched.advance(self.now, t);
             self.now = t;
         }
     }
@@ -1235,7 +1288,7 @@ impl Execution {
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
     fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
         self.use_variables_of(fid);
-        match std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished) {
+        match self.take_phase(fid) {
             Phase::Enter(input) => self.enter(h, fid, input),
             Phase::Sleeping(resume) => self.resume(h, fid, resume),
             Phase::Awaiting(waiting) => {
@@ -1251,7 +1304,7 @@ impl Execution {
                 self.task_answer(fid, spec, run, response, Some(error))
             }
             other => {
-                self.fibers[fid].phase = other;
+                self.set_phase(fid, other);
                 Ok(())
             }
         }
@@ -1362,8 +1415,8 @@ impl Execution {
                 };
                 match until {
                     Ok((until, output)) => {
-                        self.fibers[fid].wake = until;
-                        self.fibers[fid].phase = Phase::Sleeping(Resume::WaitDone(output));
+                        let phase = Phase::Sleeping(Resume::WaitDone(output));
+                        self.set_phase_until(fid, until, phase);
                     }
                     Err((error, detail)) => {
                         let f = self.runtime_failure(&state, entered, &error, &detail);
@@ -1447,7 +1500,7 @@ impl Execution {
                 match next {
                     Transition::Next(i) => {
                         self.fibers[fid].current = i;
-                        self.fibers[fid].phase = Phase::Enter(output);
+                        self.set_phase(fid, Phase::Enter(output));
                     }
                     Transition::End | Transition::None => self.finish_fiber(fid, Ok(output)),
                 }
@@ -1465,7 +1518,7 @@ impl Execution {
         if let Err(f) = &mut result {
             self.evaluation_failed(fid, f);
         }
-        self.fibers[fid].phase = Phase::Finished;
+        self.set_phase(fid, Phase::Finished);
         match self.fibers[fid].parent {
             None => self.outcome = Some(result),
             Some((parent, slot)) => self.child_finished(parent, slot, fid, result),
@@ -1562,7 +1615,7 @@ impl Execution {
         for f in &mut self.fibers {
             f.phase = Phase::Finished;
         }
-        self.live.clear();
+        self.sched.clear();
         self.ended = Some(Ending {
             status,
             output,
@@ -1954,8 +2007,8 @@ impl Execution {
                 heartbeat_at,
                 worker_started: family != Family::Activity,
             };
-            self.fibers[fid].wake = waiting.deadline();
-            self.fibers[fid].phase = Phase::Awaiting(Box::new(waiting));
+            let deadline = waiting.deadline();
+            self.set_phase_until(fid, deadline, Phase::Awaiting(Box::new(waiting)));
             return Ok(());
         }
         if family == Family::Activity {
@@ -1970,12 +2023,9 @@ impl Execution {
             _ if duration > timeout_ms => (timeout_ms, Some("States.Timeout")),
             _ => (duration, None),
         };
-        self.fibers[fid].wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
-        self.fibers[fid].phase = Phase::Sleeping(Resume::TaskAnswer(
-            Box::new(run),
-            Box::new(response),
-            timed_out,
-        ));
+        let wake = now.plus_millis(elapsed.min(i64::MAX as u64) as i64);
+        let answer = Resume::TaskAnswer(Box::new(run), Box::new(response), timed_out);
+        self.set_phase_until(fid, wake, Phase::Sleeping(answer));
         Ok(())
     }
 
@@ -2095,8 +2145,8 @@ impl Execution {
                 run.attempts_per_retrier[i] += 1;
                 run.retry_count += 1;
                 let now = self.now;
-                self.fibers[fid].wake = now.plus_millis(delay);
-                self.fibers[fid].phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
+                let phase = Phase::Sleeping(Resume::TaskRetry(Box::new(run)));
+                self.set_phase_until(fid, now.plus_millis(delay), phase);
                 return Ok(());
             }
         }
@@ -2213,7 +2263,8 @@ impl Execution {
             assigned: None,
         });
         let id = self.fibers.len() - 1;
-        self.live.push(id);
+        self.sched.add_fiber();
+        self.refresh(id);
         id
     }
 
@@ -2259,7 +2310,7 @@ impl Execution {
         for (i, b) in spec.branches.iter().enumerate() {
             join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
         }
-        self.fibers[fid].phase = Phase::Join(Box::new(join));
+        self.set_phase(fid, Phase::Join(Box::new(join)));
     }
 
     fn map_start(
@@ -2359,7 +2410,7 @@ impl Execution {
             attempts_per_retrier,
             map_run: None,
         };
-        self.fibers[fid].phase = Phase::Join(Box::new(join));
+        self.set_phase(fid, Phase::Join(Box::new(join)));
         self.map_fill(fid, spec, started);
         self.join_check(fid);
     }
@@ -2412,8 +2463,7 @@ impl Execution {
         if join.running > 0 || !join.pending.is_empty() {
             return;
         }
-        let Phase::Join(join) = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
-        else {
+        let Phase::Join(join) = self.take_phase(fid) else {
             return;
         };
         self.use_variables_of(fid);
@@ -2493,9 +2543,7 @@ impl Execution {
             }
             Err(failure) => {
                 // Fail-fast: the first failure stops every other branch.
-                let Phase::Join(join) =
-                    std::mem::replace(&mut self.fibers[parent].phase, Phase::Finished)
-                else {
+                let Phase::Join(join) = self.take_phase(parent) else {
                     return;
                 };
                 if is_map {
@@ -2562,9 +2610,8 @@ impl Execution {
                         let delay = r.delay_ms(attempts[i], &mut self.rng);
                         attempts[i] += 1;
                         self.fibers[parent].last = child_last;
-                        self.fibers[parent].wake = now.plus_millis(delay);
-                        self.fibers[parent].phase =
-                            Phase::Sleeping(Resume::JoinRetry(join.input, attempts));
+                        let phase = Phase::Sleeping(Resume::JoinRetry(join.input, attempts));
+                        self.set_phase_until(parent, now.plus_millis(delay), phase);
                         return;
                     }
                 }
@@ -2584,7 +2631,7 @@ impl Execution {
     /// Stops a running fiber and everything below it, recording the abort of the state it
     /// was in.
     fn abort(&mut self, fid: FiberId, after: EventId) {
-        let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
+        let phase = self.take_phase(fid);
         match phase {
             Phase::Finished | Phase::Enter(_) => {}
             Phase::Join(join) if join.map_run.is_some() => self.map_run_abort(fid, join, after),

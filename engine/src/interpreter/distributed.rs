@@ -338,7 +338,7 @@ impl Execution {
                 writer_parameters: settings.writer_parameters,
             })),
         };
-        self.fibers[fid].phase = Phase::Join(Box::new(join));
+        self.set_phase(fid, Phase::Join(Box::new(join)));
         self.map_run_fill(fid, spec);
         self.map_run_check_done(fid);
         Ok(())
@@ -468,12 +468,11 @@ impl Execution {
         if join.running > 0 || !join.pending.is_empty() {
             return;
         }
-        let Phase::Join(join) = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished)
-        else {
+        let Phase::Join(join) = self.take_phase(fid) else {
             return;
         };
-        self.fibers[fid].wake = self.now;
-        self.fibers[fid].phase = Phase::Sleeping(Resume::MapRunDone(join));
+        let now = self.now;
+        self.set_phase_until(fid, now, Phase::Sleeping(Resume::MapRunDone(join)));
     }
 
     /// A child execution ended. Returns the result back when `parent` is not a Map Run.
@@ -509,9 +508,7 @@ impl Execution {
             }
         }
         if exceeded {
-            let Phase::Join(join) =
-                std::mem::replace(&mut self.fibers[parent].phase, Phase::Finished)
-            else {
+            let Phase::Join(join) = self.take_phase(parent) else {
                 return None;
             };
             self.abort_children(&join);
@@ -540,7 +537,9 @@ impl Execution {
     pub(super) fn map_run_full_children(&mut self) {
         let full = self.history.take_full_children();
         for number in full {
-            let found = self.live.iter().find_map(|&p| match &self.fibers[p].phase {
+            // A scan of every fiber, but only when a child execution has just reached the
+            // limit, which is rare.
+            let found = (0..self.fibers.len()).find_map(|p| match &self.fibers[p].phase {
                 Phase::Join(join) => {
                     let run = join.map_run.as_ref()?;
                     let slot = run.children.iter().position(|c| c.number == Some(number))?;
@@ -601,8 +600,8 @@ impl Execution {
                 let delay = r.delay_ms(attempts[i], &mut self.rng);
                 attempts[i] += 1;
                 let now = self.now;
-                self.fibers[fid].wake = now.plus_millis(delay);
-                self.fibers[fid].phase = Phase::Sleeping(Resume::JoinRetry(input, attempts));
+                let phase = Phase::Sleeping(Resume::JoinRetry(input, attempts));
+                self.set_phase_until(fid, now.plus_millis(delay), phase);
                 return Ok(());
             }
         }

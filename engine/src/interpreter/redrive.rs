@@ -81,7 +81,9 @@ impl Execution {
                 (self.execution_input.clone(), None)
             }
         };
-        self.now = now.max(self.now);
+        let later = now.max(self.now);
+        self.sched.advance(self.now, later);
+        self.now = later;
         self.redrive_count += 1;
         let prev = self.history.last_id();
         let redriven = self.history.record(
@@ -107,7 +109,7 @@ impl Execution {
         top.wake = self.now;
         top.text = text;
         top.assigned = None;
-        self.live = vec![0];
+        self.refresh(0);
         self.outcome = None;
         self.ended = None;
         Ok(())

@@ -1,0 +1,224 @@
+//! The scheduler's bookkeeping: which fibers can run now and which wait for the clock, kept
+//! up to date whenever a fiber's phase or wake-up time changes, so that a step costs
+//! O(log n) in the number of fibers instead of a scan of every live fiber.
+//!
+//! The step loop must pick exactly the fiber the former scan picked for the same seed
+//! (golden histories depend on it): the draw `r % runnable.len()` indexed the runnable fibers
+//! in ascending fiber index. [`ReadySet`] is a Fenwick tree over fiber indices, whose k-th
+//! member is found in O(log n) by descending the tree, which gives the same order.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use crate::clock::Timestamp;
+
+use super::FiberId;
+
+/// A set of fiber indices with O(log n) insert, remove and "the k-th smallest member".
+#[derive(Debug, Default)]
+pub(super) struct ReadySet {
+    /// Fenwick tree (1-based in its arithmetic, stored 0-based): `tree[i - 1]` counts the
+    /// members in `(i - lowbit(i), i]`.
+    tree: Vec<u32>,
+    member: Vec<bool>,
+    len: usize,
+}
+
+impl ReadySet {
+    /// Makes room for one more index (the next fiber), not a member yet.
+    fn grow(&mut self) {
+        let i = self.tree.len() + 1;
+        // The new node covers `(i - lowbit(i), i]`; every index in it but `i` is already
+        // present, so its count is the difference of two prefix sums.
+        let low = i - (i & i.wrapping_neg());
+        let count = self.prefix(i - 1) - self.prefix(low);
+        self.tree.push(count as u32);
+        self.member.push(false);
+    }
+
+    /// How many members are below index `n` (1-based `n`: members among `0..n`).
+    fn prefix(&self, mut n: usize) -> usize {
+        let mut sum = 0;
+        while n > 0 {
+            sum += self.tree[n - 1] as usize;
+            n &= n - 1;
+        }
+        sum
+    }
+
+    fn add(&mut self, index: usize, delta: i32) {
+        let mut i = index + 1;
+        while i <= self.tree.len() {
+            self.tree[i - 1] = (self.tree[i - 1] as i32 + delta) as u32;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn set(&mut self, index: usize, on: bool) {
+        if self.member[index] != on {
+            self.member[index] = on;
+            self.add(index, if on { 1 } else { -1 });
+            if on {
+                self.len += 1;
+            } else {
+                self.len -= 1;
+            }
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The member at position `k` (0-based) in ascending order; `k < len()`.
+    pub(super) fn kth(&self, k: usize) -> usize {
+        let n = self.tree.len();
+        let mut pos = 0;
+        let mut rest = k;
+        let mut step = if n == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        while step > 0 {
+            let next = pos + step;
+            if next <= n && (self.tree[next - 1] as usize) <= rest {
+                pos = next;
+                rest -= self.tree[next - 1] as usize;
+            }
+            step >>= 1;
+        }
+        // `pos` is the largest prefix length holding at most `k` members, so index `pos`
+        // (0-based) is the (k+1)-th member.
+        pos
+    }
+}
+
+/// What the scheduler knows about one fiber: the part of its phase that decides when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Slot {
+    /// Joined on its branches, or finished: never runnable by itself.
+    #[default]
+    Idle,
+    /// About to enter a state: runnable now.
+    Enter,
+    /// Sleeping until the given instant.
+    Sleeping(Timestamp),
+    /// Waiting for a callback; runnable at the given instant (its timeout).
+    Awaiting(Timestamp),
+}
+
+/// The runnable fibers and the timers of the others.
+#[derive(Debug, Default)]
+pub(super) struct Sched {
+    /// Fibers that can run now: about to enter a state, or sleeping/awaiting with a wake-up
+    /// time that has come.
+    pub(super) ready: ReadySet,
+    slots: Vec<Slot>,
+    /// Every sleeping fiber by wake-up time, due or not (`Execution::next_wake` reads the
+    /// earliest).
+    pub(super) sleeping: BTreeSet<(Timestamp, FiberId)>,
+    /// Every fiber waiting for a callback by its timeout, due or not.
+    pub(super) awaiting: BTreeSet<(Timestamp, FiberId)>,
+    /// How many fibers are about to enter a state.
+    pub(super) entering: usize,
+}
+
+impl Sched {
+    /// Registers the next fiber (index `slots.len()`), idle until [`Sched::update`].
+    pub(super) fn add_fiber(&mut self) {
+        self.ready.grow();
+        self.slots.push(Slot::Idle);
+    }
+
+    /// Records that fiber `fid` is now in `slot`, the clock being at `now`.
+    pub(super) fn update(&mut self, fid: FiberId, slot: Slot, now: Timestamp) {
+        let old = self.slots[fid];
+        if old == slot {
+            return;
+        }
+        match old {
+            Slot::Idle => {}
+            Slot::Enter => self.entering -= 1,
+            Slot::Sleeping(w) => {
+                self.sleeping.remove(&(w, fid));
+            }
+            Slot::Awaiting(w) => {
+                self.awaiting.remove(&(w, fid));
+            }
+        }
+        let ready = match slot {
+            Slot::Idle => false,
+            Slot::Enter => {
+                self.entering += 1;
+                true
+            }
+            Slot::Sleeping(w) => {
+                self.sleeping.insert((w, fid));
+                w <= now
+            }
+            Slot::Awaiting(w) => {
+                self.awaiting.insert((w, fid));
+                w <= now
+            }
+        };
+        self.slots[fid] = slot;
+        self.ready.set(fid, ready);
+    }
+
+    /// The clock moved from `from` to `to` (forward): the timers in between become runnable.
+    pub(super) fn advance(&mut self, from: Timestamp, to: Timestamp) {
+        if to <= from {
+            return;
+        }
+        let range = (
+            Bound::Excluded((from, FiberId::MAX)),
+            Bound::Included((to, FiberId::MAX)),
+        );
+        for set in [&self.sleeping, &self.awaiting] {
+            for &(_, fid) in set.range(range) {
+                self.ready.set(fid, true);
+            }
+        }
+    }
+
+    /// Forgets every fiber but keeps the registrations (all idle): the execution ended.
+    pub(super) fn clear(&mut self) {
+        let n = self.slots.len();
+        *self = Sched::default();
+        for _ in 0..n {
+            self.add_fiber();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The k-th member must follow ascending index order, as the former scan's list did.
+    #[test]
+    fn kth_member_in_index_order() {
+        let mut s = ReadySet::default();
+        for _ in 0..37 {
+            s.grow();
+        }
+        let members = [0usize, 3, 4, 16, 17, 31, 36];
+        for &m in &members {
+            s.set(m, true);
+        }
+        s.set(4, false);
+        s.set(4, true);
+        s.set(5, true);
+        s.set(5, false);
+        assert_eq!(s.len(), members.len());
+        for (k, &m) in members.iter().enumerate() {
+            assert_eq!(s.kth(k), m);
+        }
+        // Growing after members exist keeps the counts right.
+        s.grow();
+        s.set(37, true);
+        assert_eq!(s.kth(members.len()), 37);
+        assert_eq!(s.kth(3), 16);
+    }
+}
