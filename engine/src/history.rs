@@ -599,6 +599,8 @@ pub(crate) struct History {
     events: Vec<Event>,
     /// Events are counted even when not kept (Express), for the history-size limit.
     count: u64,
+    /// The `<Type>StateEntered` events among them: the state transitions, kept or not.
+    entered: u64,
     keep: bool,
     /// The latest event id of each child execution's own history.
     children: Vec<u64>,
@@ -611,6 +613,7 @@ impl History {
         History {
             events: Vec::new(),
             count: 0,
+            entered: 0,
             keep,
             children: Vec::new(),
             full_children: Vec::new(),
@@ -653,6 +656,9 @@ impl History {
             return EventId(previous.0 & !LOCAL_MASK | (*latest & LOCAL_MASK));
         }
         self.count += 1;
+        if matches!(kind, EventKind::StateEntered { .. }) {
+            self.entered += 1;
+        }
         let id = EventId(self.count);
         if self.keep {
             self.events.push(Event {
@@ -687,6 +693,11 @@ impl History {
     /// How many events have been recorded (kept or not).
     pub fn len(&self) -> u64 {
         self.count
+    }
+
+    /// How many states were entered at the top level (kept or not).
+    pub fn state_entries(&self) -> u64 {
+        self.entered
     }
 
     pub fn events(&self) -> &[Event] {

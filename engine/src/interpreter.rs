@@ -163,6 +163,9 @@ pub struct ExecutionResult {
     pub cause: Option<String>,
     /// The history (empty for Express, which keeps none).
     pub history: Vec<Event>,
+    /// How many states were entered (the state transitions), Standard or Express; child
+    /// executions of a Distributed Map count in their own histories, not here.
+    pub state_entries: u64,
     /// When it started.
     pub start_time: Timestamp,
     /// When it stopped.
@@ -1244,11 +1247,13 @@ impl Execution {
             Some(e) => (e.status, e.output, e.error, e.cause, e.stop_time),
             None => (ExecutionStatus::Running, None, None, None, self.now),
         };
+        let state_entries = self.history.state_entries();
         ExecutionResult {
             status,
             output,
             error,
             cause,
+            state_entries,
             history: self.history.into_events(),
             start_time: self.start,
             stop_time,
