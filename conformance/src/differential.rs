@@ -68,8 +68,10 @@ pub struct Observed {
     pub history: Vec<Value>,
 }
 
-/// The case with every task taking no time, since a MockConfigFile cannot say how long a
-/// mocked answer takes.
+/// The case as the Step Functions API can run it: every task takes no time, since a
+/// MockConfigFile cannot say how long a mocked answer takes, and the seed is 0, the seed an
+/// `engine::Service` (and so `stepcheck serve`) gives its first execution, so that the
+/// closure run schedules branches as the service does.
 pub fn mock_file_form(case: &Case) -> Case {
     fn seq(s: &mut Seq) {
         s.steps.iter_mut().for_each(step);
@@ -85,7 +87,41 @@ pub fn mock_file_form(case: &Case) -> Case {
     }
     let mut c = case.clone();
     seq(&mut c.workflow.body);
+    c.seed = 0;
     c
+}
+
+/// The states inside the processors of Distributed Map states: they run in child
+/// executions, whose events the parent's history does not show.
+fn in_child_executions(definition: &Value) -> Vec<String> {
+    fn walk(machine: &Value, inside: bool, out: &mut Vec<String>) {
+        let Some(states) = machine.get("States").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, state) in states {
+            if inside {
+                out.push(name.clone());
+            }
+            for branch in state
+                .get("Branches")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                walk(branch, inside, out);
+            }
+            if let Some(processor) = state.get("ItemProcessor") {
+                let distributed = processor
+                    .pointer("/ProcessorConfig/Mode")
+                    .and_then(Value::as_str)
+                    == Some("DISTRIBUTED");
+                walk(processor, inside || distributed, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(definition, false, &mut out);
+    out
 }
 
 /// How many times each state was entered, from a history in the API's shape.
@@ -126,9 +162,18 @@ pub fn mock_config(
     if rendered.mocks.is_empty() {
         return Ok(None);
     }
+    let children = in_child_executions(&rendered.definition);
     let mut test_case = Map::new();
     let mut responses = Map::new();
     for (state, mock) in &rendered.mocks {
+        if mock.fail_first > 0 && children.contains(state) {
+            // How often a child execution's state was entered is not in the parent's
+            // history, so whether the numbering fits cannot be told.
+            return Err(format!(
+                "{state} fails its first {} attempt(s) inside a Distributed Map, whose child executions count invocations together",
+                mock.fail_first
+            ));
+        }
         let times = entered.get(state).copied().unwrap_or(0);
         if mock.fail_first > 0 && times > 1 {
             // The closure fails the first attempts of every entry; the file's numbering runs
@@ -246,6 +291,13 @@ pub struct Prepared {
 /// `Err(Verdict::Disagreed)` when the in-process runs already fail or the MockConfigFile
 /// run differs from the closure run.
 pub fn prepare(case: &Case) -> Result<Prepared, Verdict> {
+    if !case.workflow.race_free() {
+        // Which of two failing branches fails first is the scheduler's choice, on AWS too,
+        // so backends may rightly report different errors.
+        return Err(Verdict::Skipped(
+            "two branches or iterations can fail with different errors, and which one wins is the scheduler's choice".into(),
+        ));
+    }
     let case = mock_file_form(case);
     let rendered = render(&case.workflow);
     let options = RunOptions {
@@ -268,11 +320,12 @@ pub fn prepare(case: &Case) -> Result<Prepared, Verdict> {
         &case.input,
     )
     .map_err(|e| Verdict::Disagreed(format!("in-process run (MockConfigFile): {e}")))?;
+    let n = Normalizer::default();
     let closure_view = Observed {
         status: closures.status.as_str().to_string(),
-        output: closures.output.clone(),
-        error: closures.error.clone(),
-        cause: closures.cause.clone(),
+        output: closures.output.as_ref().map(|o| n.value(o)),
+        error: closures.error.as_deref().map(|e| n.string(e)),
+        cause: closures.cause.as_deref().map(|c| n.string(c)),
         history: Vec::new(),
     };
     let summary = Observed {
@@ -338,8 +391,8 @@ pub struct Tally {
     pub agreed: u64,
     /// Cases it could not be given.
     pub skipped: u64,
-    /// The first reason for a skip.
-    pub first_skip: Option<String>,
+    /// The skips by kind ([`skip_kind`]), each with its first reason in full.
+    pub skips: BTreeMap<&'static str, (u64, String)>,
     /// Disagreements, shrunk.
     pub disagreements: Vec<Disagreement>,
 }
@@ -372,8 +425,8 @@ impl fmt::Display for DiffReport {
                 t.skipped,
                 t.disagreements.len()
             )?;
-            if let Some(why) = &t.first_skip {
-                writeln!(f, "  skipped because, for example: {why}")?;
+            for (kind, (count, example)) in &t.skips {
+                writeln!(f, "  {count} skipped: {kind} (for example: {example})")?;
             }
             for d in &t.disagreements {
                 writeln!(f, "{}", d.failure)?;
@@ -441,7 +494,7 @@ pub fn campaign(
                 Verdict::Agreed => tally.agreed += 1,
                 Verdict::Skipped(why) => {
                     tally.skipped += 1;
-                    tally.first_skip.get_or_insert(why);
+                    tally.skips.entry(skip_kind(&why)).or_insert((0, why)).0 += 1;
                 }
                 Verdict::Disagreed(message) => {
                     let fails = |c: &Case| match check_case(c, *backend) {
@@ -466,6 +519,18 @@ pub fn campaign(
     }
     report.elapsed = started.elapsed();
     report
+}
+
+/// The kind of a skip's reason, for counting: `race`, `mocks per entry` or `mocks in a
+/// Distributed Map`.
+pub fn skip_kind(reason: &str) -> &'static str {
+    if reason.contains("scheduler's choice") {
+        "race"
+    } else if reason.contains("Distributed Map") {
+        "mocks in a Distributed Map"
+    } else {
+        "mocks per entry"
+    }
 }
 
 /// A short directory name for a regression: the backend and the case's seed.
