@@ -505,8 +505,13 @@ pub fn campaign(
                     let (small, message) = fuzz::minimize(small, message, fails);
                     let small = mock_file_form(&small);
                     let written = options.write_regressions.as_ref().and_then(|dir| {
-                        write_regression(dir, &regression_name(backend.name(), &small), &small, &message)
-                            .ok()
+                        write_regression(
+                            dir,
+                            &regression_name(backend.name(), &small),
+                            &small,
+                            &message,
+                        )
+                        .ok()
                     });
                     tally.disagreements.push(Disagreement {
                         failure: failure_of(&small, message),
@@ -586,7 +591,10 @@ pub fn write_regression(
         path: dir.clone(),
         source,
     })?;
-    write(dir.join(format!("{MACHINE}.asl.json")), &p.rendered.definition)?;
+    write(
+        dir.join(format!("{MACHINE}.asl.json")),
+        &p.rendered.definition,
+    )?;
     let first_line = message.lines().next().unwrap_or_default();
     let mut scenario = json!({
         "$schema": "../../schema/scenario.schema.json",
@@ -616,7 +624,10 @@ pub fn write_regression(
     }
     let history = format!("{EXECUTION}.history.json");
     expect["history"] = json!(history);
-    write(dir.join(&history), &Value::Array(p.reference.history.clone()))?;
+    write(
+        dir.join(&history),
+        &Value::Array(p.reference.history.clone()),
+    )?;
     let mut execution = json!({"name": EXECUTION, "input": p.case.input});
     if p.mock_config.is_some() {
         execution["testCase"] = json!(TEST_CASE);

@@ -6,7 +6,7 @@
 //! The quick budget is 24 cases; `STEPCHECK_PROP_CASES` sets another.
 
 use conformance::differential::{self, DiffOptions, Verdict};
-use conformance::gen::{render, Case, Seq, End, Workflow};
+use conformance::gen::{render, Case, End, Seq, Workflow};
 use harness::backend::{
     Backend, BackendError, BackendFactory, Capabilities, ExecutionInfo, InProcess, SessionSetup,
     WaitingTask,
@@ -177,13 +177,27 @@ fn a_disagreement_is_shrunk_and_written_as_a_scenario_that_fails_there_only() {
         render(&d.case.workflow).definition,
         json!({"StartAt": "Done1", "States": {"Done1": {"Type": "Succeed"}}})
     );
-    assert!(d.failure.message.starts_with("flipping disagrees: output"), "{}", d.failure.message);
+    assert!(
+        d.failure.message.starts_with("flipping disagrees: output"),
+        "{}",
+        d.failure.message
+    );
     let dir = d.written.clone().expect("the regression is written");
-    assert_eq!(dir, root.join(differential::regression_name("flipping", &d.case)));
+    assert_eq!(
+        dir,
+        root.join(differential::regression_name("flipping", &d.case))
+    );
     for file in ["scenario.json", "Fuzz.asl.json", "fuzz.history.json"] {
-        assert!(dir.join(file).is_file(), "{file} is missing in {}", dir.display());
+        assert!(
+            dir.join(file).is_file(),
+            "{file} is missing in {}",
+            dir.display()
+        );
     }
-    assert!(!dir.join("mocks.json").exists(), "a workflow without tasks needs no mocks");
+    assert!(
+        !dir.join("mocks.json").exists(),
+        "a workflow without tasks needs no mocks"
+    );
 
     let scenario = Scenario::load(&dir, &root).expect("the written scenario loads");
     assert_eq!(scenario.file.executions.len(), 1);
@@ -251,7 +265,10 @@ fn a_task_failing_on_every_entry_is_skipped_not_passed() {
         *times = 1;
     }
     let serve = harness::backend::open("serve").expect("serve runs in this process");
-    assert_eq!(differential::check_case(&once, serve.as_ref()), Verdict::Agreed);
+    assert_eq!(
+        differential::check_case(&once, serve.as_ref()),
+        Verdict::Agreed
+    );
 }
 
 /// The summary line of a backend in `stepcheck-fuzz`'s output: (agreed, skipped,
@@ -273,16 +290,29 @@ fn tally_line(stdout: &str, backend: &str) -> Option<(u64, u64, u64)> {
 #[test]
 fn stepcheck_fuzz_prints_its_summary() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_stepcheck-fuzz"))
-        .args(["--cases", "20", "--seed", "7", "--backend", "in-process,serve"])
+        .args([
+            "--cases",
+            "20",
+            "--seed",
+            "7",
+            "--backend",
+            "in-process,serve",
+        ])
         .output()
         .expect("run stepcheck-fuzz");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let first = stdout.lines().next().unwrap_or_default();
     assert!(first.starts_with("20 cases on in-process in "), "{stdout}");
     assert!(first.ends_with(", 0 failure(s)"), "{stdout}");
     assert!(
-        stdout.lines().any(|l| l.starts_with("differential: 20 cases in ")),
+        stdout
+            .lines()
+            .any(|l| l.starts_with("differential: 20 cases in ")),
         "{stdout}"
     );
     let (agreed, skipped, disagreements) = tally_line(&stdout, "serve").expect("a serve line");
