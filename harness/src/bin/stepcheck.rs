@@ -710,7 +710,6 @@ fn exec_via(args: &ExecArgs, text: &str, via: &str) -> Result<ExitCode> {
         Ok(backend.get_execution_history(arn)?)
     };
     let main_history = history(&info.execution_arn)?;
-    drop(history);
     let mut children = Vec::new();
     for (machine, c) in backend.other_executions(&info.execution_arn)? {
         let h = if c.execution_arn.contains(":express:") {
