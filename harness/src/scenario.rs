@@ -360,10 +360,7 @@ impl Scenario {
             }
             // A callback minutes after the start would hold a wall-clock run for minutes;
             // such scenarios are for virtual time (a scenario meant for AWS answers sooner).
-            if e.callbacks
-                .iter()
-                .any(|c| c.at > WALL_CLOCK_CALLBACK_LIMIT_SECONDS)
-            {
+            if e.callbacks.iter().any(|c| c.at > WALL_CLOCK_CALLBACK_LIMIT_SECONDS) {
                 r.push(Requirement::VirtualTime);
             }
             let machine = self

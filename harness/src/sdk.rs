@@ -228,10 +228,9 @@ async fn load_config(target: &SdkTarget) -> aws_config::SdkConfig {
         .region(aws_config::Region::new(target.region.clone()))
         // Real AWS throttles, and its throttling is retried with backoff; an emulator's
         // errors are answers, so it gets fewer attempts.
-        .retry_config(
-            aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(if target.endpoint.is_some() { 3 } else { 8 }),
-        );
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(
+            if target.endpoint.is_some() { 3 } else { 8 },
+        ));
     if let Some(endpoint) = &target.endpoint {
         loader = loader.endpoint_url(endpoint);
         if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
