@@ -380,6 +380,8 @@ pub struct Disagreement {
     pub failure: Failure,
     /// Where it was written as a scenario, when asked.
     pub written: Option<PathBuf>,
+    /// Why it could not be written, when asked and it could not.
+    pub write_error: Option<String>,
 }
 
 /// One backend's part of a differential campaign.
@@ -432,6 +434,9 @@ impl fmt::Display for DiffReport {
                 writeln!(f, "{}", d.failure)?;
                 if let Some(dir) = &d.written {
                     writeln!(f, "  written to {}", dir.display())?;
+                }
+                if let Some(e) = &d.write_error {
+                    writeln!(f, "  not written: {e}")?;
                 }
             }
         }

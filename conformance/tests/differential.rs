@@ -182,6 +182,7 @@ fn a_disagreement_is_shrunk_and_written_as_a_scenario_that_fails_there_only() {
         "{}",
         d.failure.message
     );
+    assert_eq!(d.write_error, None);
     let dir = d.written.clone().expect("the regression is written");
     assert_eq!(
         dir,
