@@ -509,19 +509,15 @@ pub fn campaign(
                     let (small, message) = fuzz::shrink(&mut tree, message, fails);
                     let (small, message) = fuzz::minimize(small, message, fails);
                     let small = mock_file_form(&small);
-                    let written = options.write_regressions.as_ref().and_then(|dir| {
-                        write_regression(
-                            dir,
-                            &regression_name(backend.name(), &small),
-                            &small,
-                            &message,
-                        )
-                        .ok()
+                    let written = options.write_regressions.as_ref().map(|dir| {
+                        let name = regression_name(backend.name(), &small);
+                        write_regression(dir, &name, &small, &message).map_err(|e| e.to_string())
                     });
                     tally.disagreements.push(Disagreement {
                         failure: failure_of(&small, message),
                         case: small,
-                        written,
+                        written: written.clone().and_then(Result::ok),
+                        write_error: written.and_then(Result::err),
                     });
                 }
             }
