@@ -56,7 +56,26 @@ fn serve_agrees_with_the_in_process_engine() {
 #[derive(Debug)]
 struct Flipping;
 
-struct FlippingSession(Box<dyn Backend>);
+/// The in-process engine whose histories end one second late: a backend that agrees on
+/// the outcome and disagrees on the history only.
+#[derive(Debug)]
+struct Late;
+
+impl BackendFactory for Late {
+    fn name(&self) -> &str {
+        "late"
+    }
+    fn capabilities(&self) -> Capabilities {
+        InProcess.capabilities()
+    }
+    fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError> {
+        Ok(Box::new(FlippingSession(InProcess.session(setup)?, true)))
+    }
+}
+
+/// A session of the in-process engine that flips outputs (`false`) or delays the last event
+/// of each history (`true`).
+struct FlippingSession(Box<dyn Backend>, bool);
 
 fn flip(mut info: ExecutionInfo) -> ExecutionInfo {
     info.output = info.output.map(|o| json!({ "flipped": o }));
@@ -71,7 +90,17 @@ impl BackendFactory for Flipping {
         InProcess.capabilities()
     }
     fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError> {
-        Ok(Box::new(FlippingSession(InProcess.session(setup)?)))
+        Ok(Box::new(FlippingSession(InProcess.session(setup)?, false)))
+    }
+}
+
+impl FlippingSession {
+    fn info(&self, info: ExecutionInfo) -> ExecutionInfo {
+        if self.1 {
+            info
+        } else {
+            flip(info)
+        }
     }
 }
 
@@ -103,15 +132,22 @@ impl Backend for FlippingSession {
         input: &str,
         test_case: Option<&str>,
     ) -> Result<ExecutionInfo, BackendError> {
-        self.0
-            .start_sync_execution(arn, name, input, test_case)
-            .map(flip)
+        let info = self.0.start_sync_execution(arn, name, input, test_case)?;
+        Ok(self.info(info))
     }
     fn describe_execution(&mut self, arn: &str) -> Result<ExecutionInfo, BackendError> {
-        self.0.describe_execution(arn).map(flip)
+        let info = self.0.describe_execution(arn)?;
+        Ok(self.info(info))
     }
     fn get_execution_history(&mut self, arn: &str) -> Result<Vec<Value>, BackendError> {
-        self.0.get_execution_history(arn)
+        let mut history = self.0.get_execution_history(arn)?;
+        if self.1 {
+            if let Some(last) = history.last_mut() {
+                let t = last["timestamp"].as_f64().unwrap_or_default();
+                last["timestamp"] = json!(t + 1.0);
+            }
+        }
+        Ok(history)
     }
     fn stop_execution(
         &mut self,
@@ -145,7 +181,8 @@ impl Backend for FlippingSession {
         self.0.advance_to(epoch_millis)
     }
     fn settle(&mut self, arn: &str) -> Result<ExecutionInfo, BackendError> {
-        self.0.settle(arn).map(flip)
+        let info = self.0.settle(arn)?;
+        Ok(self.info(info))
     }
     fn other_executions(
         &mut self,
@@ -221,6 +258,28 @@ fn a_disagreement_is_shrunk_and_written_as_a_scenario_that_fails_there_only() {
         flipped.failures
     );
     std::fs::remove_dir_all(&root).expect("remove the temp dir");
+}
+
+#[test]
+fn a_history_that_differs_alone_is_a_disagreement() {
+    let lone = Case {
+        workflow: Workflow {
+            body: Seq {
+                steps: Vec::new(),
+                end: End::Succeed,
+            },
+        },
+        input: json!({"a": 1, "b": "x", "xs": []}),
+        seed: 0,
+    };
+    match differential::check_case(&lone, &Late) {
+        Verdict::Disagreed(m) => {
+            assert!(m.starts_with("late disagrees: history"), "{m}");
+            assert!(m.contains("timestamp"), "{m}");
+        }
+        other => panic!("expected a disagreement, got {other:?}"),
+    }
+    assert_eq!(differential::check_case(&lone, &InProcess), Verdict::Agreed);
 }
 
 #[test]
