@@ -40,6 +40,14 @@ enum Command {
     Cleanup(CleanupArgs),
     /// Serve the Step Functions API (awsJson1_0) on HTTP, for SDKs, the AWS CLI, Terraform.
     Serve(ServeArgs),
+    /// Fuzz with generated workflows, in-process and against other backends (runs the
+    /// stepcheck-fuzz executable next to this one; `stepcheck fuzz --help` lists its options).
+    #[command(disable_help_flag = true)]
+    Fuzz {
+        /// The arguments of stepcheck-fuzz: --cases N --seed S --backend in-process,serve,...
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -228,6 +236,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
         Command::Cleanup(args) => cleanup(&args),
         Command::Serve(args) => serve(args),
+        Command::Fuzz { args } => fuzz(&args),
     };
     match result {
         Ok(code) => code,
@@ -236,6 +245,24 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `stepcheck fuzz`: runs `stepcheck-fuzz` from the directory of this executable (cargo
+/// builds both there), as cargo runs its external subcommands, and exits with its code. The
+/// fuzzer lives in the conformance crate, which depends on this one, so it cannot be linked in.
+fn fuzz(args: &[std::ffi::OsString]) -> Result<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let fuzzer = exe.with_file_name(format!("stepcheck-fuzz{}", std::env::consts::EXE_SUFFIX));
+    if !fuzzer.is_file() {
+        anyhow::bail!(
+            "stepcheck fuzz needs stepcheck-fuzz: cargo build -p stepcheck-conformance --bin stepcheck-fuzz (looked for {})",
+            fuzzer.display()
+        );
+    }
+    let status = std::process::Command::new(&fuzzer).args(args).status()?;
+    Ok(ExitCode::from(
+        status.code().map_or(1, |c| u8::try_from(c).unwrap_or(1)),
+    ))
 }
 
 /// `stepcheck run`: exit 0 when every scenario passed (or was not applicable), 1 otherwise.
