@@ -57,7 +57,10 @@ def main():
         if a.sync:
             r = client.start_sync_execution(stateMachineArn=arn, input=payload)
             return r["status"], None
-        ex = client.start_execution(stateMachineArn=arn, input=payload)["executionArn"]
+        # An explicit unique name: moto's generated names collide under load
+        # (ExecutionAlreadyExists).
+        ex = client.start_execution(stateMachineArn=arn, input=payload,
+                                    name=uuid.uuid4().hex)["executionArn"]
         deadline = time.monotonic() + a.timeout
         pause = 0.001
         while True:
