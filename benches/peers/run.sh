@@ -19,6 +19,7 @@
 #                           works while a client waits on the network)
 #   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
 #   PEERS_RUNNERS           default "inprocess serve aws-local-stepfunctions moto localstack"
+#   STEPCHECK               a stepcheck binary to use instead of building one
 # Output: the table on stdout, reports/bench/peers.{json,md}.
 set -uo pipefail
 
@@ -70,9 +71,12 @@ record() {
 input_of() { case "$1" in map-*) echo "$WF/map-1k.input.json" ;; *) echo "$WF/$1.input.json" ;; esac; }
 
 # --- stepcheck -----------------------------------------------------------------------------
-log "building stepcheck (release)"
-cargo build --release -q -p stepcheck-harness --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
-STEPCHECK="${CARGO_TARGET_DIR:-$ROOT/target}/release/stepcheck"
+# STEPCHECK=path skips the build (a binary built from this tree, e.g. by an earlier run).
+if [ -z "${STEPCHECK:-}" ]; then
+  log "building stepcheck (release)"
+  cargo build --release -q -p stepcheck-harness --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
+  STEPCHECK="${CARGO_TARGET_DIR:-$ROOT/target}/release/stepcheck"
+fi
 [ -x "$STEPCHECK" ] || die "no stepcheck binary at $STEPCHECK"
 
 # --- installs -------------------------------------------------------------------------------
