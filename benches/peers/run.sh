@@ -127,9 +127,9 @@ done
 inprocess() {
   local wf="$1" type="$2" in n cal s
   in=$(input_of "$wf")
-  cal=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 20 --type "$type" --json) || { echo '{"skipped":"stepcheck bench failed"}'; return; }
+  cal=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json) || { echo '{"skipped":"stepcheck bench failed"}'; return; }
   s=$(jq -r .seconds <<<"$cal")
-  n=$(python3 -c "import math; print(max(20, min(10_000_000, math.ceil($SECS * 20 / max($s, 1e-9)))))")
+  n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
   timeout $((SECS * 10 + 60)) "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions "$n" --type "$type" --json \
     || echo '{"skipped":"stepcheck bench failed or overran"}'
 }
