@@ -188,6 +188,10 @@ if wants aws-local-stepfunctions; then
         "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}" 2>&1)
       rc=$?
       [ $rc -eq 124 ] && out='{"skipped":"timed out"}'
+      # A crash prints a stack ending in Node's version line; keep the error line instead.
+      if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then
+        out=$(jq -cn --arg s "$(grep -m1 -E 'Error' <<<"$out" | cut -c1-200)" '{skipped: ("fails: " + $s)}')
+      fi
       record "$wf" aws-local-stepfunctions "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
     done
   fi
