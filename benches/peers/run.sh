@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Issue 9 item 3: stepcheck and its peers side by side, on the same workflows, in one run.
+#
+#   benches/peers/run.sh
+#
+# Runners: stepcheck in-process (`stepcheck bench`, Standard with history and Express, one
+# thread), stepcheck serve (StartExecution + DescribeExecution polling, and Express through
+# StartSyncExecution, over loopback), aws-local-stepfunctions (its JS API in one Node process),
+# moto_server and LocalStack (StartExecution + DescribeExecution polling, Standard).
+# Workflows: the five of benches/workflows that every runner can run: no Task state (moto and
+# LocalStack would call real Lambda; task-retry's 1 s + 2 s retry intervals would also be real
+# seconds on aws-local-stepfunctions) and no JSONata (aws-local-stepfunctions has none).
+#
+# Environment:
+#   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
+#   PEERS_SECONDS           seconds per measurement (default 3)
+#   PEERS_TIMEOUT           seconds one execution may take before its runner is skipped (30)
+#   PEERS_HTTP_CONCURRENCY  client threads against an API endpoint (default 2: the server
+#                           works while a client waits on the network)
+#   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
+#   PEERS_RUNNERS           default "inprocess serve aws-local-stepfunctions moto localstack"
+#   STEPCHECK               a stepcheck binary to use instead of building one
+# Output: the table on stdout, reports/bench/peers.{json,md}.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/benches/peers"
+WF="$ROOT/benches/workflows"
+TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
+SECS="${PEERS_SECONDS:-3}"
+TIMEOUT="${PEERS_TIMEOUT:-30}"
+HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
+WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
+RUNNERS="${PEERS_RUNNERS:-inprocess serve aws-local-stepfunctions moto localstack}"
+OUT="$ROOT/reports/bench"
+RESULTS="$OUT/peers.jsonl"
+ALSFN="$TOOLS/aws-local-stepfunctions"
+mkdir -p "$OUT" "$TOOLS"
+: >"$RESULTS"
+
+die() { echo "peers: $*" >&2; exit 1; }
+log() { echo "peers: $*" >&2; }
+wants() { [[ " $RUNNERS " == *" $1 "* ]]; }
+
+# Required tools: fail at once, with the reason, rather than half-way through.
+for t in cargo python3 jq curl timeout; do
+  command -v "$t" >/dev/null || die "missing required tool: $t"
+done
+
+# Processes this script starts, each in its own session (setsid) so that its whole process
+# group can be stopped by id at exit; nothing else is touched.
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Appends one result line: workflow, runner, credited transitions per execution, and the
+# runner's JSON (or {"skipped": reason} when it printed nothing usable).
+record() {
+  local wf="$1" runner="$2" credited="$3" json="$4"
+  if ! jq -e 'type == "object"' >/dev/null 2>&1 <<<"$json"; then
+    json=$(jq -cn --arg r "no result: $(tail -c 200 <<<"$json" | tr '\n' ' ')" '{skipped: $r}')
+  fi
+  jq -c --arg w "$wf" --arg r "$runner" --argjson c "$credited" \
+    '. + {workflow: $w, runner: $r, credited_transitions: $c}' <<<"$json" >>"$RESULTS"
+  log "$wf / $runner: $(jq -r 'if .skipped then "skipped: " + .skipped else "\(.transitions_per_second | floor) transitions/s (\(.executions) executions)" end' <<<"$json")"
+}
+
+input_of() { case "$1" in map-*) echo "$WF/map-1k.input.json" ;; *) echo "$WF/$1.input.json" ;; esac; }
+
+# --- stepcheck -----------------------------------------------------------------------------
+# STEPCHECK=path skips the build (a binary built from this tree, e.g. by an earlier run).
+if [ -z "${STEPCHECK:-}" ]; then
+  log "building stepcheck (release)"
+  cargo build --release -q -p stepcheck-harness --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
+  STEPCHECK="${CARGO_TARGET_DIR:-$ROOT/target}/release/stepcheck"
+fi
+[ -x "$STEPCHECK" ] || die "no stepcheck binary at $STEPCHECK"
+
+# --- installs -------------------------------------------------------------------------------
+ALSFN_SKIP=""
+if wants aws-local-stepfunctions; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ALSFN_SKIP="node/npm not installed"
+  else
+    if [ ! -f "$ALSFN/node_modules/aws-local-stepfunctions/package.json" ]; then
+      log "installing aws-local-stepfunctions into $ALSFN"
+      timeout 300 npm install --prefix "$ALSFN" --no-audit --no-fund aws-local-stepfunctions >&2 \
+        || ALSFN_SKIP="npm install failed or took over 300 s"
+    fi
+    # Version 3 declares engines.node >= 22; it is tried on whatever Node is here, and a
+    # failure of this one-state smoke run skips it with the error rather than failing the run.
+    if [ -z "$ALSFN_SKIP" ]; then
+      smoke=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout 60 node "$HERE/aws-local-sfn.mjs" \
+        "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 2>&1) \
+        || ALSFN_SKIP="does not run on Node $(node --version): $(tail -c 200 <<<"$smoke" | tr '\n' ' ')"
+    fi
+  fi
+  [ -n "$ALSFN_SKIP" ] && log "aws-local-stepfunctions skipped: $ALSFN_SKIP"
+fi
+
+EMU=()
+wants moto && EMU+=(moto)
+wants localstack && EMU+=(localstack)
+if [ ${#EMU[@]} -gt 0 ]; then
+  timeout 1200 "$ROOT/harness/scripts/install-emulators.sh" "${EMU[@]}" >&2 || log "install-emulators.sh failed (the emulators it did not install are skipped)"
+fi
+PY="$TOOLS/moto-venv/bin/python"   # has boto3 (a moto dependency)
+"$PY" -c 'import boto3' 2>/dev/null || PY=python3
+API_SKIP=""
+"$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3 (install moto: harness/scripts/install-emulators.sh moto)"
+
+# Transitions per execution as AWS counts them: the *StateEntered events of one Standard run
+# on stepcheck (which the bench command counts); every runner is credited with this number.
+declare -A TRANS
+for wf in $WORKFLOWS; do
+  [ -f "$WF/$wf.asl.json" ] || die "no workflow $WF/$wf.asl.json"
+  TRANS[$wf]=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
+    || die "stepcheck cannot run $wf"
+done
+
+# --- in-process -----------------------------------------------------------------------------
+# `stepcheck bench` takes a count, not a duration: a short calibration run sizes the real one
+# to about PEERS_SECONDS.
+inprocess() {
+  local wf="$1" type="$2" in n cal s
+  in=$(input_of "$wf")
+  cal=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json) || { echo '{"skipped":"stepcheck bench failed"}'; return; }
+  s=$(jq -r .seconds <<<"$cal")
+  n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
+  timeout $((SECS * 10 + 60)) "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions "$n" --type "$type" --json \
+    || echo '{"skipped":"stepcheck bench failed or overran"}'
+}
+if wants inprocess; then
+  for wf in $WORKFLOWS; do
+    record "$wf" inprocess-standard "${TRANS[$wf]}" "$(inprocess "$wf" STANDARD)"
+    record "$wf" inprocess-express "${TRANS[$wf]}" "$(inprocess "$wf" EXPRESS)"
+  done
+fi
+
+# --- API endpoints ----------------------------------------------------------------------------
+api() {  # api RUNNER ENDPOINT WORKFLOW [extra args]
+  local runner="$1" ep="$2" wf="$3"; shift 3
+  # The outer timeout covers the untimed first execution, the measurement and the history
+  # read; api_bench.py bounds each execution itself.
+  record "$wf" "$runner" "${TRANS[$wf]}" "$(timeout $((TIMEOUT * 3 + SECS + 60)) "$PY" "$HERE/api_bench.py" \
+    --endpoint "$ep" --definition "$WF/$wf.asl.json" --input "$(input_of "$wf")" \
+    --seconds "$SECS" --timeout "$TIMEOUT" --concurrency "$HTTP_C" --transitions "${TRANS[$wf]}" "$@" 2>&1 | tail -1)"
+}
+skip_all() { local r="$1" why="$2" wf; for wf in $WORKFLOWS; do record "$wf" "$r" "${TRANS[$wf]}" "$(jq -cn --arg s "$why" '{skipped:$s}')"; done; }
+
+# Waits up to $3 seconds until URL $2 answers with a body matching $4 (a grep -E pattern);
+# fails if process $1 exits first.
+wait_http() {
+  local pid="$1" url="$2" secs="$3" pat="$4" end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    curl -fsS --max-time 2 "$url" 2>/dev/null | grep -Eq "$pat" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+if wants serve; then
+  if [ -n "$API_SKIP" ]; then skip_all serve-standard "$API_SKIP"; skip_all serve-express "$API_SKIP"
+  else
+    port=$(free_port)
+    setsid "$STEPCHECK" serve --port "$port" >"$OUT/peers-serve.log" 2>&1 & PIDS+=($!)
+    if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/" 30 '.'  || grep -q listening "$OUT/peers-serve.log"; then
+      for wf in $WORKFLOWS; do
+        api serve-standard "http://127.0.0.1:$port" "$wf"
+        api serve-express "http://127.0.0.1:$port" "$wf" --type EXPRESS --sync
+      done
+    else
+      skip_all serve-standard "stepcheck serve did not start (log: $OUT/peers-serve.log)"
+      skip_all serve-express "stepcheck serve did not start"
+    fi
+  fi
+fi
+
+if wants aws-local-stepfunctions; then
+  if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"
+  else
+    for wf in $WORKFLOWS; do
+      out=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout $((TIMEOUT * 2 + SECS + 30)) node "$HERE/aws-local-sfn.mjs" \
+        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}" 2>&1)
+      rc=$?
+      [ $rc -eq 124 ] && out='{"skipped":"timed out"}'
+      # A crash prints a stack ending in Node's version line; keep the error line instead.
+      if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then
+        out=$(jq -cn --arg s "$(grep -m1 -E 'Error' <<<"$out" | cut -c1-200)" '{skipped: ("fails: " + $s)}')
+      fi
+      record "$wf" aws-local-stepfunctions "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
+    done
+  fi
+fi
+
+if wants moto; then
+  if [ ! -x "$TOOLS/moto-venv/bin/moto_server" ]; then skip_all moto "moto not installed (harness/scripts/install-emulators.sh moto)"
+  else
+    port=$(free_port)
+    # moto builds the URLs it returns from MOTO_PORT, which must equal the port.
+    MOTO_PORT=$port setsid "$TOOLS/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$OUT/peers-moto.log" 2>&1 & PIDS+=($!)
+    if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/moto-api/" 60 '.' && \
+       curl -fsS --max-time 5 -X POST "http://127.0.0.1:$port/moto-api/config" \
+         -d '{"stepfunctions":{"execute_state_machine":true}}' >/dev/null; then
+      for wf in $WORKFLOWS; do api moto "http://127.0.0.1:$port" "$wf"; done
+    else
+      skip_all moto "moto_server did not start (log: $OUT/peers-moto.log)"
+    fi
+  fi
+fi
+
+if wants localstack; then
+  if ! "$TOOLS/localstack-venv/bin/python" -c 'import localstack.runtime.main' 2>/dev/null; then
+    skip_all localstack "LocalStack not installed (harness/scripts/install-emulators.sh localstack; needs Python 3.13)"
+  else
+    port=$(free_port)
+    data=$(mktemp -d)
+    SERVICES=stepfunctions GATEWAY_LISTEN=127.0.0.1:$port LOCALSTACK_VOLUME_DIR="$data" FILESYSTEM_ROOT="$data" \
+      setsid "$TOOLS/localstack-venv/bin/python" -m localstack.runtime.main >"$OUT/peers-localstack.log" 2>&1 & PIDS+=($!)
+    if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/_localstack/health" 180 '"stepfunctions": ?"(available|running)"'; then
+      for wf in $WORKFLOWS; do api localstack "http://127.0.0.1:$port" "$wf"; done
+    else
+      skip_all localstack "LocalStack was not ready in 180 s (log: $OUT/peers-localstack.log)"
+    fi
+  fi
+fi
+
+# --- report ---------------------------------------------------------------------------------
+versions=$(jq -n \
+  --arg stepcheck "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  --arg node "$(node --version 2>/dev/null || echo none)" \
+  --arg alsfn "$(jq -r .version "$ALSFN/node_modules/aws-local-stepfunctions/package.json" 2>/dev/null || echo none)" \
+  --arg moto "$("$TOOLS/moto-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || echo none)" \
+  --arg ls "$("$TOOLS/localstack-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))' 2>/dev/null || echo none)" \
+  '{"stepcheck (commit)": $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
+jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
+  --argjson s "$SECS" --argjson v "$versions" --argjson c "$HTTP_C" \
+  '{date: $date, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
+python3 "$HERE/report.py" "$RESULTS" "$OUT" "$OUT/peers-meta.json"
