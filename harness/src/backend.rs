@@ -214,6 +214,9 @@ pub trait BackendFactory: Send + Sync {
     fn cleanup(&self) -> Result<usize, BackendError> {
         Ok(0)
     }
+    /// Stops what the backend started for the run (an emulator process). The run calls it
+    /// at its end, and on Ctrl-C after `cleanup`, since the process exits without dropping.
+    fn stop(&self) {}
 }
 
 /// The in-process engine (`engine::Service`), one service per scenario.

@@ -154,7 +154,7 @@ pub struct Sdk {
     config: aws_config::SdkConfig,
     sessions: AtomicUsize,
     /// The emulator process this backend started, stopped when the backend is dropped.
-    process: Option<crate::emulators::EmulatorProcess>,
+    process: Mutex<Option<crate::emulators::EmulatorProcess>>,
 }
 
 impl std::fmt::Debug for Sdk {
@@ -182,14 +182,14 @@ impl Sdk {
             runtime,
             config,
             sessions: AtomicUsize::new(0),
-            process: None,
+            process: Mutex::new(None),
         })
     }
 
     /// A backend on an emulator process it started (and stops when dropped).
     pub fn on_process(process: crate::emulators::EmulatorProcess) -> Result<Sdk, BackendError> {
         let mut sdk = Sdk::new(SdkTarget::emulator(process.name(), process.endpoint()))?;
-        sdk.process = Some(process);
+        sdk.process = Mutex::new(Some(process));
         Ok(sdk)
     }
 
@@ -288,6 +288,13 @@ impl BackendFactory for Sdk {
             None => String::new(),
         };
         Ok(Box::new(SdkSession::new(self, client, wire, prefix, None)))
+    }
+
+    fn stop(&self) {
+        // Dropping the process stops the emulator this backend started.
+        if let Ok(mut p) = self.process.lock() {
+            p.take();
+        }
     }
 
     fn cleanup(&self) -> Result<usize, BackendError> {

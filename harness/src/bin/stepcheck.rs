@@ -393,6 +393,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     for s in &skipped {
         println!("{s}");
     }
+    // The interrupt handler's thread holds the backends too, so they are never dropped:
+    // emulator processes they started are stopped here.
+    for b in backends.iter() {
+        b.stop();
+    }
     if let Some(dir) = &args.report {
         let written = harness::report::write_reports(dir, &results)
             .with_context(|| format!("cannot write reports to {}", dir.display()))?;
@@ -484,6 +489,7 @@ fn clean_up_on_interrupt(backends: std::sync::Arc<Vec<Box<dyn harness::backend::
                 Ok(n) => eprintln!("{}: {n} resources deleted", b.name()),
                 Err(e) => eprintln!("{}: cleanup failed: {e}", b.name()),
             }
+            b.stop();
         }
         std::process::exit(130);
     });
