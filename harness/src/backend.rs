@@ -246,53 +246,100 @@ impl BackendFactory for InProcess {
             ),
             None => None,
         };
-        let test_case = Rc::new(RefCell::new(None));
-        let service = engine::Service::new().with_handlers(ScenarioMocks {
-            config,
-            test_case: Rc::clone(&test_case),
-        });
+        let mocks = MockFactory::new(config, "the scenario has no mockConfig").awaiting_callbacks();
+        let test_case = mocks.default_case();
+        let service = engine::Service::new().with_handlers(mocks);
         Ok(Box::new(InProcessSession { service, test_case }))
     }
 }
 
-/// Mocks for a scenario's executions: the test case of the execution being started applies
-/// to its own machine and to every child machine that has a test case by that name, as
-/// Step Functions Local applies one test case to the nested executions it mocks.
-struct ScenarioMocks {
+/// Task handlers from a MockConfigFile, as Step Functions Local picks them: an execution
+/// started on `stateMachineArn#TestCase` gets that test case; one started without gets the
+/// default test case (the scenario's latest StartExecution, `stepcheck exec --test-case`)
+/// when its machine has a test case by that name, as Step Functions Local applies one test
+/// case to the nested executions it mocks; otherwise no mocks. One type serves the runner,
+/// `stepcheck exec` and `stepcheck serve`, which differ only in their default and in whether
+/// an unmocked `.waitForTaskToken` task waits for a callback.
+#[derive(Debug)]
+pub struct MockFactory {
     config: Option<mocks::MockConfig>,
-    /// The test case of the latest StartExecution, shared with the session.
-    test_case: Rc<RefCell<Option<String>>>,
+    /// The default test case, shared with whoever sets it (the in-process session sets the
+    /// case of each StartExecution here).
+    default_case: Rc<RefCell<Option<String>>>,
+    /// Wrap the handlers in [`AwaitCallbacks`].
+    await_callbacks: bool,
+    /// Says where a mock configuration would have come from, for the error of a test case
+    /// asked for without one ("the scenario has no mockConfig").
+    missing: &'static str,
 }
 
-impl engine::HandlerFactory for ScenarioMocks {
+impl MockFactory {
+    /// Handlers from `config` (none: no mocks), with no default test case.
+    pub fn new(config: Option<mocks::MockConfig>, missing: &'static str) -> MockFactory {
+        MockFactory {
+            config,
+            default_case: Rc::new(RefCell::new(None)),
+            await_callbacks: false,
+            missing,
+        }
+    }
+
+    /// Unmocked `.waitForTaskToken` tasks wait for their callback instead of failing.
+    pub fn awaiting_callbacks(mut self) -> MockFactory {
+        self.await_callbacks = true;
+        self
+    }
+
+    /// The test case for executions started without one.
+    pub fn with_default_case(self, case: Option<String>) -> MockFactory {
+        *self.default_case.borrow_mut() = case;
+        self
+    }
+
+    /// The default test case, to change it later.
+    pub fn default_case(&self) -> Rc<RefCell<Option<String>>> {
+        Rc::clone(&self.default_case)
+    }
+
+    fn wrap<H: engine::TaskHandler + 'static>(&self, h: H) -> Box<dyn engine::TaskHandler> {
+        if self.await_callbacks {
+            Box::new(AwaitCallbacks(h))
+        } else {
+            Box::new(h)
+        }
+    }
+}
+
+impl engine::HandlerFactory for MockFactory {
     fn handler(
         &mut self,
         state_machine_name: &str,
         test_case: Option<&str>,
     ) -> Result<Box<dyn engine::TaskHandler>, String> {
-        let current = self.test_case.borrow().clone();
         let Some(config) = &self.config else {
             return match test_case {
                 Some(case) => Err(format!(
-                    "test case '{case}' was requested, but the scenario has no mockConfig"
+                    "test case '{case}' was requested, but {}",
+                    self.missing
                 )),
-                None => Ok(Box::new(AwaitCallbacks(engine::NoTasks))),
+                None => Ok(self.wrap(engine::NoTasks)),
             };
         };
         let explicit = test_case.is_some();
-        let Some(case) = test_case.map(str::to_string).or(current) else {
-            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
+        let default = self.default_case.borrow().clone();
+        let Some(case) = test_case.map(str::to_string).or(default) else {
+            return Ok(self.wrap(engine::NoTasks));
         };
         let known = config
             .test_cases(state_machine_name)
             .is_some_and(|mut c| c.any(|n| n == case));
         if !known && !explicit {
-            return Ok(Box::new(AwaitCallbacks(engine::NoTasks)));
+            return Ok(self.wrap(engine::NoTasks));
         }
-        config
+        let handler = config
             .handler(state_machine_name, &case)
-            .map(|h| Box::new(AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(self.wrap(handler))
     }
 }
 
@@ -580,14 +627,8 @@ pub fn open_with(name: &str, options: &OpenOptions) -> Result<Box<dyn BackendFac
             .map_err(|e| OpenError::Failed(e.to_string())),
         "aws" => crate::sdk::aws_backend(options),
         "localstack" | "moto" => {
-            let (kind, var) = if name == "moto" {
-                (crate::emulators::Emulator::Moto, "MOTO_ENDPOINT")
-            } else {
-                (
-                    crate::emulators::Emulator::LocalStack,
-                    "LOCALSTACK_ENDPOINT",
-                )
-            };
+            let kind = crate::emulators::Emulator::named(name).expect("an emulator name");
+            let var = kind.endpoint_var();
             // A running emulator the user points at wins; else the harness starts one.
             if let Ok(endpoint) = std::env::var(var) {
                 return emulator(name, &endpoint);

@@ -8,7 +8,6 @@
 use crate::backend::{Backend, BackendError, BackendFactory, Capabilities, SessionSetup};
 use crate::sdk::{Sdk, SdkTarget};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, Mount, WaitFor};
@@ -55,7 +54,6 @@ pub fn docker_missing() -> Option<String> {
 pub struct Containers {
     image: Image,
     sdk: Sdk,
-    runtime: Arc<tokio::runtime::Runtime>,
 }
 
 impl Containers {
@@ -68,24 +66,18 @@ impl Containers {
                 reason,
             });
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| OpenError::Failed(e.to_string()))?;
-        let mut target = SdkTarget::emulator(image.name(), "http://127.0.0.1:1");
-        // One container per scenario: nothing is shared, so names need no run prefix.
-        target.run_prefix = None;
-        target.capabilities = Capabilities {
-            mocks: true,
-            ..target.capabilities
-        };
+        let target = SdkTarget::per_session(
+            image.name(),
+            Capabilities {
+                virtual_time: false,
+                mocks: true,
+                express_history: false,
+                task_tokens: true,
+                validation: false,
+            },
+        );
         let sdk = Sdk::new(target).map_err(|e| OpenError::Failed(e.to_string()))?;
-        Ok(Containers {
-            image,
-            sdk,
-            runtime: Arc::new(runtime),
-        })
+        Ok(Containers { image, sdk })
     }
 }
 
@@ -117,7 +109,7 @@ impl BackendFactory for Containers {
         };
         let image = self.image;
         let mounted = mock_file.as_deref();
-        let started = self.runtime.block_on(async move {
+        let started = self.sdk.runtime.block_on(async move {
             match image {
                 Image::LocalStack => {
                     let req = LocalStack::default().with_env_var("SERVICES", "stepfunctions");

@@ -21,6 +21,35 @@ pub enum Emulator {
 }
 
 impl Emulator {
+    /// The emulator a backend name stands for.
+    pub fn named(name: &str) -> Option<Emulator> {
+        match name {
+            "moto" => Some(Emulator::Moto),
+            "localstack" => Some(Emulator::LocalStack),
+            _ => None,
+        }
+    }
+
+    /// The environment variable that points the harness at a running instance.
+    pub fn endpoint_var(self) -> &'static str {
+        match self {
+            Emulator::Moto => "MOTO_ENDPOINT",
+            Emulator::LocalStack => "LOCALSTACK_ENDPOINT",
+        }
+    }
+
+    /// The endpoint of a running instance: the environment variable's, else the port the
+    /// emulator listens on by default.
+    pub fn running_endpoint(self) -> String {
+        std::env::var(self.endpoint_var()).unwrap_or_else(|_| {
+            match self {
+                Emulator::Moto => "http://127.0.0.1:5000",
+                Emulator::LocalStack => "http://127.0.0.1:4566",
+            }
+            .to_string()
+        })
+    }
+
     /// Its backend name.
     pub fn name(self) -> &'static str {
         match self {

@@ -85,6 +85,20 @@ impl SdkTarget {
     }
 }
 
+impl SdkTarget {
+    /// A target whose endpoint each session brings (a server or container started for it,
+    /// see [`Sdk::session_at`]): the configuration's endpoint is a placeholder that only
+    /// selects the emulator set-up (dummy credentials), and nothing is shared, so names need
+    /// no run prefix.
+    pub fn per_session(name: &str, capabilities: Capabilities) -> SdkTarget {
+        SdkTarget {
+            run_prefix: None,
+            capabilities,
+            ..SdkTarget::emulator(name, "http://127.0.0.1:1")
+        }
+    }
+}
+
 /// A fresh run prefix: `stepcheck-` and the run's start time in base 36, so that two runs
 /// never share names and `stepcheck cleanup --prefix stepcheck-` finds every leftover.
 pub fn new_run_prefix() -> String {
@@ -150,7 +164,7 @@ impl Intercept for Wire {
 /// An SDK backend: one shared tokio runtime and SDK configuration, a client per session.
 pub struct Sdk {
     target: SdkTarget,
-    runtime: Arc<tokio::runtime::Runtime>,
+    pub(crate) runtime: Arc<tokio::runtime::Runtime>,
     config: aws_config::SdkConfig,
     sessions: AtomicUsize,
     /// The emulator process this backend started, stopped when the backend is dropped.
@@ -715,41 +729,43 @@ fn state_with_resource<'a>(definition: &'a Value, resource: &str) -> Option<&'a 
 
 /// The tasks of a history that wait for a callback: each `.waitForTaskToken` TaskScheduled
 /// without an end, with the token read from its parameters where the definition put it.
-fn waiting_from_history(events: &[Value], definition: &Value) -> Vec<WaitingTask> {
+fn waiting_from_history(
+    events: &[Value],
+    definition: &Value,
+) -> Result<Vec<WaitingTask>, BackendError> {
     let id = |e: &Value| e.get("id").and_then(Value::as_i64).unwrap_or(0);
     let prev = |e: &Value| {
         e.get("previousEventId")
             .and_then(Value::as_i64)
             .unwrap_or(0)
     };
-    let kind = |e: &Value| {
-        e.get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    fn kind(e: &Value) -> &str {
+        e.get("type").and_then(Value::as_str).unwrap_or("")
+    }
     if events.iter().any(|e| {
         matches!(
-            kind(e).as_str(),
+            kind(e),
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut"
         )
     }) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let by_id: HashMap<i64, &Value> = events.iter().map(|e| (id(e), e)).collect();
-    let ended = |scheduled: i64| {
-        let started: Vec<i64> = events
-            .iter()
-            .filter(|e| kind(e) == "TaskStarted" && prev(e) == scheduled)
-            .map(id)
-            .collect();
-        events.iter().any(|e| {
-            matches!(
-                kind(e).as_str(),
-                "TaskSucceeded" | "TaskFailed" | "TaskTimedOut" | "TaskStartFailed"
-            ) && (prev(e) == scheduled || started.contains(&prev(e)))
-        })
-    };
+    // The TaskScheduled events that have ended: a task's end follows its TaskStarted (or,
+    // for a failure to start, the TaskScheduled itself).
+    let mut ended: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for e in events {
+        if matches!(
+            kind(e),
+            "TaskSucceeded" | "TaskFailed" | "TaskTimedOut" | "TaskStartFailed"
+        ) {
+            let p = prev(e);
+            ended.insert(match by_id.get(&p) {
+                Some(started) if kind(started) == "TaskStarted" => prev(started),
+                _ => p,
+            });
+        }
+    }
     let mut waiting = Vec::new();
     for e in events {
         if kind(e) != "TaskScheduled" {
@@ -757,7 +773,7 @@ fn waiting_from_history(events: &[Value], definition: &Value) -> Vec<WaitingTask
         }
         let details = &e["taskScheduledEventDetails"];
         let resource = details["resource"].as_str().unwrap_or("");
-        if !resource.ends_with(".waitForTaskToken") || ended(id(e)) {
+        if !resource.ends_with(".waitForTaskToken") || ended.contains(&id(e)) {
             continue;
         }
         // The state is the one entered last on the way back along the causal links (a
@@ -795,14 +811,22 @@ fn waiting_from_history(events: &[Value], definition: &Value) -> Vec<WaitingTask
                 .try_fold(&parameters, |v, k| v.get(k))
                 .and_then(Value::as_str)
         });
-        if let Some(token) = token {
-            waiting.push(WaitingTask {
-                state_name: state_name.to_string(),
-                token: token.to_string(),
-            });
-        }
+        let Some(token) = token else {
+            // Over the API the token can only be read back from where the definition put it
+            // as a plain `$$.Task.Token` (or `$states.context.Task.Token`) value.
+            return Err(BackendError::new(
+                "TokenNotFound",
+                format!(
+                    "state '{state_name}' waits for a callback, but its task token is not a plain value of its Parameters/Arguments (wrapped in an intrinsic or a string?), so it cannot be found over the API"
+                ),
+            ));
+        };
+        waiting.push(WaitingTask {
+            state_name: state_name.to_string(),
+            token: token.to_string(),
+        });
     }
-    waiting
+    Ok(waiting)
 }
 
 fn describe_info(
@@ -872,26 +896,11 @@ impl Backend for SdkSession {
     }
 
     fn delete_state_machine(&mut self, arn: &str) -> Result<(), BackendError> {
-        // Running executions are stopped first, so that nothing outlives the session.
-        if self.run_prefix.is_some() {
-            let list = self
-                .client
-                .list_executions()
-                .state_machine_arn(arn)
-                .status_filter(ExecutionStatus::Running)
-                .send();
-            if let Ok(out) = self.runtime.block_on(list) {
-                for e in out.executions() {
-                    let stop = self
-                        .client
-                        .stop_execution()
-                        .execution_arn(e.execution_arn());
-                    let _ = self.runtime.block_on(stop.send());
-                }
-            }
-        }
-        let call = self.client.delete_state_machine().state_machine_arn(arn);
-        self.runtime.block_on(call.send()).map_err(sdk_error)?;
+        // On a shared backend running executions are stopped first, so that nothing
+        // outlives the session.
+        let stop_first = self.run_prefix.is_some();
+        self.runtime
+            .block_on(delete_machine(&self.client, arn, stop_first))?;
         self.machines.remove(arn);
         Ok(())
     }
@@ -1068,7 +1077,7 @@ impl Backend for SdkSession {
         let Some(machine) = self.machine_of(execution_arn) else {
             return Ok(Vec::new());
         };
-        let mut waiting = waiting_from_history(&events, &machine.definition);
+        let mut waiting = waiting_from_history(&events, &machine.definition)?;
         waiting.extend(
             self.activity_tasks
                 .iter()
@@ -1139,23 +1148,19 @@ impl Backend for SdkSession {
             .collect();
         let mut found = Vec::new();
         for (arn, name) in machines {
-            let mut next: Option<String> = None;
-            loop {
-                let call = self
-                    .client
+            let listed = self.runtime.block_on(
+                self.client
                     .list_executions()
                     .state_machine_arn(&arn)
-                    .set_next_token(next.clone());
-                let out = self.runtime.block_on(call.send()).map_err(sdk_error)?;
-                for e in out.executions() {
-                    if e.execution_arn() != execution_arn {
-                        let info = self.describe_execution(e.execution_arn())?;
-                        found.push((name.clone(), info));
-                    }
-                }
-                match out.next_token() {
-                    Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                    _ => break,
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>(),
+            );
+            for e in listed.map_err(sdk_error)? {
+                if e.execution_arn() != execution_arn {
+                    let info = self.describe_execution(e.execution_arn())?;
+                    found.push((name.clone(), info));
                 }
             }
         }
@@ -1189,6 +1194,43 @@ impl Backend for SdkSession {
     }
 }
 
+/// Real AWS as a target: the region and the Express log group from the options, else from
+/// `AWS_REGION` (or `AWS_DEFAULT_REGION`) and `STEPCHECK_EXPRESS_LOG_GROUP`; the role is
+/// the placeholder until [`aws_backend`] sets the real one (cleanup needs none).
+pub fn aws_target(
+    options: &crate::backend::OpenOptions,
+) -> Result<SdkTarget, crate::backend::OpenError> {
+    let region = match &options.region {
+        Some(r) => r.clone(),
+        None => std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .map_err(|_| crate::backend::OpenError::Absent {
+                backend: "aws".to_string(),
+                reason: "no region (--region or AWS_REGION)".to_string(),
+            })?,
+    };
+    let express_log_group = options
+        .express_log_group
+        .clone()
+        .or_else(|| std::env::var("STEPCHECK_EXPRESS_LOG_GROUP").ok());
+    Ok(SdkTarget {
+        name: "aws".to_string(),
+        endpoint: None,
+        region,
+        role_arn: DEFAULT_ROLE_ARN.to_string(),
+        run_prefix: Some(new_run_prefix()),
+        capabilities: Capabilities {
+            virtual_time: false,
+            mocks: false,
+            express_history: express_log_group.is_some(),
+            task_tokens: true,
+            validation: true,
+        },
+        settle_timeout: Duration::from_secs(600),
+        express_log_group,
+    })
+}
+
 /// Real AWS: the region and the execution role from the options, else from `AWS_REGION` (or
 /// `AWS_DEFAULT_REGION`) and `STEPCHECK_ROLE_ARN`; credentials from the standard chain. Absent when any of them
 /// is missing.
@@ -1200,36 +1242,14 @@ pub fn aws_backend(
         backend: "aws".to_string(),
         reason: reason.to_string(),
     };
-    let region = match &options.region {
-        Some(r) => r.clone(),
-        None => std::env::var("AWS_REGION")
-            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .map_err(|_| absent("no region (--region or AWS_REGION)"))?,
-    };
     let role_arn = match &options.role_arn {
         Some(r) => r.clone(),
         None => std::env::var("STEPCHECK_ROLE_ARN")
             .map_err(|_| absent("no execution role (--role-arn or STEPCHECK_ROLE_ARN)"))?,
     };
     let target = SdkTarget {
-        name: "aws".to_string(),
-        endpoint: None,
-        region,
         role_arn,
-        run_prefix: Some(new_run_prefix()),
-        capabilities: Capabilities {
-            virtual_time: false,
-            mocks: false,
-            express_history: options.express_log_group.is_some()
-                || std::env::var_os("STEPCHECK_EXPRESS_LOG_GROUP").is_some(),
-            task_tokens: true,
-            validation: true,
-        },
-        settle_timeout: Duration::from_secs(600),
-        express_log_group: options
-            .express_log_group
-            .clone()
-            .or_else(|| std::env::var("STEPCHECK_EXPRESS_LOG_GROUP").ok()),
+        ..aws_target(options)?
     };
     let sdk = Sdk::new(target).map_err(|e| OpenError::Failed(e.to_string()))?;
     let provider = sdk
@@ -1253,15 +1273,16 @@ pub struct ServeBackend {
 
 /// The serve backend.
 pub fn serve_backend() -> Result<ServeBackend, BackendError> {
-    let mut target = SdkTarget::emulator("serve", "http://127.0.0.1:1");
-    target.run_prefix = None;
-    target.capabilities = Capabilities {
-        virtual_time: true,
-        mocks: true,
-        express_history: false,
-        task_tokens: true,
-        validation: true,
-    };
+    let target = SdkTarget::per_session(
+        "serve",
+        Capabilities {
+            virtual_time: true,
+            mocks: true,
+            express_history: false,
+            task_tokens: true,
+            validation: true,
+        },
+    );
     Ok(ServeBackend {
         sdk: Sdk::new(target)?,
     })
@@ -1321,75 +1342,69 @@ pub fn cleanup(target: &SdkTarget, prefix: &str) -> Result<Cleaned, BackendError
         let config = load_config(target).await;
         let (client, _) = client(&config, target.endpoint.is_some());
         let mut cleaned = Cleaned::default();
-        let mut next: Option<String> = None;
-        let mut machines = Vec::new();
-        loop {
-            let out = client
-                .list_state_machines()
-                .set_next_token(next.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for m in out.state_machines() {
-                if m.name().starts_with(prefix) {
-                    machines.push(m.state_machine_arn().to_string());
-                }
-            }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => break,
-            }
+        let machines = client
+            .list_state_machines()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(sdk_error)?;
+        for m in machines.iter().filter(|m| m.name().starts_with(prefix)) {
+            delete_machine(&client, m.state_machine_arn(), true).await?;
+            cleaned
+                .state_machines
+                .push(m.state_machine_arn().to_string());
         }
-        for arn in machines {
-            if let Ok(out) = client
-                .list_executions()
-                .state_machine_arn(&arn)
-                .status_filter(ExecutionStatus::Running)
-                .send()
-                .await
-            {
-                for e in out.executions() {
-                    let _ = client
-                        .stop_execution()
-                        .execution_arn(e.execution_arn())
-                        .send()
-                        .await;
-                }
-            }
+        let activities = client
+            .list_activities()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(sdk_error)?;
+        for a in activities.iter().filter(|a| a.name().starts_with(prefix)) {
             client
-                .delete_state_machine()
-                .state_machine_arn(&arn)
+                .delete_activity()
+                .activity_arn(a.activity_arn())
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            cleaned.state_machines.push(arn);
-        }
-        let mut next: Option<String> = None;
-        loop {
-            let out = client
-                .list_activities()
-                .set_next_token(next.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for a in out.activities() {
-                if a.name().starts_with(prefix) {
-                    client
-                        .delete_activity()
-                        .activity_arn(a.activity_arn())
-                        .send()
-                        .await
-                        .map_err(sdk_error)?;
-                    cleaned.activities.push(a.activity_arn().to_string());
-                }
-            }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => break,
-            }
+            cleaned.activities.push(a.activity_arn().to_string());
         }
         Ok(cleaned)
     })
+}
+
+/// DeleteStateMachine, after stopping the machine's running executions when `stop_first`
+/// (best effort: an execution that ends meanwhile cannot be stopped, and need not be).
+async fn delete_machine(client: &Client, arn: &str, stop_first: bool) -> Result<(), BackendError> {
+    if stop_first {
+        let running = client
+            .list_executions()
+            .state_machine_arn(arn)
+            .status_filter(ExecutionStatus::Running)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        for e in running.into_iter().flatten() {
+            let _ = client
+                .stop_execution()
+                .execution_arn(e.execution_arn())
+                .send()
+                .await;
+        }
+    }
+    client
+        .delete_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .map_err(sdk_error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1414,7 +1429,7 @@ mod tests {
             json!({"id": 4, "previousEventId": 3, "type": "TaskStarted"}),
         ];
         assert_eq!(
-            waiting_from_history(&events, &definition),
+            waiting_from_history(&events, &definition).unwrap(),
             vec![WaitingTask {
                 state_name: "Ask".into(),
                 token: "T0K".into()
@@ -1422,7 +1437,14 @@ mod tests {
         );
         let mut done = events.clone();
         done.push(json!({"id": 5, "previousEventId": 4, "type": "TaskSucceeded"}));
-        assert_eq!(waiting_from_history(&done, &definition), vec![]);
+        assert_eq!(waiting_from_history(&done, &definition).unwrap(), vec![]);
+        // A token wrapped in an intrinsic cannot be read back: a clear error, not silence.
+        let mut wrapped = definition.clone();
+        wrapped["States"]["P"]["Branches"][0]["States"]["Ask"]["Parameters"]["MessageBody"] =
+            json!({"token.$": "States.Format('t={}', $$.Task.Token)"});
+        let e = waiting_from_history(&events, &wrapped).unwrap_err();
+        assert_eq!(e.code, "TokenNotFound");
+        assert!(e.message.contains("state 'Ask'"), "{}", e.message);
     }
 
     #[test]

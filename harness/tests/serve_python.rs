@@ -3,8 +3,9 @@
 //! The Python tools are not part of the build: `harness/scripts/install-python-tools.sh`
 //! installs them into `${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}/py`, and this test puts
 //! that directory (or `STEPCHECK_PY`, when set) on `PYTHONPATH`. `PYTHON` picks the
-//! interpreter (default `python3`). Without boto3 the test says it skipped and passes
-//! without asserting anything; it never claims success it did not check.
+//! interpreter (default `python3`). Without boto3 the test says it skipped and asserts
+//! nothing, unless `STEPCHECK_REQUIRE_PYTHON_TOOLS` is set (`.ci/run` sets it after
+//! installing them), where a missing install fails.
 
 use harness::serve::{ServeConfig, Server};
 use std::path::PathBuf;
@@ -42,6 +43,12 @@ fn boto3_and_the_aws_cli_drive_the_server() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
+        // CI installs the tools and sets this, so that there a missing install fails
+        // instead of passing as a skip.
+        assert!(
+            std::env::var_os("STEPCHECK_REQUIRE_PYTHON_TOOLS").is_none(),
+            "boto3 and awscli are required here (STEPCHECK_REQUIRE_PYTHON_TOOLS is set) but not installed; run harness/scripts/install-python-tools.sh"
+        );
         println!("skipped: boto3 is not installed; run harness/scripts/install-python-tools.sh");
         return;
     }

@@ -194,39 +194,6 @@ struct ExecArgs {
     via: Option<String>,
 }
 
-/// Mocks for the executions of a service run: the `--test-case` of the MockConfigFile for
-/// every state machine that has one by that name (or the case named in a
-/// `stateMachineArn#TestCase`), no mocks for the others.
-struct CliMocks {
-    config: Option<mocks::MockConfig>,
-    test_case: Option<String>,
-}
-
-impl engine::HandlerFactory for CliMocks {
-    fn handler(
-        &mut self,
-        state_machine_name: &str,
-        test_case: Option<&str>,
-    ) -> Result<Box<dyn engine::TaskHandler>, String> {
-        let case = test_case.or(self.test_case.as_deref());
-        match (&self.config, case) {
-            (Some(config), Some(case)) => {
-                let known = config
-                    .test_cases(state_machine_name)
-                    .is_some_and(|mut c| c.any(|n| n == case));
-                if !known && test_case.is_none() {
-                    return Ok(Box::new(engine::NoTasks));
-                }
-                config
-                    .handler(state_machine_name, case)
-                    .map(|h| Box::new(h) as Box<dyn engine::TaskHandler>)
-                    .map_err(|e| e.to_string())
-            }
-            _ => Ok(Box::new(engine::NoTasks)),
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -414,29 +381,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 
 /// `stepcheck cleanup`: exit 0 when everything under the prefix is gone.
 fn cleanup(args: &CleanupArgs) -> Result<ExitCode> {
+    use harness::sdk::SdkTarget;
     let target = match args.backend.as_str() {
-        "aws" => harness::sdk::SdkTarget {
-            endpoint: None,
-            region: std::env::var("AWS_REGION")
-                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-                .context("no region (set AWS_REGION)")?,
-            ..harness::sdk::SdkTarget::emulator("aws", "")
-        },
-        "localstack" => harness::sdk::SdkTarget::emulator(
-            "localstack",
-            &std::env::var("LOCALSTACK_ENDPOINT")
-                .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
-        ),
-        "moto" => harness::sdk::SdkTarget::emulator(
-            "moto",
-            &std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:5000".into()),
-        ),
+        "aws" => harness::sdk::aws_target(&harness::backend::OpenOptions::default())?,
         url if url.starts_with("http://") || url.starts_with("https://") => {
-            harness::sdk::SdkTarget::emulator(url, url)
+            SdkTarget::emulator(url, url)
         }
-        other => anyhow::bail!(
-            "cleanup: unknown backend '{other}' (aws, localstack, moto or an endpoint URL)"
-        ),
+        name => match harness::emulators::Emulator::named(name) {
+            Some(e) => SdkTarget::emulator(name, &e.running_endpoint()),
+            None => anyhow::bail!(
+                "cleanup: unknown backend '{name}' (aws, localstack, moto or an endpoint URL)"
+            ),
+        },
     };
     if args.prefix.is_empty() {
         anyhow::bail!("cleanup: the prefix must not be empty (it would delete everything)");
@@ -790,10 +746,10 @@ fn exec_service(args: &ExecArgs, text: &str) -> Result<ExitCode> {
         .with_account(&args.region, &args.account)
         .with_seed(args.seed)
         .with_start_time(start_time(args)?)
-        .with_handlers(CliMocks {
-            config,
-            test_case: args.test_case.clone(),
-        });
+        .with_handlers(
+            harness::backend::MockFactory::new(config, "no --mock-config was given")
+                .with_default_case(args.test_case.clone()),
+        );
     for (name, file, child_text) in state_machine_files(args)? {
         if let Err(diags) = Definition::parse(&child_text) {
             print_diagnostics(Path::new(file), &diags);

@@ -192,7 +192,13 @@ impl Server {
                 let mut service = engine::Service::new()
                     .with_account(&engine_config.region, &engine_config.account)
                     .with_seed(engine_config.seed)
-                    .with_handlers(ServeMocks { config: mocks });
+                    .with_handlers(
+                        crate::backend::MockFactory::new(
+                            mocks,
+                            "the server has no mock config (--mock-config or SFN_MOCK_CONFIG)",
+                        )
+                        .awaiting_callbacks(),
+                    );
                 if engine_config.time != TimeMode::Virtual {
                     service = service.with_auto_advance(false).with_start_time(wall_now());
                 }
@@ -354,33 +360,6 @@ async fn accept_loop(
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
-    }
-}
-
-/// Mocks for the server's executions: a `stateMachineArn#TestCase` picks the test case of
-/// the MockConfigFile (Step Functions Local's way); without one, no mocks. An unmocked
-/// `.waitForTaskToken` task waits for its callback (SendTaskSuccess/Failure from the client),
-/// as it would on AWS once the message carrying the token went out.
-struct ServeMocks {
-    config: Option<mocks::MockConfig>,
-}
-
-impl engine::HandlerFactory for ServeMocks {
-    fn handler(
-        &mut self,
-        state_machine_name: &str,
-        test_case: Option<&str>,
-    ) -> Result<Box<dyn engine::TaskHandler>, String> {
-        match (&self.config, test_case) {
-            (_, None) => Ok(Box::new(crate::backend::AwaitCallbacks(engine::NoTasks))),
-            (None, Some(case)) => Err(format!(
-                "test case '{case}' was requested, but the server has no mock config (--mock-config or SFN_MOCK_CONFIG)"
-            )),
-            (Some(config), Some(case)) => config
-                .handler(state_machine_name, case)
-                .map(|h| Box::new(crate::backend::AwaitCallbacks(h)) as Box<dyn engine::TaskHandler>)
-                .map_err(|e| e.to_string()),
-        }
     }
 }
 

@@ -538,11 +538,7 @@ impl Api {
                 })
             })
             .collect();
-        let mut out = json!({"stateMachines": list});
-        if let Some(n) = next {
-            out["nextToken"] = json!(n);
-        }
-        Ok(out)
+        Ok(paged("stateMachines", list, next))
     }
 
     fn describe_for_execution(&self, f: &Fields) -> Result<Value, ApiError> {
@@ -733,11 +729,7 @@ impl Api {
                 Value::Object(m)
             })
             .collect();
-        let mut out = json!({"executions": list});
-        if let Some(n) = next {
-            out["nextToken"] = json!(n);
-        }
-        Ok(out)
+        Ok(paged("executions", list, next))
     }
 
     fn get_execution_history(&self, f: &Fields) -> Result<Value, ApiError> {
@@ -767,11 +759,7 @@ impl Api {
                 v
             })
             .collect();
-        let mut out = json!({"events": list});
-        if let Some(n) = next {
-            out["nextToken"] = json!(n);
-        }
-        Ok(out)
+        Ok(paged("events", list, next))
     }
 
     fn redrive_execution(&mut self, f: &Fields) -> Result<Value, ApiError> {
@@ -835,11 +823,7 @@ impl Api {
             .iter()
             .map(|(arn, name, t)| json!({"activityArn": arn, "name": name, "creationDate": epoch(*t)}))
             .collect();
-        let mut out = json!({"activities": list});
-        if let Some(n) = next {
-            out["nextToken"] = json!(n);
-        }
-        Ok(out)
+        Ok(paged("activities", list, next))
     }
 
     fn get_activity_task(&mut self, f: &Fields) -> Outcome {
@@ -1032,4 +1016,14 @@ fn validate_definition(f: &Fields) -> Result<Value, ApiError> {
         "diagnostics": list,
         "truncated": truncated,
     }))
+}
+
+/// A listing's answer: the page under `key`, and `nextToken` when there is more.
+fn paged(key: &str, list: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert(key.to_string(), Value::Array(list));
+    if let Some(n) = next {
+        out.insert("nextToken".into(), json!(n));
+    }
+    Value::Object(out)
 }
