@@ -13,6 +13,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use engine::{ExecutionStatus, NoTasks, TaskHandler, WorkflowType};
 use std::hint::black_box;
 
+/// The allocator of the `stepcheck` binary, so that these figures match `stepcheck bench`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TYPES: [(&str, WorkflowType); 2] = [
     ("standard", WorkflowType::Standard),
     ("express", WorkflowType::Express),

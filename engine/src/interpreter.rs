@@ -311,10 +311,10 @@ impl Definition {
         // What CreateStateMachine refuses for Express workflows, for drivers that run a
         // definition without creating a state machine (`stepcheck exec --type EXPRESS`).
         let express = config.workflow_type == WorkflowType::Express;
-        let refused = crate::sync_task::express_refusals(self.source(), express);
-        if !refused.is_empty() {
-            let message = crate::sync_task::invalid_definition_message(&refused);
-            return Err(RunError::InvalidDefinition { message });
+        if let Some(message) = &self.refused[usize::from(express)] {
+            return Err(RunError::InvalidDefinition {
+                message: message.clone(),
+            });
         }
         let start = config.start_time;
         let max = config.workflow_type.max_duration_ms();
@@ -788,6 +788,32 @@ fn json_len(v: &Value) -> usize {
     let mut c = Count(0);
     let _ = serde_json::to_writer(&mut c, v);
     c.0
+}
+
+/// Whether a value's JSON text is longer than `limit` bytes. A cheap upper bound on the
+/// length settles nearly every case without writing the text (measuring it exactly was a
+/// sixth of an Express Pass state's cost); only values that might be near the limit are
+/// measured exactly.
+fn json_exceeds(v: &Value, limit: usize) -> bool {
+    json_len_bound(v) > limit && json_len(v) > limit
+}
+
+/// An upper bound of `v`'s JSON length: a string escapes each byte to at most six
+/// (`\u001f`), a number prints in at most 24 characters (ryu's longest `f64`; integers take
+/// at most 20 digits and a sign), `false` and `null` in 5.
+fn json_len_bound(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 2 + 6 * s.len(),
+        Value::Array(a) => 2 + a.len() + a.iter().map(json_len_bound).sum::<usize>(),
+        Value::Object(o) => {
+            2 + o
+                .iter()
+                .map(|(k, x)| 4 + 6 * k.len() + json_len_bound(x))
+                .sum::<usize>()
+        }
+        Value::Number(_) => 24,
+        Value::Null | Value::Bool(_) => 5,
+    }
 }
 
 impl Execution {
@@ -1390,11 +1416,17 @@ impl Execution {
         } else {
             String::new()
         };
+        // Express executions keep no events: the name is not copied for one.
+        let name = if keep {
+            state.name.0.clone()
+        } else {
+            String::new()
+        };
         let entered = self.record(
             fid,
             EventKind::StateEntered {
                 state_type: state.kind.type_name(),
-                name: state.name.0.clone(),
+                name,
                 input: input_text,
             },
         );
@@ -1466,8 +1498,11 @@ impl Execution {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
                 let text = keep.then(|| to_json(&output));
-                let size = text.as_ref().map_or_else(|| json_len(&output), String::len);
-                if size > PAYLOAD_LIMIT_BYTES {
+                let too_big = match &text {
+                    Some(t) => t.len() > PAYLOAD_LIMIT_BYTES,
+                    None => json_exceeds(&output, PAYLOAD_LIMIT_BYTES),
+                };
+                if too_big {
                     let f = Failure::new(
                         "States.DataLimitExceeded",
                         format!(
@@ -1492,11 +1527,16 @@ impl Execution {
                 if assigned_text.is_some() {
                     self.use_variables_of(fid);
                 }
+                let name = if keep {
+                    state.name.0.clone()
+                } else {
+                    String::new()
+                };
                 self.record(
                     fid,
                     EventKind::StateExited {
                         state_type: state.kind.type_name(),
-                        name: state.name.0.clone(),
+                        name,
                         output: text.clone().unwrap_or_default(),
                         assigned: assigned_text,
                     },
@@ -2067,7 +2107,7 @@ impl Execution {
         match response.outcome {
             TaskOutcome::Succeeded(v) => {
                 let result = if lambda { lambda_payload(v) } else { v };
-                if json_len(&result) > PAYLOAD_LIMIT_BYTES {
+                if json_exceeds(&result, PAYLOAD_LIMIT_BYTES) {
                     let f = Failure {
                         from_task: true,
                         evaluation: None,
@@ -2988,6 +3028,40 @@ impl StateKind {
             StateKind::Parallel(_) => "Parallel",
             StateKind::Map(_) => "Map",
             StateKind::Unsupported { .. } => "Unsupported",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{json_exceeds, json_len};
+    use serde_json::{json, Value};
+
+    /// The quick bound must never let an oversized value through, and never call a small one
+    /// oversized: the answer equals the exact length's at every limit around the length.
+    #[test]
+    fn json_exceeds_agrees_with_the_exact_length() {
+        let values = [
+            json!(null),
+            json!(true),
+            json!(-1.7976931348623157e308),
+            json!(u64::MAX),
+            json!("plain"),
+            json!("\u{1}\u{1f}\"\\ quotes and controls"),
+            json!({"a": [1, 2.5, {"b\u{2}": "x"}], "é": "ü"}),
+            Value::String("\u{0}".repeat(1000)),
+            json!([[], {}, "", 0]),
+        ];
+        for v in &values {
+            let exact = json_len(v);
+            for limit in exact.saturating_sub(3)..=exact + 3 {
+                assert_eq!(
+                    json_exceeds(v, limit),
+                    exact > limit,
+                    "{v} at limit {limit}"
+                );
+            }
+            assert!(!json_exceeds(v, exact * 7 + 100), "{v}");
         }
     }
 }

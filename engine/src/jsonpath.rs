@@ -75,6 +75,33 @@ impl fmt::Display for JsonPath {
     }
 }
 
+/// Objects up to this size are searched by comparing keys in order. serde_json's ordered map
+/// hashes every looked-up key with SipHash, which costs more than a few comparisons of short
+/// keys; the objects a workflow passes between states are mostly this small.
+const LINEAR_LOOKUP_MAX: usize = 8;
+
+/// The value of field `name` of `o`.
+#[inline]
+pub(crate) fn field<'a>(o: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if o.len() <= LINEAR_LOOKUP_MAX {
+        o.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        o.get(name)
+    }
+}
+
+/// The value of field `name` of `o`, to change in place.
+#[inline]
+pub(crate) fn field_mut<'a>(o: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
+    if o.len() <= LINEAR_LOOKUP_MAX {
+        o.iter_mut()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v)
+    } else {
+        o.get_mut(name)
+    }
+}
+
 impl JsonPath {
     /// Parses a path. Accepts `$`, `$$` and `$name` roots.
     pub fn parse(src: &str) -> Result<JsonPath, PathSyntaxError> {
@@ -158,7 +185,7 @@ impl JsonPath {
             let mut cur = doc;
             for seg in &self.segments {
                 match seg {
-                    Segment::Field(name) => cur = cur.as_object()?.get(name)?,
+                    Segment::Field(name) => cur = field(cur.as_object()?, name)?,
                     Segment::Index(i) => {
                         let arr = cur.as_array()?;
                         cur = arr.get(norm_index(*i, arr.len())?)?;
@@ -196,7 +223,7 @@ impl JsonPath {
         let mut cur = doc;
         for seg in &self.segments {
             match seg {
-                Segment::Field(name) => cur = cur.as_object()?.get(name)?,
+                Segment::Field(name) => cur = field(cur.as_object()?, name)?,
                 Segment::Index(i) => {
                     let arr = cur.as_array()?;
                     cur = arr.get(norm_index(*i, arr.len())?)?;
@@ -216,7 +243,7 @@ impl JsonPath {
         let mut cur = &mut doc;
         for seg in &self.segments {
             match seg {
-                Segment::Field(name) => cur = cur.as_object_mut()?.get_mut(name)?,
+                Segment::Field(name) => cur = field_mut(cur.as_object_mut()?, name)?,
                 Segment::Index(i) => {
                     let arr = cur.as_array_mut()?;
                     let k = norm_index(*i, arr.len())?;
@@ -239,7 +266,7 @@ impl JsonPath {
         for seg in &self.segments {
             match (seg, cur) {
                 (Segment::Field(name), Value::Object(o)) => {
-                    cur = o.get(name).unwrap_or(&empty);
+                    cur = field(o, name).unwrap_or(&empty);
                 }
                 (Segment::Index(idx), Value::Array(a)) => {
                     match norm_index(*idx, a.len()).filter(|k| *k < a.len()) {
@@ -268,13 +295,22 @@ impl JsonPath {
                             ))
                         }
                     };
+                    if field(obj, name).is_none() {
+                        let fresh = if last {
+                            Value::Null
+                        } else {
+                            Value::Object(Map::new())
+                        };
+                        obj.insert(name.clone(), fresh);
+                    }
+                    let Some(slot) = field_mut(obj, name) else {
+                        return Err(format!("cannot set field '{name}'"));
+                    };
                     if last {
-                        obj.insert(name.clone(), value);
+                        *slot = value;
                         return Ok(());
                     }
-                    cur = obj
-                        .entry(name.clone())
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    cur = slot;
                 }
                 Segment::Index(idx) => {
                     let arr = match cur {
@@ -336,13 +372,13 @@ fn norm_index(i: i64, len: usize) -> Option<usize> {
 fn apply<'a>(seg: &Segment, v: &'a Value, root: &'a Value, out: &mut Vec<&'a Value>) {
     match seg {
         Segment::Field(name) => {
-            if let Some(x) = v.as_object().and_then(|o| o.get(name)) {
+            if let Some(x) = v.as_object().and_then(|o| field(o, name)) {
                 out.push(x);
             }
         }
         Segment::Fields(names) => {
             if let Some(o) = v.as_object() {
-                out.extend(names.iter().filter_map(|n| o.get(n)));
+                out.extend(names.iter().filter_map(|n| field(o, n)));
             }
         }
         Segment::Index(i) => {

@@ -44,6 +44,10 @@ pub struct Definition {
     pub(crate) unsupported: Option<String>,
     /// Whether any string mentions `$$`: only then is the context object built.
     pub(crate) uses_context: bool,
+    /// CreateStateMachine's InvalidDefinition message for this definition as a Standard
+    /// (`[0]`) and as an Express (`[1]`) workflow, when it refuses it. Found once here,
+    /// because walking the definition on every start was a tenth of a short execution's cost.
+    pub(crate) refused: [Option<String>; 2],
 }
 
 /// Validates a definition's text as CreateStateMachine does and returns every problem found:
@@ -89,7 +93,12 @@ impl Definition {
             source,
             unsupported: None,
             uses_context: false,
+            refused: [None, None],
         };
+        definition.refused = [false, true].map(|express| {
+            let refused = crate::sync_task::express_refusals(&definition.source, express);
+            (!refused.is_empty()).then(|| crate::sync_task::invalid_definition_message(&refused))
+        });
         definition.unsupported = definition.find_unsupported();
         definition.uses_context = definition.source_mentions_context();
         Ok(definition)

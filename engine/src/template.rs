@@ -18,7 +18,17 @@ use serde_json::{Map, Value};
 pub(crate) enum Template {
     /// A subtree with no dynamic field: copied as is.
     Const(Value),
-    /// An object with at least one dynamic field somewhere below it.
+    /// An object with at least one dynamic field somewhere below it, whose names are all
+    /// different once `.$` is dropped. `proto` holds every field in order, the constant ones
+    /// with their values and the dynamic ones as `null`; evaluating clones it, which copies
+    /// the map's hash table instead of hashing every key again (hashing was a third of a
+    /// small template's cost), and writes the dynamic fields in by position.
+    Proto {
+        proto: Map<String, Value>,
+        dynamic: Vec<(usize, Field)>,
+    },
+    /// An object with at least one dynamic field, where two fields have the same name once
+    /// `.$` is dropped: built field by field, so the later one wins as it always has.
     Object(Vec<(String, Field)>),
     /// An array with at least one dynamic element somewhere below it.
     Array(Vec<Template>),
@@ -63,35 +73,65 @@ impl Template {
                 .map(|t| t.eval(scope, rng))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
+            Template::Proto { proto, dynamic } => {
+                let mut out = proto.clone();
+                for (index, f) in dynamic {
+                    let v = f.eval(scope, rng)?;
+                    if let Some((_, slot)) = out.iter_mut().nth(*index) {
+                        *slot = v;
+                    }
+                }
+                Ok(Value::Object(out))
+            }
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, f) in fields {
-                    let v = match f {
-                        Field::Nested(t) => t.eval(scope, rng)?,
-                        Field::Path { key, path } => {
-                            scope.resolve(path).ok_or_else(|| TemplateError {
-                                error: "States.Runtime".to_string(),
-                                message: format!(
-                                    "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
-                                    path.as_str(),
-                                    key,
-                                    serde_json::to_string(scope.input).unwrap_or_default()
-                                ),
-                            })?
-                        }
-                        Field::Call(call) => {
-                            call.eval(scope, rng).map_err(|e| TemplateError {
-                                error: e.error,
-                                message: e.message,
-                            })?
-                        }
-                    };
-                    out.insert(name.clone(), v);
+                    out.insert(name.clone(), f.eval(scope, rng)?);
                 }
                 Ok(Value::Object(out))
             }
         }
     }
+}
+
+impl Field {
+    fn eval(&self, scope: &Scope<'_>, rng: &mut Rng) -> Result<Value, TemplateError> {
+        match self {
+            Field::Nested(t) => t.eval(scope, rng),
+            Field::Path { key, path } => scope.resolve(path).ok_or_else(|| TemplateError {
+                error: "States.Runtime".to_string(),
+                message: format!(
+                    "The JSONPath '{}' specified for the field '{}' could not be found in the input '{}'",
+                    path.as_str(),
+                    key,
+                    serde_json::to_string(scope.input).unwrap_or_default()
+                ),
+            }),
+            Field::Call(call) => call.eval(scope, rng).map_err(|e| TemplateError {
+                error: e.error,
+                message: e.message,
+            }),
+        }
+    }
+}
+
+/// The prototype form of an object template's fields, or the fields back when two of them
+/// share a name.
+fn prototype(fields: Vec<(String, Field)>) -> Template {
+    let mut proto = Map::with_capacity(fields.len());
+    for (name, _) in &fields {
+        if proto.insert(name.clone(), Value::Null).is_some() {
+            return Template::Object(fields);
+        }
+    }
+    let mut dynamic = Vec::new();
+    for (index, ((_, slot), (_, field))) in proto.iter_mut().zip(fields).enumerate() {
+        match field {
+            Field::Nested(Template::Const(v)) => *slot = v,
+            other => dynamic.push((index, other)),
+        }
+    }
+    Template::Proto { proto, dynamic }
 }
 
 fn is_dynamic(v: &Value) -> bool {
@@ -156,7 +196,7 @@ fn compile(v: &Value, loc: &str, diags: &mut Vec<Diagnostic>) -> Template {
                     }
                 }
             }
-            Template::Object(fields)
+            prototype(fields)
         }
         other => Template::Const(other.clone()),
     }

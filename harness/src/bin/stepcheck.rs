@@ -11,6 +11,13 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: the engine allocates many small strings and
+/// objects per state, and with glibc's malloc that cost 1.1 to 1.7 times as much wall time
+/// (benches/README.md has the measurements). Libraries and test binaries that link the engine
+/// keep whatever allocator their binary chose.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "stepcheck",
