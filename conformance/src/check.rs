@@ -477,12 +477,13 @@ pub fn map_concurrency(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
             "Started" => *n += 1,
             _ => *n -= 1,
         }
-        let max = rendered
-            .map_concurrency
-            .get(name.as_str())
-            .copied()
-            .unwrap_or(0);
-        if max > 0 && *n > i64::from(max) {
+        // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency
+        // says (0 included).
+        let max = match rendered.map_concurrency.get(name.as_str()).copied() {
+            Some(m) if m > 0 => m.min(40),
+            _ => 40,
+        };
+        if *n > i64::from(max) {
             return Err(format!(
                 "'{name}' has {n} iterations in flight at {} (MaxConcurrency {max})",
                 describe(e),

@@ -372,3 +372,37 @@ fn a_retried_parallel_runs_its_branches_again_without_failed_events_between() {
         "2024-01-01T00:00:09.000Z"
     );
 }
+
+/// AWS runs at most 40 iterations of an inline Map at once ("In this mode, the Map state
+/// supports up to 40 concurrent iterations"). 100 items that take one virtual second each
+/// therefore take three seconds with MaxConcurrency 0 or 100 (40 + 40 + 20), four with 25,
+/// and the most iterations in flight is 40.
+#[test]
+fn inline_map_runs_at_most_40_iterations_at_once() {
+    for (max, seconds, peak) in [(0, 3, 40), (100, 3, 40), (40, 3, 40), (25, 4, 25)] {
+        let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": max,
+            "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}}}});
+        let items: Vec<u64> = (0..100).collect();
+        let r = run(&def, json!({ "items": items }));
+        assert_eq!(r.status, ExecutionStatus::Succeeded, "MaxConcurrency {max}");
+        let first = r.history.first().expect("events").timestamp;
+        let last = r.history.last().expect("events").timestamp;
+        assert_eq!(
+            last.millis() - first.millis(),
+            seconds * 1000,
+            "MaxConcurrency {max}"
+        );
+        let mut flight = 0;
+        let mut most = 0;
+        for e in &r.history {
+            match e.kind.type_name().as_str() {
+                "MapIterationStarted" => flight += 1,
+                "MapIterationSucceeded" => flight -= 1,
+                _ => {}
+            }
+            most = most.max(flight);
+        }
+        assert_eq!(most, peak, "MaxConcurrency {max}");
+    }
+}
