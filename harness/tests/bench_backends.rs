@@ -188,6 +188,8 @@ fn bench_in_process_writes_its_report_too_and_a_table_names_it() {
     let run = stepcheck(&[
         "bench",
         &def,
+        "--input-json",
+        r#"{"n": 5}"#,
         "--executions",
         "5",
         "--type",
