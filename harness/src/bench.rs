@@ -467,9 +467,14 @@ impl BenchReport {
                 r#"<line x1="{x:.2}" y1="{y:.2}" x2="{x:.2}" y2="{bottom}" stroke="{colour}" stroke-width="1.5" stroke-dasharray="4 2"/>"#
             ));
             s.push('\n');
+            // A label near the right edge goes to the left of its line, to stay in the chart.
+            let (label_x, anchor) = if x > LEFT + pw * 0.75 {
+                (x - 3.0, "end")
+            } else {
+                (x + 3.0, "start")
+            };
             s.push_str(&format!(
-                r#"<text x="{:.2}" y="{:.2}" fill="{colour}">{label} {ms:.3} ms</text>"#,
-                x + 3.0,
+                r#"<text x="{label_x:.2}" y="{:.2}" fill="{colour}" text-anchor="{anchor}">{label} {ms:.3} ms</text>"#,
                 y + 4.0
             ));
             s.push('\n');
