@@ -54,7 +54,10 @@ fn bench_json(args: &[&str]) -> Value {
 /// project's tools need Python anyway); without python3, a weaker check of its shape.
 fn assert_svg_parses(path: &Path) {
     let svg = std::fs::read_to_string(path).unwrap();
-    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
     assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
     let parsed = Command::new("python3")
         .args([
@@ -119,7 +122,10 @@ fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
             assert!(v[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
         }
         for p in ["p50", "p90", "p99"] {
-            assert!(v["latency_ms"][p].as_f64().is_some_and(|x| x > 0.0), "{p}: {v}");
+            assert!(
+                v["latency_ms"][p].as_f64().is_some_and(|x| x > 0.0),
+                "{p}: {v}"
+            );
         }
 
         let base = format!("two-{}-serve", ty.to_ascii_lowercase());
@@ -145,7 +151,10 @@ fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
         let counted: u64 = histogram.iter().map(|b| b["count"].as_u64().unwrap()).sum();
         assert_eq!(counted, 6);
         for b in histogram {
-            assert!(b["from_ms"].as_f64().unwrap() <= b["to_ms"].as_f64().unwrap(), "{b}");
+            assert!(
+                b["from_ms"].as_f64().unwrap() <= b["to_ms"].as_f64().unwrap(),
+                "{b}"
+            );
         }
         assert_svg_parses(&out.join(format!("{base}.svg")));
     }
@@ -204,7 +213,8 @@ fn bench_in_process_writes_its_report_too_and_a_table_names_it() {
         stdout.contains(&format!("report: {}", json_path.display())),
         "{stdout}"
     );
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     assert_eq!(report["transitions_source"], "inprocess");
     assert_eq!(report["statuses"], json!({"SUCCEEDED": 5}));
     assert_eq!(report["transitions"], 10);
@@ -288,5 +298,9 @@ fn bench_on_serve_refuses_an_invalid_definition_with_exit_2() {
     let run = stepcheck(&["bench", &def, "--backend", "serve", "--json", "--no-report"]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
     assert!(run.stdout.is_empty());
-    assert!(text(&run.stderr).starts_with(&format!("{def}: ")), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).starts_with(&format!("{def}: ")),
+        "{}",
+        text(&run.stderr)
+    );
 }
