@@ -548,10 +548,8 @@ fn histogram(sorted: &[Duration]) -> Vec<LatencyBucket> {
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} executions ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} executions, {eta} left")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }
@@ -1157,5 +1155,85 @@ mod tests {
         assert_eq!(percentile_ms(&ms, 0.99), 99.0);
         assert_eq!(percentile_ms(&ms[..1], 0.99), 1.0);
         assert_eq!(percentile_ms(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn histograms_cover_every_latency_once() {
+        let us: Vec<Duration> = [1000, 1000, 1500, 2000, 4000]
+            .map(Duration::from_micros)
+            .to_vec();
+        let h = histogram(&us);
+        // √5 rounds up to 3 bars of 1 ms from 1 ms to 4 ms; the slowest sits in the last.
+        assert_eq!(
+            h,
+            vec![
+                LatencyBucket {
+                    from_ms: 1.0,
+                    to_ms: 2.0,
+                    count: 3
+                },
+                LatencyBucket {
+                    from_ms: 2.0,
+                    to_ms: 3.0,
+                    count: 1
+                },
+                LatencyBucket {
+                    from_ms: 3.0,
+                    to_ms: 4.0,
+                    count: 1
+                },
+            ]
+        );
+        let same = vec![Duration::from_millis(2); 4];
+        assert_eq!(
+            histogram(&same),
+            vec![LatencyBucket {
+                from_ms: 2.0,
+                to_ms: 2.0,
+                count: 4
+            }]
+        );
+        assert_eq!(histogram(&[]), vec![]);
+    }
+
+    #[test]
+    fn report_names_come_from_the_file_and_the_backend() {
+        assert_eq!(
+            definition_stem(Path::new("w/pass-chain.asl.json")),
+            "pass-chain"
+        );
+        assert_eq!(definition_stem(Path::new("two.json")), "two");
+        assert_eq!(definition_stem(Path::new("plain")), "plain");
+        assert_eq!(slug("http://127.0.0.1:4566/"), "http-127-0-0-1-4566");
+        assert_eq!(slug("inprocess"), "inprocess");
+        assert_eq!(slug("://"), "backend");
+        assert_eq!(machine_name(Path::new("a b.asl.json")), "bench-a-b");
+    }
+
+    #[test]
+    fn svg_text_is_escaped() {
+        assert_eq!(
+            xml_escape("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot; "
+        );
+        let report = BenchReport {
+            backend: "http://h/?a=1&b=<2>".into(),
+            workflow_type: "STANDARD",
+            executions: 0,
+            concurrency: 1,
+            transitions: 0,
+            transitions_source: "history",
+            seconds: 1.0,
+            latency_ms: [0.0; 3],
+            latency_histogram: Vec::new(),
+            peak_rss_bytes: None,
+            statuses: BTreeMap::new(),
+        };
+        let svg = report.to_svg("d&d");
+        assert!(
+            svg.contains("d&amp;d STANDARD on http://h/?a=1&amp;b=&lt;2&gt;"),
+            "{svg}"
+        );
+        assert!(!svg.contains("<2>"));
     }
 }
