@@ -543,6 +543,26 @@ fn histogram(sorted: &[Duration]) -> Vec<LatencyBucket> {
         .collect()
 }
 
+/// The wall time of a run: from the first thread's start (right after the barrier every
+/// thread waits at until all are ready) to the last one's end. The threads measure both
+/// themselves: the main thread polls for the progress bar, so it would see the end late, and
+/// it may pass the barrier only after a quick run has finished.
+#[derive(Debug, Default)]
+struct Wall(Option<(Instant, Instant)>);
+
+impl Wall {
+    fn add(&mut self, began: Instant, finished: Instant) {
+        self.0 = Some(match self.0 {
+            Some((b, f)) => (b.min(began), f.max(finished)),
+            None => (began, finished),
+        });
+    }
+
+    fn seconds(&self) -> f64 {
+        self.0.map_or(0.0, |(b, f)| (f - b).as_secs_f64())
+    }
+}
+
 /// The progress bar on stderr; indicatif draws nothing when stderr is not a terminal, so
 /// logs and `--json` output stay clean.
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
@@ -632,7 +652,7 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
     let ready = Barrier::new(threads + 1);
     let done = AtomicU64::new(0);
     let bar = progress_bar(args.executions);
-    let (started, outcomes) = std::thread::scope(|scope| {
+    let outcomes = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 // Thread t runs executions t, t + C, t + 2C, ...: the counts differ by one at
@@ -646,7 +666,8 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
                     let mut latencies = Vec::with_capacity(count as usize);
                     let mut statuses: BTreeMap<&'static str, u64> = BTreeMap::new();
                     let mut pending = 0u64;
-                    let mut flushed = Instant::now();
+                    let began = Instant::now();
+                    let mut flushed = began;
                     for i in 0..count {
                         let config = config(workflow_type, &format!("bench-{t}-{i}"));
                         let input = input.clone();
@@ -664,31 +685,27 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
                     }
                     let finished = Instant::now();
                     done.fetch_add(pending, Ordering::Relaxed);
-                    Ok::<_, BenchError>((latencies, statuses, finished))
+                    Ok::<_, BenchError>((latencies, statuses, began, finished))
                 })
             })
             .collect();
         ready.wait();
-        let started = Instant::now();
         watch(&bar, &done, || handles.iter().all(|h| h.is_finished()));
-        let outcomes: Vec<_> = handles
+        handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect();
-        (started, outcomes)
+            .collect::<Vec<_>>()
     });
     let mut latencies: Vec<Duration> = Vec::with_capacity(args.executions as usize);
     let mut statuses = BTreeMap::new();
-    // The wall time ends when the last thread finished, not when the main thread, which
-    // polls for the progress bar, noticed it.
-    let mut ended = started;
+    let mut wall = Wall::default();
     for outcome in outcomes {
-        let (l, s, finished) = outcome?;
+        let (l, s, began, finished) = outcome?;
         latencies.extend(l);
         for (k, n) in s {
             *statuses.entry(k.to_string()).or_default() += n;
         }
-        ended = ended.max(finished);
+        wall.add(began, finished);
     }
     latencies.sort_unstable();
     Ok(BenchReport {
@@ -698,7 +715,7 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
         concurrency: threads,
         transitions: per_execution * args.executions,
         transitions_source: "inprocess",
-        seconds: (ended - started).as_secs_f64(),
+        seconds: wall.seconds(),
         latency_ms: [0.50, 0.90, 0.99].map(|q| percentile_ms(&latencies, q)),
         latency_histogram: histogram(&latencies),
         peak_rss_bytes: peak_rss_bytes(),
@@ -890,6 +907,7 @@ struct Worked {
     statuses: BTreeMap<String, u64>,
     /// Executions that reached a status of their own (not a failed call).
     ended: u64,
+    began: Instant,
     finished: Instant,
 }
 
@@ -908,7 +926,7 @@ fn measure(
     let ready = Barrier::new(workers + 1);
     let (next, done, stop) = (AtomicU64::new(0), AtomicU64::new(0), AtomicBool::new(false));
     let bar = progress_bar(total);
-    let (started, outcomes) = std::thread::scope(|scope| {
+    let outcomes = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let (ready, next, done, stop) = (&ready, &next, &done, &stop);
@@ -917,11 +935,13 @@ fn measure(
                     let session = factory.session(&SessionSetup::default());
                     ready.wait();
                     let mut session = session.map_err(api("open a session"))?;
+                    let now = Instant::now();
                     let mut worked = Worked {
                         latencies: Vec::new(),
                         statuses: BTreeMap::new(),
                         ended: 0,
-                        finished: Instant::now(),
+                        began: now,
+                        finished: now,
                     };
                     let mut in_a_row = 0;
                     while !stop.load(Ordering::Relaxed) {
@@ -963,18 +983,16 @@ fn measure(
             })
             .collect();
         ready.wait();
-        let started = Instant::now();
         watch(&bar, &done, || handles.iter().all(|h| h.is_finished()));
-        let outcomes: Vec<_> = handles
+        handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect();
-        (started, outcomes)
+            .collect::<Vec<_>>()
     });
     let mut latencies = Vec::with_capacity(total as usize);
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let mut ended_executions = 0;
-    let mut ended = started;
+    let mut wall = Wall::default();
     for outcome in outcomes {
         let w = outcome?;
         latencies.extend(w.latencies);
@@ -982,7 +1000,7 @@ fn measure(
             *statuses.entry(k).or_default() += n;
         }
         ended_executions += w.ended;
-        ended = ended.max(w.finished);
+        wall.add(w.began, w.finished);
     }
     latencies.sort_unstable();
     Ok(BenchReport {
@@ -993,7 +1011,7 @@ fn measure(
         // Calls that failed ran no states.
         transitions: per_execution * ended_executions,
         transitions_source,
-        seconds: (ended - started).as_secs_f64(),
+        seconds: wall.seconds(),
         latency_ms: [0.50, 0.90, 0.99].map(|q| percentile_ms(&latencies, q)),
         latency_histogram: histogram(&latencies),
         peak_rss_bytes: peak_rss_bytes(),

@@ -304,3 +304,33 @@ fn bench_on_serve_refuses_an_invalid_definition_with_exit_2() {
         text(&run.stderr)
     );
 }
+
+#[test]
+fn bench_counts_express_transitions_on_a_standard_twin_when_the_engine_cannot_run_them() {
+    // The engine alone has no answer for the Task (no mock), so the in-process count fails;
+    // a Standard execution of the same definition on the backend is counted instead. On
+    // serve, without a mock either, the Task fails after two states were entered.
+    let dir = temp_dir("twin");
+    let def = write(
+        &dir,
+        "task.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "T"},
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "f"}, "End": true}}}"#,
+    );
+    let v = bench_json(&[
+        "bench",
+        &def,
+        "--backend",
+        "serve",
+        "--type",
+        "EXPRESS",
+        "--executions",
+        "3",
+        "--json",
+        "--no-report",
+    ]);
+    assert_eq!(v["statuses"], json!({"FAILED": 3}), "{v}");
+    assert_eq!(v["transitions"], 6, "{v}");
+    assert_eq!(v["transitions_source"], "history", "{v}");
+}
