@@ -17,7 +17,10 @@
 //!   Express executions go through StartSyncExecution; Standard ones through StartExecution
 //!   and DescribeExecution, polled from 1 ms doubling up to 20 ms, until they end. A latency
 //!   runs from the start call to the moment the end is seen. What the run created is deleted
-//!   at its end (the session's own deletion, then the factory's cleanup).
+//!   at its end (the session's own deletion, then the factory's cleanup), and on Ctrl-C by
+//!   the binary's interrupt handler, which [`cli`] hands the backend to. An absent backend
+//!   (no endpoint, no credentials) is reported as `skipped: <reason>` with exit code
+//!   [`EXIT_SKIPPED`], never as a result; failed executions are counted by their status.
 //!
 //! Transitions are counted as the `*StateEntered` events of one untimed execution before the
 //! measurement; every execution gets the same input, so the count holds for each of them
@@ -586,8 +589,20 @@ fn watch(bar: &indicatif::ProgressBar, done: &AtomicU64, finished: impl Fn() -> 
     bar.finish_and_clear();
 }
 
+/// A benchmark's API backend, shared with whoever deletes what it created when the process
+/// is interrupted (the binary's Ctrl-C handler, as `stepcheck run` has).
+pub type SharedBackend = std::sync::Arc<Vec<Box<dyn BackendFactory>>>;
+
 /// Runs the benchmark `args` describes.
 pub fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
+    run_with(args, &|_| {})
+}
+
+/// [`run`], handing the backend to `on_open` once it is open (in-process runs have none).
+pub fn run_with(
+    args: &BenchArgs,
+    on_open: &dyn Fn(&SharedBackend),
+) -> Result<BenchReport, BenchError> {
     if args.executions == 0 {
         return Err(BenchError::Zero("--executions"));
     }
@@ -625,6 +640,9 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
                 e => BenchError::Open(e),
             })?,
     };
+    let shared: SharedBackend = std::sync::Arc::new(vec![factory]);
+    on_open(&shared);
+    let factory = &shared[0];
     let result = run_over_api(args, factory.as_ref(), &text, &input);
     // The session deleted its state machine already, unless the run broke off; the
     // factory's cleanup finds whatever is left under the run's prefix.
@@ -1084,8 +1102,12 @@ pub fn write_report(
 /// Runs `stepcheck bench`, prints its report and writes the report files; exit 2 for an
 /// invalid definition (with every diagnostic on stderr), as `stepcheck exec` does, and
 /// [`EXIT_SKIPPED`] with `skipped: <reason>` on stderr when the backend is absent here.
-pub fn cli(args: &BenchArgs) -> Result<std::process::ExitCode, BenchError> {
-    match run(args) {
+/// `on_open` gets the backend once it is open, as in [`run_with`].
+pub fn cli(
+    args: &BenchArgs,
+    on_open: &dyn Fn(&SharedBackend),
+) -> Result<std::process::ExitCode, BenchError> {
+    match run_with(args, on_open) {
         Ok(report) => {
             if args.json {
                 println!("{}", report.to_json());
