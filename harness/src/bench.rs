@@ -116,8 +116,9 @@ pub struct BenchArgs {
     /// STANDARD (full history) or EXPRESS (no history; StartSyncExecution over the API).
     #[arg(long = "type", value_enum, default_value = "STANDARD")]
     pub workflow_type: BenchType,
-    /// What runs the executions: inprocess, serve, moto, localstack, aws, or an http(s)://
-    /// endpoint that speaks the Step Functions API.
+    /// What runs the executions: inprocess, serve, moto, localstack (at MOTO_ENDPOINT or
+    /// LOCALSTACK_ENDPOINT, else started here), aws (AWS_REGION, STEPCHECK_ROLE_ARN and the
+    /// standard credentials), or an http(s):// endpoint that speaks the Step Functions API.
     #[arg(long, default_value = "inprocess")]
     pub backend: String,
     /// Print one JSON object instead of a table.
