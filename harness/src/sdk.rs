@@ -1325,6 +1325,67 @@ impl BackendFactory for ServeBackend {
     }
 }
 
+/// One `stepcheck serve` for a whole run, every session on it (`stepcheck bench --backend
+/// serve`): the benchmark creates its state machine in one session and starts executions
+/// from sessions on other threads, which the per-scenario [`ServeBackend`] cannot do, since
+/// each of its sessions gets a server of its own.
+#[derive(Debug)]
+pub struct SharedServe {
+    sdk: Sdk,
+    /// The server; `stop` shuts it down, and dropping the backend does too.
+    server: Mutex<Option<crate::serve::Server>>,
+    url: String,
+}
+
+/// A `stepcheck serve` on a free loopback port whose clock runs as `time` says (the
+/// benchmark wants `Real`: virtual time would make waits free and unlike any other backend).
+pub fn shared_serve(time: crate::serve::TimeMode) -> Result<SharedServe, BackendError> {
+    let config = crate::serve::ServeConfig {
+        port: 0,
+        time,
+        ..crate::serve::ServeConfig::default()
+    };
+    let server = crate::serve::Server::start(config)
+        .map_err(|e| BackendError::new("ServeError", e.to_string()))?;
+    let url = server.url();
+    let sdk = serve_backend()?.sdk;
+    Ok(SharedServe {
+        sdk,
+        server: Mutex::new(Some(server)),
+        url,
+    })
+}
+
+impl BackendFactory for SharedServe {
+    fn name(&self) -> &str {
+        "serve"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // Its clock is the server's own, not one the harness moves.
+        Capabilities {
+            virtual_time: false,
+            ..self.sdk.target.capabilities
+        }
+    }
+
+    fn session(&self, setup: &SessionSetup) -> Result<Box<dyn Backend>, BackendError> {
+        if setup.mock_config.is_some() {
+            return Err(BackendError::new(
+                "Unsupported",
+                "a shared stepcheck serve takes no MockConfigFile per session",
+            ));
+        }
+        Ok(Box::new(self.sdk.session_at(&self.url, None)?))
+    }
+
+    fn stop(&self) {
+        if let Some(server) = self.server.lock().ok().and_then(|mut s| s.take()) {
+            server.shutdown();
+        }
+    }
+}
+
 /// What [`cleanup`] deleted.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Cleaned {

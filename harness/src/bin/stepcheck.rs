@@ -207,7 +207,11 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec(*args),
         Command::Run(args) => run(args),
         Command::Validate { definition } => validate(definition),
-        Command::Bench(args) => harness::bench::cli(&args).map_err(Into::into),
+        // An interrupted benchmark deletes its state machine, as an interrupted run does.
+        Command::Bench(args) => harness::bench::cli(&args, &|backend| {
+            clean_up_on_interrupt(std::sync::Arc::clone(backend))
+        })
+        .map_err(Into::into),
         Command::Cleanup(args) => cleanup(&args),
         Command::Serve(args) => serve(args),
         Command::Fuzz { args } => fuzz(&args),
