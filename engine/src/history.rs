@@ -343,6 +343,108 @@ impl EventKind {
     }
 }
 
+impl Event {
+    /// The bytes this event occupies: its own record plus the heap memory of its texts (by
+    /// capacity). The benchmarks report memory per event from it.
+    pub fn memory_bytes(&self) -> usize {
+        fn s(text: &String) -> usize {
+            text.capacity()
+        }
+        fn o(text: &Option<String>) -> usize {
+            text.as_ref().map_or(0, String::capacity)
+        }
+        let heap = match &self.kind {
+            EventKind::ExecutionStarted { input, role_arn } => s(input) + s(role_arn),
+            EventKind::ExecutionSucceeded { output }
+            | EventKind::LambdaFunctionSucceeded { output }
+            | EventKind::ActivitySucceeded { output } => s(output),
+            EventKind::ExecutionFailed { error, cause }
+            | EventKind::ExecutionTimedOut { error, cause }
+            | EventKind::ExecutionAborted { error, cause }
+            | EventKind::LambdaFunctionFailed { error, cause }
+            | EventKind::LambdaFunctionTimedOut { error, cause }
+            | EventKind::MapRunFailed { error, cause }
+            | EventKind::ActivityFailed { error, cause }
+            | EventKind::ActivityTimedOut { error, cause } => o(error) + o(cause),
+            EventKind::StateEntered { name, input, .. } => s(name) + s(input),
+            EventKind::StateExited {
+                name,
+                output,
+                assigned,
+                ..
+            } => {
+                s(name)
+                    + s(output)
+                    + assigned.as_ref().map_or(0, |vars| {
+                        vars.iter()
+                            .map(|(k, v)| k.capacity() + v.as_str().map_or(0, str::len))
+                            .sum()
+                    })
+            }
+            EventKind::MapIteration { name, .. } => s(name),
+            EventKind::LambdaFunctionScheduled {
+                input, resource, ..
+            } => s(input) + s(resource),
+            EventKind::TaskScheduled {
+                resource_type,
+                resource,
+                region,
+                parameters,
+                ..
+            } => s(resource_type) + s(resource) + s(region) + s(parameters),
+            EventKind::TaskStarted {
+                resource_type,
+                resource,
+            } => s(resource_type) + s(resource),
+            EventKind::TaskSucceeded {
+                resource_type,
+                resource,
+                output,
+            }
+            | EventKind::TaskSubmitted {
+                resource_type,
+                resource,
+                output,
+            } => s(resource_type) + s(resource) + s(output),
+            EventKind::TaskFailed {
+                resource_type,
+                resource,
+                error,
+                cause,
+            }
+            | EventKind::TaskTimedOut {
+                resource_type,
+                resource,
+                error,
+                cause,
+            } => s(resource_type) + s(resource) + o(error) + o(cause),
+            EventKind::MapRunStarted { map_run_arn } => s(map_run_arn),
+            EventKind::ActivityScheduled {
+                resource, input, ..
+            } => s(resource) + s(input),
+            EventKind::ActivityStarted { worker_name } => o(worker_name),
+            EventKind::EvaluationFailed {
+                error,
+                cause,
+                location,
+                state,
+            } => s(error) + s(cause) + o(location) + s(state),
+            EventKind::ExecutionRedriven { .. }
+            | EventKind::StateAborted { .. }
+            | EventKind::ParallelStateStarted
+            | EventKind::ParallelStateSucceeded
+            | EventKind::ParallelStateFailed
+            | EventKind::MapStateStarted { .. }
+            | EventKind::MapStateSucceeded
+            | EventKind::MapStateFailed
+            | EventKind::LambdaFunctionStarted
+            | EventKind::MapRunSucceeded
+            | EventKind::MapRunAborted => 0,
+        };
+        std::mem::size_of::<Event>() + heap
+    }
+}
+
 fn error_details(error: &Option<String>, cause: &Option<String>) -> Value {
     error_details_with(Map::new(), error, cause)
 }
@@ -720,5 +822,34 @@ impl History {
 
     pub fn into_events(self) -> Vec<Event> {
         self.events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, EventId, EventKind};
+    use crate::clock::Timestamp;
+
+    #[test]
+    fn memory_bytes_counts_the_record_and_its_texts() {
+        let mut input = String::with_capacity(64);
+        input.push_str("{}");
+        let name = String::from("Step");
+        let event = Event {
+            id: EventId(2),
+            previous_event_id: EventId(1),
+            timestamp: Timestamp(0),
+            kind: EventKind::StateEntered {
+                state_type: "Pass",
+                name,
+                input,
+            },
+        };
+        assert_eq!(event.memory_bytes(), std::mem::size_of::<Event>() + 64 + 4);
+        let bare = Event {
+            kind: EventKind::ParallelStateStarted,
+            ..event
+        };
+        assert_eq!(bare.memory_bytes(), std::mem::size_of::<Event>());
     }
 }

@@ -767,6 +767,22 @@ struct Join {
     attempts_per_retrier: Vec<u32>,
     /// The Map Run of a Distributed Map (its children are child executions).
     map_run: Option<Box<crate::map_run::RunState>>,
+    /// Whether the branch results are used. A JSONPath state with `"ResultPath": null` and
+    /// neither ResultSelector nor Assign discards them, so they are not kept: a large Map
+    /// that drops its results then holds no memory for them.
+    keep_results: bool,
+}
+
+/// Whether a Parallel or inline Map state uses its branch results (see [`Join`]).
+fn keeps_results(
+    state: &State,
+    selector: Option<&crate::template::Template>,
+    result_path: &ResultPath,
+) -> bool {
+    state.jsonata.is_some()
+        || selector.is_some()
+        || state.assign.is_some()
+        || !matches!(result_path, ResultPath::Discard)
 }
 
 fn to_json(v: &Value) -> String {
@@ -2364,6 +2380,7 @@ impl Execution {
             is_map: false,
             attempts_per_retrier,
             map_run: None,
+            keep_results: keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path),
         };
         for (i, b) in spec.branches.iter().enumerate() {
             join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
@@ -2470,6 +2487,7 @@ impl Execution {
             is_map: true,
             attempts_per_retrier,
             map_run: None,
+            keep_results: keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path),
         };
         self.set_phase(fid, Phase::Join(Box::new(join)));
         self.map_fill(fid, spec, started);
@@ -2577,7 +2595,9 @@ impl Execution {
                 let Phase::Join(join) = &mut self.fibers[parent].phase else {
                     return;
                 };
-                join.results[slot] = Some(value);
+                if join.keep_results {
+                    join.results[slot] = Some(value);
+                }
                 join.children[slot] = None;
                 join.running -= 1;
                 if is_map {

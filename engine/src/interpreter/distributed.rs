@@ -337,6 +337,7 @@ impl Execution {
                 tolerance: settings.tolerance,
                 writer_parameters: settings.writer_parameters,
             })),
+            keep_results: true,
         };
         self.set_phase(fid, Phase::Join(Box::new(join)));
         self.map_run_fill(fid, spec);
