@@ -11,8 +11,10 @@ work; the endpoint's own StateEntered count of the untimed first execution is re
 `own_state_entered` (Standard only: Express keeps no history).
 
 Bounded: one untimed execution first; if it does not end within --timeout seconds it is
-stopped and the result is {"skipped": ...}. Then --concurrency threads start executions until
---seconds have passed; each execution is also bounded by --timeout.
+stopped and the result is {"skipped": ...}. If it took --seconds or more, it is the
+measurement (one execution, one client: LocalStack and moto on the longer workflows), so that a
+slow endpoint costs one execution per cell, not three. Otherwise --concurrency threads start
+executions until --seconds have passed; each execution is also bounded by --timeout.
 """
 import argparse
 import json
@@ -83,6 +85,10 @@ def main():
         print(json.dumps({"skipped": f"first execution ended {status} after {first:.1f} s"
                           + (f" (timeout {a.timeout:g} s)" if status == "TIMEOUT" else "")}))
         return
+    # A slow endpoint: an execution that alone takes longer than --seconds is the measurement
+    # (one execution, one client) rather than the start of another --concurrency executions
+    # that would each take as long again.
+    slow = first >= a.seconds
     own = None
     if ex is not None:
         own, token = 0, None
@@ -95,6 +101,16 @@ def main():
             token = h.get("nextToken")
             if not token:
                 break
+
+    if slow:
+        print(json.dumps({
+            "executions": 1, "statuses": {status: 1}, "seconds": first,
+            "transitions": a.transitions, "transitions_per_second": a.transitions / first,
+            "latency_ms": {q: first * 1000 for q in ("p50", "p90", "p99")},
+            "first_execution_seconds": first, "own_state_entered": own, "concurrency": 1,
+            "measured": "first execution (longer than --seconds)",
+        }))
+        return
 
     lock = threading.Lock()
     latencies, statuses = [], {}
