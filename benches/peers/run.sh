@@ -20,7 +20,8 @@
 #   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
 #   PEERS_RUNNERS           default "inprocess serve aws-local-stepfunctions moto localstack"
 #   STEPCHECK               a stepcheck binary to use instead of building one
-# Output: the table on stdout, reports/bench/peers.{json,md}.
+# Output: the table on stdout, reports/bench/peers.{json,md,svg} (the chart: transitions/s per
+# workflow and runner, log scale).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
