@@ -30,7 +30,7 @@ COLOURS = {"inprocess-standard": "#1f4e9c", "inprocess-express": "#4f8fe0",
            "aws-local-stepfunctions": "#e07b39", "moto": "#b5483b", "localstack": "#7a5aa6"}
 
 
-def svg_chart(meta, workflows, runners, tps):
+def svg_chart(meta, workflows, runners, tps, cell):
     """A grouped horizontal bar chart, one group per workflow and one bar per runner, of
     transitions per second on a log scale; hand-written SVG (no plotting library)."""
     values = [v for w in workflows for r in runners if (v := tps(w, r))]
@@ -83,7 +83,8 @@ def svg_chart(meta, workflows, runners, tps):
                 bx = x(v)
                 o.append(f'<rect x="{left}" y="{y}" width="{max(bx - left, 1):.1f}" height="{bar}" '
                          f'fill="{COLOURS.get(r, "#888")}"><title>{escape(f"{w} / {r}: {v:.0f}")}</title></rect>'
-                         f'<text x="{bx + 4:.1f}" y="{y + bar - 3}" fill="#222">{fmt(v)}</text>')
+                         f'<text x="{bx + 4:.1f}" y="{y + bar - 3}" fill="#222">{fmt(v)}'
+                         f'{" (partial)" if cell[(w, r)].get("partial") else ""}</text>')
             else:
                 o.append(f'<text x="{left + 4}" y="{y + bar - 3}" fill="#999" font-style="italic">'
                          f'{escape(r)}: skipped</text>')
@@ -131,7 +132,8 @@ def main():
             elif "skipped" in c:
                 cells.append("skipped: " + c["skipped"].replace("|", "/"))
             else:
-                cells.append(f"{fmt(c['transitions_per_second'])} ({c['executions']} ex)")
+                n = "partial" if c.get("partial") else f"{c['executions']} ex"
+                cells.append(f"{fmt(c['transitions_per_second'])} ({n})")
         md.append(f"| {w} | " + " | ".join(cells) + " |")
     md += ["", "### Ratio: stepcheck in-process ÷ runner", "",
            "| workflow | stepcheck | " + " | ".join(r for r in runners if not r.startswith("inprocess")) + " |",
@@ -155,10 +157,15 @@ def main():
              f"vs {c['credited_transitions']} credited"
              for (w, r), c in cell.items()
              if c.get("own_state_entered") not in (None, c.get("credited_transitions"))]
-    single = [f"{w} on {r} ({c['seconds']:.1f} s)" for (w, r), c in cell.items() if c.get("measured")]
+    single = [f"{w} on {r} ({c['seconds']:.1f} s)" for (w, r), c in cell.items()
+              if c.get("measured") and not c.get("partial")]
     if single:
         md += ["", "Measured on one execution, one client (it alone took longer than the measurement "
                "time): " + ", ".join(single) + "."]
+    partial = [f"{w} on {r}: {c['measured']}" for (w, r), c in cell.items() if c.get("partial")]
+    if partial:
+        md += ["", "Partial (the execution did not end within the timeout; its rate is the states "
+               "it entered before it was stopped):", ""] + [f"- {x}" for x in partial]
     if notes:
         md += ["", "### Where a runner's own StateEntered count differs from AWS's count", ""] + notes
     md += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
@@ -166,7 +173,7 @@ def main():
     text = "\n".join(md) + "\n"
     json.dump({"meta": meta, "results": rows, "ratios": ratios}, open(f"{out}/peers.json", "w"), indent=1)
     open(f"{out}/peers.md", "w").write(text)
-    open(f"{out}/peers.svg", "w").write(svg_chart(meta, workflows, runners, tps))
+    open(f"{out}/peers.svg", "w").write(svg_chart(meta, workflows, runners, tps, cell))
     print(text)
 
 

@@ -14,7 +14,10 @@
 # Environment:
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
-#   PEERS_TIMEOUT           seconds one execution may take before its runner is skipped (30)
+#   PEERS_TIMEOUT           seconds one execution may take (default 1200: LocalStack runs about
+#                           10 transitions/s here, so the 10,000-transition Choice loop takes
+#                           15 to 18 minutes on it); an API execution that overruns is stopped
+#                           and measured on the states it entered ("partial")
 #   PEERS_HTTP_CONCURRENCY  client threads against an API endpoint (default 2: the server
 #                           works while a client waits on the network)
 #   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
@@ -29,7 +32,7 @@ HERE="$ROOT/benches/peers"
 WF="$ROOT/benches/workflows"
 TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
 SECS="${PEERS_SECONDS:-3}"
-TIMEOUT="${PEERS_TIMEOUT:-30}"
+TIMEOUT="${PEERS_TIMEOUT:-1200}"
 HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
 WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
 RUNNERS="${PEERS_RUNNERS:-inprocess serve aws-local-stepfunctions moto localstack}"
@@ -97,6 +100,10 @@ input_of() { case "$1" in map-*) echo "$WF/map-1k.input.json" ;; *) echo "$WF/$1
 
 # --- stepcheck -----------------------------------------------------------------------------
 # STEPCHECK=path skips the build (a binary built from this tree, e.g. by an earlier run).
+STEPCHECK_DESC="release build of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -n "${STEPCHECK:-}" ]; then
+  STEPCHECK_DESC="given binary $STEPCHECK, built $(date -u -r "$STEPCHECK" +%Y-%m-%dT%H:%MZ 2>/dev/null || echo '?')"
+fi
 if [ -z "${STEPCHECK:-}" ]; then
   log "building stepcheck (release)"
   cargo build --release -q -p stepcheck-harness --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
@@ -302,12 +309,12 @@ fi
 
 # --- report ---------------------------------------------------------------------------------
 versions=$(jq -n \
-  --arg stepcheck "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
+  --arg stepcheck "$STEPCHECK_DESC" \
   --arg node "$([ -n "$NODE" ] && "$NODE" --version 2>/dev/null || echo none)" \
   --arg alsfn "$(jq -r .version "$ALSFN/node_modules/aws-local-stepfunctions/package.json" 2>/dev/null || echo none)" \
   --arg moto "$("$TOOLS/moto-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || echo none)" \
   --arg ls "$("$TOOLS/localstack-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))' 2>/dev/null || echo none)" \
-  '{"stepcheck (commit)": $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
+  '{stepcheck: $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
 jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
   --argjson s "$SECS" --argjson v "$versions" --argjson c "$HTTP_C" \
   '{date: $date, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
