@@ -93,7 +93,7 @@ record() {
   fi
   jq -c --arg w "$wf" --arg r "$runner" --argjson c "$credited" \
     '. + {workflow: $w, runner: $r, credited_transitions: $c}' <<<"$json" >>"$RESULTS"
-  log "$wf / $runner: $(jq -r 'if .skipped then "skipped: " + .skipped else "\(.transitions_per_second | floor) transitions/s (\(.executions) executions)" end' <<<"$json")"
+  log "$wf / $runner: $(jq -r 'if .skipped then "skipped: " + .skipped elif .partial then "\(.transitions_per_second | floor) transitions/s (\(.measured))" else "\(.transitions_per_second | floor) transitions/s (\(.executions) executions)" end' <<<"$json")"
 }
 
 input_of() { case "$1" in map-*) echo "$WF/map-1k.input.json" ;; *) echo "$WF/$1.input.json" ;; esac; }
