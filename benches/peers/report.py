@@ -119,7 +119,8 @@ def main():
                 if b and p:
                     ratios.append({"workflow": w, "stepcheck": base, "peer": r, "ratio": b / p})
 
-    md = [f"Measured {meta['date']} on {meta['machine']}; {meta['seconds']} s per measurement.",
+    md = [f"Measured {meta['date']} (to {meta.get('finished', '?')}) on {meta['machine']}; "
+          f"{meta['seconds']} s per measurement.",
           "", "### State transitions per second (state entries per second)", "",
           "| workflow | " + " | ".join(runners) + " |",
           "| --- |" + " --- |" * len(runners)]
@@ -145,7 +146,8 @@ def main():
                 if r.startswith("inprocess"):
                     continue
                 m = [x for x in ratios if x["workflow"] == w and x["stepcheck"] == base and x["peer"] == r]
-                cells.append(f"{m[0]['ratio']:.1f}×" if m else "—")
+                cells.append((f"{m[0]['ratio']:,.0f}×" if m[0]["ratio"] >= 100 else f"{m[0]['ratio']:.1f}×")
+                             if m else "—")
             md.append(f"| {w} | {base} | " + " | ".join(cells) + " |")
     md += ["", "### Issue 9 targets against aws-local-stepfunctions", ""]
     for x in ratios:

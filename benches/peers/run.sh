@@ -14,10 +14,10 @@
 # Environment:
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
-#   PEERS_TIMEOUT           seconds one execution may take (default 1200: LocalStack runs about
-#                           10 transitions/s here, so the 10,000-transition Choice loop takes
-#                           15 to 18 minutes on it); an API execution that overruns is stopped
-#                           and measured on the states it entered ("partial")
+#   PEERS_TIMEOUT           seconds one execution may take (default 1800: LocalStack runs 7 to
+#                           10 transitions/s on a 2-core machine, so the 10,000-transition Choice
+#                           loop alone takes 17 to 24 minutes on it); an API execution that
+#                           overruns is stopped and measured on the states it entered ("partial")
 #   PEERS_HTTP_CONCURRENCY  client threads against an API endpoint (default 2: the server
 #                           works while a client waits on the network)
 #   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
@@ -32,13 +32,14 @@ HERE="$ROOT/benches/peers"
 WF="$ROOT/benches/workflows"
 TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
 SECS="${PEERS_SECONDS:-3}"
-TIMEOUT="${PEERS_TIMEOUT:-1200}"
+TIMEOUT="${PEERS_TIMEOUT:-1800}"
 HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
 WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
 RUNNERS="${PEERS_RUNNERS:-inprocess serve aws-local-stepfunctions moto localstack}"
 OUT="$ROOT/reports/bench"
 RESULTS="$OUT/peers.jsonl"
 ALSFN="$TOOLS/aws-local-stepfunctions"
+STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$OUT" "$TOOLS"
 : >"$RESULTS"
 
@@ -55,7 +56,7 @@ done
 # group can be stopped by id at exit; nothing else is touched.
 # Each server also runs under `timeout` (SERVER_LIMIT), so that none outlives a run that was
 # killed with SIGKILL before its EXIT trap could stop it.
-SERVER_LIMIT=14400
+SERVER_LIMIT=$((TIMEOUT * 20 + 3600))
 PIDS=()
 # SIGTERM first (LocalStack shuts down its services), SIGKILL for what is left after 15 s.
 cleanup() {
@@ -315,7 +316,7 @@ versions=$(jq -n \
   --arg moto "$("$TOOLS/moto-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || echo none)" \
   --arg ls "$("$TOOLS/localstack-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))' 2>/dev/null || echo none)" \
   '{stepcheck: $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
-jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
+jq -n --arg date "$STARTED" --arg finished "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
   --argjson s "$SECS" --argjson v "$versions" --argjson c "$HTTP_C" \
-  '{date: $date, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
+  '{date: $date, finished: $finished, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
 python3 "$HERE/report.py" "$RESULTS" "$OUT" "$OUT/peers-meta.json"
