@@ -58,9 +58,12 @@ done
 # killed with SIGKILL before its EXIT trap could stop it.
 SERVER_LIMIT=$((TIMEOUT * 20 + 3600))
 PIDS=()
+# The bounded child being waited for (see bounded), stopped first at exit.
+CHILD=""
 # SIGTERM first (LocalStack shuts down its services), SIGKILL for what is left after 15 s.
 cleanup() {
   local p end=$((SECONDS + 15))
+  [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null   # timeout passes it on to its command
   [ ${#PIDS[@]} -eq 0 ] && return
   for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do
@@ -71,6 +74,21 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# bounded LIMIT FILE CMD...: runs CMD under `timeout LIMIT`, its stdout and stderr into FILE, and
+# returns its status (124: timed out). It runs in the background and is waited for with `wait`,
+# which a signal interrupts: a foreground child (or a command substitution) would hold off the
+# INT/TERM trap, and so the cleanup, until it ended (timeout runs in its own process group, so
+# Ctrl-C does not reach it).
+bounded() {
+  local limit="$1" file="$2" rc; shift 2
+  timeout "$limit" "$@" >"$file" 2>&1 &
+  CHILD=$!
+  wait "$CHILD"; rc=$?
+  CHILD=""
+  return $rc
+}
+CHILD_OUT="$OUT/peers-child.out"
 
 # The line that says what went wrong in a failed child's output: its own {"skipped": ...} JSON
 # when it printed one, else the first "SomethingError: message" line (not the source line of
@@ -140,8 +158,9 @@ if wants aws-local-stepfunctions; then
           ALSFN_SKIP="no Node >= 22 and no npm to install it"
         else
           log "system node is $(node --version 2>/dev/null || echo absent); installing $node_pkg@22 into $TOOLS/node22"
-          timeout 300 npm install --prefix "$TOOLS/node22" --no-audit --no-fund "$node_pkg@22" >&2 \
+          bounded 300 "$CHILD_OUT" npm install --prefix "$TOOLS/node22" --no-audit --no-fund "$node_pkg@22" \
             || ALSFN_SKIP="npm install $node_pkg@22 failed or took over 300 s"
+          cat "$CHILD_OUT" >&2
         fi
       fi
       [ -z "$ALSFN_SKIP" ] && [ "$(node_major "$NODE")" != 22 ] && ALSFN_SKIP="$NODE is not a working Node 22"
@@ -157,16 +176,17 @@ if wants aws-local-stepfunctions; then
         ALSFN_SKIP="npm is not installed"
       else
         log "installing aws-local-stepfunctions into $ALSFN"
-        PATH="$NODE_PATH_DIR:$PATH" timeout 300 npm install --prefix "$ALSFN" --no-audit --no-fund \
-          aws-local-stepfunctions >&2 || ALSFN_SKIP="npm install failed or took over 300 s"
+        PATH="$NODE_PATH_DIR:$PATH" bounded 300 "$CHILD_OUT" npm install --prefix "$ALSFN" --no-audit \
+          --no-fund aws-local-stepfunctions || ALSFN_SKIP="npm install failed or took over 300 s"
+        cat "$CHILD_OUT" >&2
       fi
     fi
   fi
   # A one-state smoke run: a failure skips the runner with its error rather than failing the run.
   if [ -z "$ALSFN_SKIP" ]; then
-    smoke=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout 60 "$NODE" "$HERE/aws-local-sfn.mjs" \
-      "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 2>&1) \
-      || ALSFN_SKIP="does not run on Node $("$NODE" --version): $(error_line "$smoke")"
+    AWS_LOCAL_SFN_DIR="$ALSFN" bounded 60 "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
+      "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 \
+      || ALSFN_SKIP="does not run on Node $("$NODE" --version): $(error_line "$(cat "$CHILD_OUT")")"
   fi
   [ -n "$ALSFN_SKIP" ] && log "aws-local-stepfunctions skipped: $ALSFN_SKIP"
 fi
@@ -175,39 +195,43 @@ EMU=()
 wants moto && EMU+=(moto)
 wants localstack && EMU+=(localstack)
 if [ ${#EMU[@]} -gt 0 ]; then
-  timeout 1200 "$ROOT/harness/scripts/install-emulators.sh" "${EMU[@]}" >&2 || log "install-emulators.sh failed (the emulators it did not install are skipped)"
+  bounded 1200 "$CHILD_OUT" "$ROOT/harness/scripts/install-emulators.sh" "${EMU[@]}" \
+    || log "install-emulators.sh failed (the emulators it did not install are skipped)"
+  cat "$CHILD_OUT" >&2
 fi
 PY="$TOOLS/moto-venv/bin/python"   # has boto3 (a moto dependency)
-"$PY" -c 'import boto3' 2>/dev/null || PY=python3
+timeout 60 "$PY" -c 'import boto3' 2>/dev/null || PY=python3
 API_SKIP=""
-"$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3 (install moto: harness/scripts/install-emulators.sh moto)"
+timeout 60 "$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3 (install moto: harness/scripts/install-emulators.sh moto)"
 
 # Transitions per execution as AWS counts them: the *StateEntered events of one Standard run
 # on stepcheck (which the bench command counts); every runner is credited with this number.
 declare -A TRANS
 for wf in $WORKFLOWS; do
   [ -f "$WF/$wf.asl.json" ] || die "no workflow $WF/$wf.asl.json"
-  TRANS[$wf]=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
+  TRANS[$wf]=$(timeout 120 "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
     || die "stepcheck cannot run $wf"
 done
 
 # --- in-process -----------------------------------------------------------------------------
 # `stepcheck bench` takes a count, not a duration: a short calibration run sizes the real one
 # to about PEERS_SECONDS.
-inprocess() {
-  local wf="$1" type="$2" in n cal s
+inprocess() {  # inprocess WORKFLOW TYPE: records the result
+  local wf="$1" type="$2" in n s json
   in=$(input_of "$wf")
-  cal=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json) || { echo '{"skipped":"stepcheck bench failed"}'; return; }
-  s=$(jq -r .seconds <<<"$cal")
-  n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
-  timeout $((SECS * 10 + 60)) "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions "$n" --type "$type" --json \
-    || echo '{"skipped":"stepcheck bench failed or overran"}'
+  if bounded 120 "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json; then
+    s=$(jq -r .seconds "$CHILD_OUT")
+    n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
+    if bounded $((SECS * 10 + 60)) "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" \
+      --executions "$n" --type "$type" --json; then json=$(tail -1 "$CHILD_OUT")
+    else json='{"skipped":"stepcheck bench failed or overran"}'
+    fi
+  else json='{"skipped":"stepcheck bench failed"}'
+  fi
+  record "$wf" "inprocess-${type,,}" "${TRANS[$wf]}" "$json"
 }
 if wants inprocess; then
-  for wf in $WORKFLOWS; do
-    record "$wf" inprocess-standard "${TRANS[$wf]}" "$(inprocess "$wf" STANDARD)"
-    record "$wf" inprocess-express "${TRANS[$wf]}" "$(inprocess "$wf" EXPRESS)"
-  done
+  for wf in $WORKFLOWS; do inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; done
 fi
 
 # --- API endpoints ----------------------------------------------------------------------------
@@ -216,10 +240,11 @@ api() {  # api RUNNER ENDPOINT WORKFLOW [extra args]
   # The outer timeout covers the untimed first execution, the measurement and the history
   # read; api_bench.py bounds each execution itself.
   local limit=$((TIMEOUT * 3 + SECS + 60)) out rc
-  out=$(timeout "$limit" "$PY" "$HERE/api_bench.py" \
+  bounded "$limit" "$CHILD_OUT" "$PY" "$HERE/api_bench.py" \
     --endpoint "$ep" --definition "$WF/$wf.asl.json" --input "$(input_of "$wf")" \
-    --seconds "$SECS" --timeout "$TIMEOUT" --concurrency "$HTTP_C" --transitions "${TRANS[$wf]}" "$@" 2>&1)
+    --seconds "$SECS" --timeout "$TIMEOUT" --concurrency "$HTTP_C" --transitions "${TRANS[$wf]}" "$@"
   rc=$?
+  out=$(cat "$CHILD_OUT")
   if [ $rc -eq 124 ]; then out=$(jq -cn --arg s "api_bench.py timed out after $limit s" '{skipped: $s}')
   elif ! jq -e 'type == "object"' >/dev/null 2>&1 <<<"$(tail -1 <<<"$out")"; then
     out=$(jq -cn --arg s "api_bench.py failed: $(error_line "$out")" '{skipped: $s}')
@@ -261,9 +286,10 @@ if wants aws-local-stepfunctions; then
   if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"
   else
     for wf in $WORKFLOWS; do
-      out=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout $((TIMEOUT * 2 + SECS + 30)) "$NODE" "$HERE/aws-local-sfn.mjs" \
-        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}" 2>&1)
+      AWS_LOCAL_SFN_DIR="$ALSFN" bounded $((TIMEOUT * 2 + SECS + 30)) "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
+        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}"
       rc=$?
+      out=$(cat "$CHILD_OUT")
       if [ $rc -eq 124 ]; then
         out=$(jq -cn --arg s "timed out after $((TIMEOUT * 2 + SECS + 30)) s" '{skipped: $s}')
       elif [ $rc -ne 0 ]; then
