@@ -182,7 +182,8 @@ if wants aws-local-stepfunctions; then
       fi
     fi
   fi
-  # A one-state smoke run: a failure skips the runner with its error rather than failing the run.
+  # A smoke run (the Pass chain, one execution): a failure skips the runner with its error
+  # rather than failing the run.
   if [ -z "$ALSFN_SKIP" ]; then
     AWS_LOCAL_SFN_DIR="$ALSFN" bounded 60 "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
       "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 \
