@@ -9,10 +9,26 @@
 //   rates compare the same work. The library's own StateEntered count of one untimed run is
 //   reported next to it (`own_state_entered`), to show where the two disagree.
 // Prints one JSON object. Executions are started until SECONDS have passed (at least one);
-// the caller wraps this in `timeout` so that a hung execution cannot hang the run.
+// the caller wraps this in `timeout` so that a hung execution cannot hang the run. A failing
+// execution prints {"skipped": "fails: <error>"} (the library's message and its cause, not the
+// `throw` line of Node's crash report) and exits with status 1.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+// The error and its causes in one line, e.g. "ExecutionError: Execution has failed with the
+// following error: ... (cause: States.Runtime: ...)".
+const describe = (e) => {
+  const parts = [];
+  for (let c = e; c && parts.length < 4; c = c.cause) parts.push(`${c.name ?? 'Error'}: ${c.message ?? c}`);
+  return parts[0] + (parts.length > 1 ? ` (cause: ${parts.slice(1).join('; ')})` : '');
+};
+const fail = (e) => {
+  console.log(JSON.stringify({ skipped: `fails: ${describe(e)}` }));
+  process.exit(1);
+};
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 const pkg = path.join(process.env.AWS_LOCAL_SFN_DIR ?? '', 'node_modules', 'aws-local-stepfunctions');
 const { StateMachine } = await import(

