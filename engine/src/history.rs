@@ -711,9 +711,15 @@ pub(crate) struct History {
 }
 
 impl History {
-    pub fn new(keep: bool) -> Self {
+    /// A history that keeps its events (Standard) or only numbers them (Express), with room
+    /// for `expected` events before it first grows.
+    pub fn new(keep: bool, expected: usize) -> Self {
         History {
-            events: Vec::new(),
+            events: if keep {
+                Vec::with_capacity(expected)
+            } else {
+                Vec::new()
+            },
             count: 0,
             entered: 0,
             keep,
