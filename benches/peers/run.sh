@@ -210,21 +210,22 @@ timeout 60 "$PY" -c 'import boto3' 2>/dev/null || API_SKIP="no Python with boto3
 declare -A TRANS
 for wf in $WORKFLOWS; do
   [ -f "$WF/$wf.asl.json" ] || die "no workflow $WF/$wf.asl.json"
-  TRANS[$wf]=$(timeout 120 "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json | jq -r .transitions) \
+  TRANS[$wf]=$(timeout 120 "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$(input_of "$wf")" --executions 1 --json --no-report | jq -r .transitions) \
     || die "stepcheck cannot run $wf"
 done
 
 # --- in-process -----------------------------------------------------------------------------
 # `stepcheck bench` takes a count, not a duration: a short calibration run sizes the real one
-# to about PEERS_SECONDS.
+# to about PEERS_SECONDS. `--no-report`: this script writes its own report, and the child's
+# output must be its one JSON object.
 inprocess() {  # inprocess WORKFLOW TYPE: records the result
   local wf="$1" type="$2" in n s json
   in=$(input_of "$wf")
-  if bounded 120 "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json; then
+  if bounded 120 "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" --executions 50 --type "$type" --json --no-report; then
     s=$(jq -r .seconds "$CHILD_OUT")
     n=$(python3 -c "import math; print(max(50, min(10_000_000, math.ceil($SECS * 50 / max($s, 1e-9)))))")
     if bounded $((SECS * 10 + 60)) "$CHILD_OUT" "$STEPCHECK" bench "$WF/$wf.asl.json" --input "$in" \
-      --executions "$n" --type "$type" --json; then json=$(tail -1 "$CHILD_OUT")
+      --executions "$n" --type "$type" --json --no-report; then json=$(tail -1 "$CHILD_OUT")
     else json='{"skipped":"stepcheck bench failed or overran"}'
     fi
   else json='{"skipped":"stepcheck bench failed"}'
