@@ -385,12 +385,12 @@ impl BenchReport {
         );
         s.push_str(&format!(
             r#"<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{}</text>"#,
-            xml_escape(&title)
+            crate::report::escape(&title)
         ));
         s.push('\n');
         s.push_str(&format!(
             r#"<text x="{LEFT}" y="40">{}</text>"#,
-            xml_escape(&subtitle)
+            crate::report::escape(&subtitle)
         ));
         s.push('\n');
         let buckets = &self.latency_histogram;
@@ -489,23 +489,6 @@ impl BenchReport {
         s.push_str("</svg>\n");
         s
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // XML 1.0 allows no other control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The histogram of sorted latencies: about √n equal bars (at least 1, at most 40) from the
@@ -735,7 +718,7 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
         transitions: per_execution * args.executions,
         transitions_source: "inprocess",
         seconds: wall.seconds(),
-        latency_ms: [0.50, 0.90, 0.99].map(|q| percentile_ms(&latencies, q)),
+        latency_ms: LATENCY_QUANTILES.map(|q| percentile_ms(&latencies, q)),
         latency_histogram: histogram(&latencies),
         peak_rss_bytes: peak_rss_bytes(),
         statuses,
@@ -1031,7 +1014,7 @@ fn measure(
         transitions: per_execution * ended_executions,
         transitions_source,
         seconds: wall.seconds(),
-        latency_ms: [0.50, 0.90, 0.99].map(|q| percentile_ms(&latencies, q)),
+        latency_ms: LATENCY_QUANTILES.map(|q| percentile_ms(&latencies, q)),
         latency_histogram: histogram(&latencies),
         peak_rss_bytes: peak_rss_bytes(),
         statuses,
@@ -1166,6 +1149,9 @@ fn config(workflow_type: WorkflowType, name: &str) -> ExecutionConfig {
     }
 }
 
+/// The latency percentiles a report gives: p50, p90 and p99.
+const LATENCY_QUANTILES: [f64; 3] = [0.50, 0.90, 0.99];
+
 /// The nearest-rank percentile `q` of sorted latencies, in milliseconds.
 fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -1254,8 +1240,8 @@ mod tests {
     #[test]
     fn svg_text_is_escaped() {
         assert_eq!(
-            xml_escape("a<b & \"c\"\u{1}"),
-            "a&lt;b &amp; &quot;c&quot; "
+            crate::report::escape("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\\u{1}"
         );
         let report = BenchReport {
             backend: "http://h/?a=1&b=<2>".into(),

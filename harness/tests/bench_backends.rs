@@ -4,15 +4,10 @@
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn stepcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepcheck"))
-        .args(args)
-        .env_remove("SFN_MOCK_CONFIG")
-        .output()
-        .expect("stepcheck runs")
-}
+mod common;
+use common::stepcheck;
 
 /// A fresh directory of this test process and `name`.
 fn temp_dir(name: &str) -> PathBuf {

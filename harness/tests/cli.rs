@@ -2,15 +2,10 @@
 //! 1 anything else).
 
 use serde_json::{json, Value};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn stepcheck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stepcheck"))
-        .args(args)
-        .env_remove("SFN_MOCK_CONFIG")
-        .output()
-        .expect("stepcheck runs")
-}
+mod common;
+use common::stepcheck;
 
 fn write_temp(name: &str, text: &str) -> String {
     let dir = std::env::temp_dir().join(format!("stepcheck-cli-{}", std::process::id()));
