@@ -101,7 +101,18 @@ def main():
     meta = json.load(open(meta_path))
     rows = [json.loads(l) for l in open(lines) if l.strip()]
     workflows = list(dict.fromkeys(r["workflow"] for r in rows))
-    cell = {(r["workflow"], r["runner"]): r for r in rows}
+    # With PEERS_ROUNDS > 1 the fast runners (stepcheck in-process and serve,
+    # aws-local-stepfunctions) are measured several times; a cell shows the best round, the
+    # same rule for every runner, so that a busy moment of the machine does not decide a ratio.
+    cell, rounds = {}, {}
+    for r in rows:
+        k = (r["workflow"], r["runner"])
+        rounds[k] = rounds.get(k, 0) + 1
+        old = cell.get(k)
+        if (old is None or ("skipped" in old and "skipped" not in r)
+                or ("skipped" not in r and "skipped" not in old
+                    and r.get("transitions_per_second", 0) > old.get("transitions_per_second", 0))):
+            cell[k] = r
     runners = [r for r in RUNNERS if any((w, r) in cell for w in workflows)]
 
     def tps(w, r):
@@ -119,8 +130,11 @@ def main():
                 if b and p:
                     ratios.append({"workflow": w, "stepcheck": base, "peer": r, "ratio": b / p})
 
+    most = max(rounds.values(), default=1)
     md = [f"Measured {meta['date']} (to {meta.get('finished', '?')}) on {meta['machine']}; "
-          f"{meta['seconds']} s per measurement.",
+          f"{meta['seconds']} s per measurement"
+          + (f"; the best of {most} rounds for stepcheck and aws-local-stepfunctions."
+             if most > 1 else "."),
           "", "### State transitions per second (state entries per second)", "",
           "| workflow | " + " | ".join(runners) + " |",
           "| --- |" + " --- |" * len(runners)]

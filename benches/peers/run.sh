@@ -14,6 +14,8 @@
 # Environment:
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
+#   PEERS_ROUNDS            rounds of the fast runners (stepcheck in-process and serve,
+#                           aws-local-stepfunctions); the report keeps each one's best (default 3)
 #   PEERS_TIMEOUT           seconds one execution may take (default 1800: LocalStack runs 7 to
 #                           10 transitions/s on a 2-core machine, so the 10,000-transition Choice
 #                           loop alone takes 17 to 24 minutes on it); an API execution that
@@ -32,6 +34,7 @@ HERE="$ROOT/benches/peers"
 WF="$ROOT/benches/workflows"
 TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
 SECS="${PEERS_SECONDS:-3}"
+ROUNDS="${PEERS_ROUNDS:-3}"
 TIMEOUT="${PEERS_TIMEOUT:-1800}"
 HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
 WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
@@ -233,7 +236,9 @@ inprocess() {  # inprocess WORKFLOW TYPE: records the result
   record "$wf" "inprocess-${type,,}" "${TRANS[$wf]}" "$json"
 }
 if wants inprocess; then
-  for wf in $WORKFLOWS; do inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; done
+  for round in $(seq "$ROUNDS"); do
+    for wf in $WORKFLOWS; do inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; done
+  done
 fi
 
 # --- API endpoints ----------------------------------------------------------------------------
@@ -273,9 +278,11 @@ if wants serve; then
     port=$(free_port)
     setsid timeout "$SERVER_LIMIT" "$STEPCHECK" serve --port "$port" >"$OUT/peers-serve.log" 2>&1 & PIDS+=($!)
     if wait_http "${PIDS[-1]}" "http://127.0.0.1:$port/" 30 '.'  || grep -q listening "$OUT/peers-serve.log"; then
-      for wf in $WORKFLOWS; do
-        api serve-standard "http://127.0.0.1:$port" "$wf"
-        api serve-express "http://127.0.0.1:$port" "$wf" --type EXPRESS --sync
+      for round in $(seq "$ROUNDS"); do
+        for wf in $WORKFLOWS; do
+          api serve-standard "http://127.0.0.1:$port" "$wf"
+          api serve-express "http://127.0.0.1:$port" "$wf" --type EXPRESS --sync
+        done
       done
     else
       skip_all serve-standard "stepcheck serve did not start (log: $OUT/peers-serve.log)"
@@ -287,7 +294,7 @@ fi
 if wants aws-local-stepfunctions; then
   if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"
   else
-    for wf in $WORKFLOWS; do
+    for wf in $(for round in $(seq "$ROUNDS"); do echo $WORKFLOWS; done); do
       AWS_LOCAL_SFN_DIR="$ALSFN" bounded $((TIMEOUT * 2 + SECS + 30)) "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
         "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}"
       rc=$?
