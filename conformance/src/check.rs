@@ -477,13 +477,14 @@ pub fn map_concurrency(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
             "Started" => *n += 1,
             _ => *n -= 1,
         }
-        // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency
-        // says (0 included).
+        // AWS runs at most this many iterations of an inline Map at once, whatever
+        // MaxConcurrency says (0 included).
+        let limit = engine::INLINE_MAP_MAX_CONCURRENCY as i64;
         let max = match rendered.map_concurrency.get(name.as_str()).copied() {
-            Some(m) if m > 0 => m.min(40),
-            _ => 40,
+            Some(m) if m > 0 => i64::from(m).min(limit),
+            _ => limit,
         };
-        if *n > i64::from(max) {
+        if *n > max {
             return Err(format!(
                 "'{name}' has {n} iterations in flight at {} (MaxConcurrency {max})",
                 describe(e),

@@ -832,7 +832,7 @@ fn json_len(v: &Value) -> usize {
 /// supports up to 40 concurrent iterations" (Using Map state in Inline mode); MaxConcurrency 0
 /// ("as many as possible") and larger values get this many. Assumption: a larger
 /// MaxConcurrency is lowered to 40 rather than refused, as AWS accepts such definitions.
-pub(crate) const INLINE_MAP_MAX_CONCURRENCY: usize = 40;
+pub const INLINE_MAP_MAX_CONCURRENCY: usize = 40;
 
 /// The effective concurrency of an inline Map with this MaxConcurrency.
 fn inline_map_concurrency(max: u64) -> usize {

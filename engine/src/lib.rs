@@ -31,8 +31,8 @@ pub use faults::Fault;
 pub use history::{Event, EventId, EventKind};
 pub use interpreter::{
     token_execution_arn, CallbackError, Ending, Execution, ExecutionConfig, ExecutionResult,
-    ExecutionStatus, NotSupported, RunError, WaitingTask, WorkflowType, MAX_HISTORY_EVENTS,
-    PAYLOAD_LIMIT_BYTES,
+    ExecutionStatus, NotSupported, RunError, WaitingTask, WorkflowType, INLINE_MAP_MAX_CONCURRENCY,
+    MAX_HISTORY_EVENTS, PAYLOAD_LIMIT_BYTES,
 };
 pub use model::{validate, Definition, StateName};
 pub use scope::Rng;

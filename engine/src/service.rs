@@ -417,12 +417,8 @@ impl Service {
             )
         })?;
         let express = workflow_type == WorkflowType::Express;
-        let refused = crate::sync_task::express_refusals(parsed.source(), express);
-        if !refused.is_empty() {
-            return Err(ServiceError::new(
-                "InvalidDefinition",
-                crate::sync_task::invalid_definition_message(&refused),
-            ));
+        if let Some(message) = &parsed.refused[usize::from(express)] {
+            return Err(ServiceError::new("InvalidDefinition", message.clone()));
         }
         let arn = self.arn("stateMachine", name);
         let role_arn = role_arn.unwrap_or(&self.role_arn).to_string();
