@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::scope::{Rng, Scope};
 use crate::task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
+use crate::template::Spares;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -332,6 +333,7 @@ impl Definition {
                 2 * self.machine.states.len() + 2,
             ),
             rng: Rng::new(config.seed),
+            spares: Spares::default(),
             scheduler: Rng::new(config.seed ^ 0x5CED_u64.rotate_left(32)),
             now: start,
             start,
@@ -344,6 +346,7 @@ impl Definition {
             outcome: None,
             ended: None,
             text_hint: 0,
+            output_bound: None,
             tokens_issued: 0,
             token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
@@ -461,6 +464,8 @@ pub struct Execution {
     now: Timestamp,
     history: History,
     rng: Rng,
+    /// Maps of documents let go of, to build template results in (see `Spares`).
+    spares: Spares,
     /// Picks the next fiber to step. Separate from `rng`, so that the interleaving does not
     /// change the values of States.UUID or States.MathRandom.
     scheduler: Rng,
@@ -482,6 +487,9 @@ pub struct Execution {
     /// The length of the last state output written as text: the next one is usually about
     /// as long, so its buffer starts that large instead of growing from 128 bytes.
     text_hint: usize,
+    /// An upper bound of the JSON length of the output of the state that just ran, when
+    /// `state` could tell it cheaply; `complete` takes it.
+    output_bound: Option<usize>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
     /// The execution-naming part of its task tokens ([`token_base`]).
@@ -557,6 +565,10 @@ struct Fiber {
     /// The JSON text of the document the fiber carries, when it is already written: a
     /// state's output text is the next state's input text, so it is serialised once.
     text: Option<String>,
+    /// An upper bound of the JSON length of the document the fiber carries (see
+    /// `json_len_bound`), `usize::MAX` when not known: it lets a Pass or Choice state bound
+    /// its output from its input instead of walking the whole document again.
+    bound: usize,
     /// The fiber's workflow variables. A Parallel branch or Map iteration starts with a
     /// copy of its parent's (AWS: inner scopes read the outer variables; their own
     /// assignments do not leak out).
@@ -850,6 +862,33 @@ fn json_exceeds(v: &Value, limit: usize) -> bool {
     json_len_bound(v) > limit && json_len(v) > limit
 }
 
+/// An upper bound of the JSON length of the output of a state that puts `result` into its
+/// input with `rp`, from `input_bound` (an upper bound of the input's), without walking the
+/// input; `None` when the state's paths do not allow it or the input's bound is not known.
+/// It holds because `json_len_bound` adds up over fields: setting a field adds at most its
+/// name's and the new value's bounds (the old value's bound is taken away), and each object
+/// the path creates adds its braces and name.
+fn passed_bound(
+    state: &State,
+    input_bound: usize,
+    rp: &ResultPath,
+    result: &Value,
+) -> Option<usize> {
+    let passes_whole =
+        |p: Option<&JsonPath>| p.is_some_and(|p| p.is_root() && *p.root() == PathRoot::Input);
+    if input_bound == usize::MAX
+        || !passes_whole(state.input_path.as_ref())
+        || !passes_whole(state.output_path.as_ref())
+    {
+        return None;
+    }
+    match rp {
+        ResultPath::Discard => Some(input_bound),
+        ResultPath::Replace => None,
+        ResultPath::At(p) => Some(input_bound + json_len_bound(result) + p.set_bound_overhead()),
+    }
+}
+
 /// An upper bound of `v`'s JSON length: a string escapes each byte to at most six
 /// (`\u001f`), a number prints in at most 24 characters (ryu's longest `f64`; integers take
 /// at most 20 digits and a sign), `false` and `null` in 5.
@@ -917,6 +956,7 @@ impl Execution {
             parent: None,
             item: None,
             text: input_text,
+            bound: usize::MAX,
             variables: Arc::new(Map::new()),
             assigned: None,
         });
@@ -1353,7 +1393,7 @@ impl Execution {
                     context,
                     variables: &self.variables,
                 };
-                t.eval(&scope, &mut self.rng)
+                t.eval(&scope, &mut self.rng, &mut self.spares)
                     .map_err(|e| (Cow::Owned(e.error), e.message))
             }
             None => Ok(input.into_owned()),
@@ -1433,7 +1473,7 @@ impl Execution {
             variables: &self.variables,
         };
         let value = t
-            .eval(&scope, &mut self.rng)
+            .eval(&scope, &mut self.rng, &mut self.spares)
             .map_err(|e| (Cow::Owned(e.error), e.message))?;
         self.store_assigned(fid, value)
     }
@@ -1553,17 +1593,29 @@ impl Execution {
     fn complete(&mut self, fid: FiberId, outcome: Outcome) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
         let assigned = self.fibers[fid].assigned.take();
+        let output_bound = self.output_bound.take();
         match outcome {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
                 let text = keep.then(|| to_json_sized(&output, self.text_hint));
-                if let Some(t) = &text {
-                    self.text_hint = t.len();
-                }
-                let too_big = match &text {
-                    Some(t) => t.len() > PAYLOAD_LIMIT_BYTES,
-                    None => json_exceeds(&output, PAYLOAD_LIMIT_BYTES),
+                // The output's length, or an upper bound of it, for the 256 KiB check.
+                let bound = match &text {
+                    Some(t) => {
+                        self.text_hint = t.len();
+                        t.len()
+                    }
+                    None => {
+                        let b = output_bound
+                            .filter(|b| *b <= PAYLOAD_LIMIT_BYTES)
+                            .unwrap_or_else(|| json_len_bound(&output));
+                        if b > PAYLOAD_LIMIT_BYTES {
+                            json_len(&output)
+                        } else {
+                            b
+                        }
+                    }
                 };
+                let too_big = bound > PAYLOAD_LIMIT_BYTES;
                 if too_big {
                     let f = Failure::new(
                         "States.DataLimitExceeded",
@@ -1596,6 +1648,7 @@ impl Execution {
                     assigned: assigned_text,
                 });
                 self.fibers[fid].text = text;
+                self.fibers[fid].bound = bound;
                 match next {
                     Transition::Next(i) => {
                         self.fibers[fid].current = i;
@@ -1843,7 +1896,7 @@ impl Execution {
                             variables: &self.variables,
                         };
                         try_or_fail!(t
-                            .eval(&scope, &mut self.rng)
+                            .eval(&scope, &mut self.rng, &mut self.spares)
                             .map_err(|e| (Cow::Owned(e.error), e.message)))
                     }
                     (None, Some(r)) => r.clone(),
@@ -1895,8 +1948,19 @@ impl Execution {
                 // `$` in a Pass state's Assign is its result (Parameters, Result or the
                 // effective input), before ResultPath and OutputPath.
                 try_or_fail!(self.eval_assign(fid, state.assign.as_ref(), &result, context));
-                let combined = try_or_fail!(apply_result_path(result_path, input, result));
+                // Standard executions measure the output's text instead.
+                let bound = self.fibers[fid].bound;
+                let output_bound = (!self.history.keeps_events())
+                    .then(|| passed_bound(state, bound, result_path, &result))
+                    .flatten();
+                let combined = try_or_fail!(apply_result_path(
+                    result_path,
+                    input,
+                    result,
+                    &mut self.spares
+                ));
                 let output = try_or_fail!(take_path(state.output_path.as_ref(), combined, context));
+                self.output_bound = output_bound;
                 Outcome::Done(output, state.next)
             }
             StateKind::Succeed => {
@@ -1940,6 +2004,10 @@ impl Execution {
                 try_or_fail!(self.eval_assign(fid, assign, &effective, context));
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
+                if !self.history.keeps_events() {
+                    let bound = self.fibers[fid].bound;
+                    self.output_bound = passed_bound(state, bound, &ResultPath::Discard, &output);
+                }
                 Outcome::Done(output, Transition::Next(next))
             }
             StateKind::Wait(_)
@@ -2270,7 +2338,7 @@ impl Execution {
             }
             let result = self.apply_template(selector, result, context)?;
             self.eval_assign(fid, state.assign.as_ref(), &result, context)?;
-            let combined = apply_result_path(result_path, input, result)?;
+            let combined = apply_result_path(result_path, input, result, &mut self.spares)?;
             take_path(state.output_path.as_ref(), combined, context)
         })();
         match data {
@@ -2323,7 +2391,9 @@ impl Execution {
             Value::Null
         };
         let assigned = self.eval_assign(fid, c.assign.as_ref(), &error_output, &context);
-        match assigned.and_then(|()| apply_result_path(&c.result_path, input, error_output)) {
+        match assigned
+            .and_then(|()| apply_result_path(&c.result_path, input, error_output, &mut self.spares))
+        {
             Ok(output) => Outcome::Done(output, Transition::Next(c.next)),
             Err((error, detail)) => {
                 let state = self.state_of(fid);
@@ -2358,6 +2428,7 @@ impl Execution {
             parent: Some((parent, slot)),
             item,
             text: None,
+            bound: usize::MAX,
             variables: self.fibers[parent].variables.clone(),
             assigned: None,
         });
@@ -2474,7 +2545,7 @@ impl Execution {
                             context: &ctx,
                             variables: &self.variables,
                         };
-                        t.eval(&scope, &mut self.rng)
+                        t.eval(&scope, &mut self.rng, &mut self.spares)
                             .map_err(|e| (Cow::Owned(e.error), e.message))?
                     }
                     None => item.clone(),
@@ -2948,9 +3019,18 @@ fn take_path(path: Option<&JsonPath>, doc: Value, context: &Value) -> Result<Val
     found.ok_or_else(|| no_results(path))
 }
 
-fn apply_result_path(rp: &ResultPath, mut input: Value, result: Value) -> Result<Value, StepError> {
+/// ResultPath: `result` placed into `input`. What it replaces goes to `spares`.
+fn apply_result_path(
+    rp: &ResultPath,
+    mut input: Value,
+    result: Value,
+    spares: &mut Spares,
+) -> Result<Value, StepError> {
     match rp {
-        ResultPath::Replace => Ok(result),
+        ResultPath::Replace => {
+            spares.recycle(input);
+            Ok(result)
+        }
         ResultPath::Discard => Ok(input),
         ResultPath::At(p) => {
             // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473: the
@@ -2972,7 +3052,10 @@ fn apply_result_path(rp: &ResultPath, mut input: Value, result: Value) -> Result
                 return Err(failure(&input));
             }
             match p.set(&mut input, result) {
-                Ok(()) => Ok(input),
+                Ok(old) => {
+                    spares.recycle(old);
+                    Ok(input)
+                }
                 Err(_) => Err(failure(&input)),
             }
         }

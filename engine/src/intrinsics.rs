@@ -33,6 +33,7 @@ use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::scope::{Rng, Scope};
 use base64::Engine as _;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -184,7 +185,8 @@ impl Intrinsic {
         let f = self.func;
         match f {
             Func::Format => {
-                let rendered: Vec<String> = vals[1..].iter().map(java::to_java_string).collect();
+                let rendered: Vec<String> =
+                    vals[1..].iter().map(|v| java::to_java_string(v)).collect();
                 let runtime;
                 let template = match &self.args[0] {
                     Arg::Str(lit) => &lit.template,
@@ -201,7 +203,9 @@ impl Intrinsic {
                     .map_err(|e| invalid(f, format!("the argument is not valid JSON ({e})")))
             }
             Func::JsonToString => Ok(Value::String(java::to_json_text(&vals[0]))),
-            Func::Array => Ok(Value::Array(vals)),
+            Func::Array => Ok(Value::Array(
+                vals.into_iter().map(Cow::into_owned).collect(),
+            )),
             Func::ArrayPartition => {
                 let items = as_array(f, &vals[0], 1)?;
                 let size = as_integer(f, &vals[1], 2)?;
@@ -291,7 +295,7 @@ impl Intrinsic {
             Func::JsonMerge => {
                 let a = as_object(f, &vals[0], 1)?;
                 let b = as_object(f, &vals[1], 2)?;
-                let deep = match &vals[2] {
+                let deep = match &*vals[2] {
                     Value::Bool(b) => *b,
                     other => return Err(wrong_type(f, 3, "a boolean", other)),
                 };
@@ -339,14 +343,20 @@ impl Intrinsic {
 }
 
 impl Arg {
-    fn eval(&self, func: Func, scope: &Scope<'_>, rng: &mut Rng) -> Result<Value, IntrinsicError> {
+    /// The argument's value; literals and reference paths are borrowed, not copied.
+    fn eval<'a>(
+        &'a self,
+        func: Func,
+        scope: &Scope<'a>,
+        rng: &mut Rng,
+    ) -> Result<Cow<'a, Value>, IntrinsicError> {
         match self {
-            Arg::Literal(v) => Ok(v.clone()),
-            Arg::Str(lit) => Ok(Value::String(lit.value.clone())),
+            Arg::Literal(v) => Ok(Cow::Borrowed(v)),
+            Arg::Str(lit) => Ok(Cow::Owned(Value::String(lit.value.clone()))),
             Arg::Path(path) => scope
-                .resolve(path)
+                .resolve_cow(path)
                 .ok_or_else(|| path_not_found(func, path, scope)),
-            Arg::Call(call) => call.eval(scope, rng),
+            Arg::Call(call) => call.eval(scope, rng).map(Cow::Owned),
         }
     }
 }

@@ -255,9 +255,19 @@ impl JsonPath {
         Some(std::mem::take(cur))
     }
 
-    /// Writes `value` at this reference path inside `doc`, creating objects for missing names
-    /// (ResultPath semantics). Fails when the path crosses a value that is not an object, or an
-    /// index that is not there.
+    /// How much [`JsonPath::set`] can add to a document's JSON length bound besides the new
+    /// value's own: per name, the name (as `json_len_bound` counts it: quotes, colon, comma
+    /// and six bytes a character) and the braces of an object created for it.
+    pub fn set_bound_overhead(&self) -> usize {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Field(name) => 6 + 6 * name.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Whether [`JsonPath::set`] would succeed on `doc`, without changing it: a missing
     /// field is created as an empty object, so only a later index into it fails.
     pub fn can_set(&self, doc: &Value) -> bool {
@@ -280,7 +290,11 @@ impl JsonPath {
         true
     }
 
-    pub fn set(&self, doc: &mut Value, value: Value) -> Result<(), String> {
+    /// Writes `value` at this reference path inside `doc`, creating objects for missing names
+    /// (ResultPath semantics). Fails when the path crosses a value that is not an object, or an
+    /// index that is not there.
+    /// Gives back the value it replaced (`null` for a field it created).
+    pub fn set(&self, doc: &mut Value, value: Value) -> Result<Value, String> {
         let mut cur = doc;
         for (i, seg) in self.segments.iter().enumerate() {
             let last = i + 1 == self.segments.len();
@@ -307,8 +321,7 @@ impl JsonPath {
                         return Err(format!("cannot set field '{name}'"));
                     };
                     if last {
-                        *slot = value;
-                        return Ok(());
+                        return Ok(std::mem::replace(slot, value));
                     }
                     cur = slot;
                 }
@@ -326,16 +339,14 @@ impl JsonPath {
                         return Err(format!("index {idx} is out of bounds"));
                     };
                     if last {
-                        arr[k] = value;
-                        return Ok(());
+                        return Ok(std::mem::replace(&mut arr[k], value));
                     }
                     cur = &mut arr[k];
                 }
                 _ => return Err("not a reference path".to_string()),
             }
         }
-        *cur = value;
-        Ok(())
+        Ok(std::mem::replace(cur, value))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::jsonpath::{JsonPath, PathRoot};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The values a path or intrinsic function can read.
 #[derive(Debug, Clone, Copy)]
@@ -16,14 +17,30 @@ pub(crate) struct Scope<'a> {
     pub variables: &'a Map<String, Value>,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
     /// Evaluates a path against the root it names. `None` when a definite path selects
     /// nothing (or names an unknown variable).
     pub fn resolve(&self, path: &JsonPath) -> Option<Value> {
+        path.select(self.root(path)?)
+    }
+
+    /// Like [`Scope::resolve`], but a reference path (names and indices only) gives the
+    /// selected value itself instead of a copy: intrinsic functions only read their
+    /// arguments, and copying `$` for `States.ArrayLength($)` was most of the call's cost.
+    pub fn resolve_cow(&self, path: &JsonPath) -> Option<Cow<'a, Value>> {
+        let root = self.root(path)?;
+        if path.is_reference() {
+            return path.select_ref(root).map(Cow::Borrowed);
+        }
+        path.select(root).map(Cow::Owned)
+    }
+
+    /// The document a path starts from.
+    fn root(&self, path: &JsonPath) -> Option<&'a Value> {
         match path.root() {
-            PathRoot::Input => path.select(self.input),
-            PathRoot::Context => path.select(self.context),
-            PathRoot::Variable(name) => path.select(self.variables.get(name)?),
+            PathRoot::Input => Some(self.input),
+            PathRoot::Context => Some(self.context),
+            PathRoot::Variable(name) => self.variables.get(name),
             #[allow(unreachable_patterns)]
             _ => None,
         }

@@ -64,19 +64,25 @@ impl Template {
         }
     }
 
-    /// Evaluates the template against `scope`.
-    pub fn eval(&self, scope: &Scope<'_>, rng: &mut Rng) -> Result<Value, TemplateError> {
+    /// Evaluates the template against `scope`. Objects are built in maps taken from
+    /// `spares` where it has any.
+    pub fn eval(
+        &self,
+        scope: &Scope<'_>,
+        rng: &mut Rng,
+        spares: &mut Spares,
+    ) -> Result<Value, TemplateError> {
         match self {
             Template::Const(v) => Ok(v.clone()),
             Template::Array(items) => items
                 .iter()
-                .map(|t| t.eval(scope, rng))
+                .map(|t| t.eval(scope, rng, spares))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Proto { proto, dynamic } => {
-                let mut out = proto.clone();
+                let mut out = spares.copy_of(proto);
                 for (index, f) in dynamic {
-                    let v = f.eval(scope, rng)?;
+                    let v = f.eval(scope, rng, spares)?;
                     if let Some((_, slot)) = out.iter_mut().nth(*index) {
                         *slot = v;
                     }
@@ -86,7 +92,7 @@ impl Template {
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (name, f) in fields {
-                    out.insert(name.clone(), f.eval(scope, rng)?);
+                    out.insert(name.clone(), f.eval(scope, rng, spares)?);
                 }
                 Ok(Value::Object(out))
             }
@@ -95,9 +101,14 @@ impl Template {
 }
 
 impl Field {
-    fn eval(&self, scope: &Scope<'_>, rng: &mut Rng) -> Result<Value, TemplateError> {
+    fn eval(
+        &self,
+        scope: &Scope<'_>,
+        rng: &mut Rng,
+        spares: &mut Spares,
+    ) -> Result<Value, TemplateError> {
         match self {
-            Field::Nested(t) => t.eval(scope, rng),
+            Field::Nested(t) => t.eval(scope, rng, spares),
             Field::Path { key, path } => scope.resolve(path).ok_or_else(|| TemplateError {
                 error: "States.Runtime".to_string(),
                 message: format!(
@@ -111,6 +122,54 @@ impl Field {
                 error: e.error,
                 message: e.message,
             }),
+        }
+    }
+}
+
+/// Maps of documents an execution has let go of, kept to build the next template objects in.
+///
+/// Why: with serde_json's `Value` an object template's result costs a map allocation, a hash
+/// table allocation and one allocation per key, and the document it replaces (ResultPath `$`,
+/// or the old value at a ResultPath) costs as many frees. `Map::clone_from` into a map that
+/// is no longer needed reuses its table, its entry list and its key strings, so a chain of
+/// states whose outputs have the same shape allocates almost nothing for its templates.
+/// The copy is equal to a fresh clone (same keys, order and values); only memory is reused.
+#[derive(Debug, Default)]
+pub(crate) struct Spares {
+    maps: Vec<Map<String, Value>>,
+}
+
+impl Spares {
+    /// How many maps are kept at most: a step needs one or two.
+    const KEPT: usize = 4;
+    /// Larger maps are freed rather than kept, so that a spare never holds a big document.
+    const MAX_FIELDS: usize = 16;
+
+    /// Takes `v` back if it is a small object; anything else is dropped here.
+    pub fn recycle(&mut self, v: Value) {
+        if let Value::Object(m) = v {
+            if m.len() <= Self::MAX_FIELDS && self.maps.len() < Self::KEPT {
+                self.maps.push(m);
+            }
+        }
+    }
+
+    /// A copy of `proto`, in a spare map when there is one.
+    fn copy_of(&mut self, proto: &Map<String, Value>) -> Map<String, Value> {
+        match self.maps.pop() {
+            // A map with the prototype's keys in the prototype's order (usually the previous
+            // result of the same template) needs only its values written.
+            Some(mut m) if m.len() == proto.len() && m.keys().eq(proto.keys()) => {
+                for (slot, v) in m.values_mut().zip(proto.values()) {
+                    slot.clone_from(v);
+                }
+                m
+            }
+            Some(mut m) => {
+                m.clone_from(proto);
+                m
+            }
+            None => proto.clone(),
         }
     }
 }
@@ -199,5 +258,69 @@ fn compile(v: &Value, loc: &str, diags: &mut Vec<Diagnostic>) -> Template {
             prototype(fields)
         }
         other => Template::Const(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A result built in a spare map is the one a fresh clone gives, in the same field order,
+    /// whatever the spare held: the same fields, other fields, more fields, or nothing.
+    #[test]
+    fn results_built_in_spare_maps_equal_fresh_ones() {
+        let t = Template::compile(
+            &json!({"b": 1, "a.$": "$.x", "nested": {"c.$": "$.y", "d": [1, 2]}, "z": "k"}),
+            "/Parameters",
+        )
+        .unwrap();
+        let input = json!({"x": "ex", "y": {"deep": true}});
+        let vars = Map::new();
+        let scope = Scope {
+            input: &input,
+            context: &Value::Null,
+            variables: &vars,
+        };
+        let expected = r#"{"b":1,"a":"ex","nested":{"c":{"deep":true},"d":[1,2]},"z":"k"}"#;
+        let mut rng = Rng::new(1);
+        let fresh = t.eval(&scope, &mut rng, &mut Spares::default()).unwrap();
+        assert_eq!(serde_json::to_string(&fresh).unwrap(), expected);
+        let spares = [
+            fresh.clone(),
+            json!({"b": "old", "a": [1], "nested": null, "z": {}}),
+            json!({"q": 1, "r": 2, "s": 3, "t": 4, "u": 5, "v": 6}),
+            json!({"c": 0, "d": 0}),
+            json!({}),
+        ];
+        for spare in spares {
+            let mut pool = Spares::default();
+            pool.recycle(spare.clone());
+            pool.recycle(json!({"c": "inner spare"}));
+            let built = t.eval(&scope, &mut rng, &mut pool).unwrap();
+            assert_eq!(
+                serde_json::to_string(&built).unwrap(),
+                expected,
+                "spare {spare}"
+            );
+            assert!(pool.maps.is_empty(), "both spares used for {spare}");
+        }
+    }
+
+    /// Only small objects are kept, and only a few of them.
+    #[test]
+    fn spares_keep_a_few_small_objects() {
+        let mut pool = Spares::default();
+        pool.recycle(json!([1, 2]));
+        pool.recycle(json!("text"));
+        let big: Map<String, Value> = (0..=Spares::MAX_FIELDS)
+            .map(|i| (format!("k{i}"), Value::from(i)))
+            .collect();
+        pool.recycle(Value::Object(big));
+        assert_eq!(pool.maps.len(), 0);
+        for _ in 0..10 {
+            pool.recycle(json!({"a": 1}));
+        }
+        assert_eq!(pool.maps.len(), Spares::KEPT);
     }
 }

@@ -362,3 +362,56 @@ fn a_handler_error_fails_the_execution_and_is_reported_by_the_call() {
     // The error was reported once; the service goes on.
     svc.run_until_idle().unwrap();
 }
+
+/// The 256 KiB output check gives the same answer in both types at every size around the
+/// limit. Standard measures each output's text; Express bounds a Pass or Choice output from
+/// its input's bound and measures only when the bound is over the limit, so a bound that came
+/// out too low would let an oversized output through here.
+#[test]
+fn express_and_standard_agree_on_the_output_size_limit_around_it() {
+    let d = Definition::parse(
+        &json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": "xy", "ResultPath": "$.r", "Next": "C"},
+            "C": {"Type": "Choice", "Default": "B",
+                  "Choices": [{"Variable": "$.r", "StringEquals": "no", "Next": "A"}]},
+            "B": {"Type": "Pass", "Result": {"k": "v".repeat(100)}, "ResultPath": "$.s.t", "End": true}
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    // B's output is `{"big":"aaa…","r":"xy","s":{"t":{"k":"vvv…"}}}`.
+    let fixed = r#"{"big":"","r":"xy","s":{"t":{"k":""}}}"#.len() + 100;
+    let largest_fitting = engine::PAYLOAD_LIMIT_BYTES - fixed;
+    // A's output is 119 bytes shorter than B's, so B is the state that fails in this range.
+    let a_fixed = r#"{"big":"","r":"xy"}"#.len();
+    let last = engine::PAYLOAD_LIMIT_BYTES - a_fixed;
+    for n in [
+        largest_fitting - 1,
+        largest_fitting,
+        largest_fitting + 1,
+        largest_fitting + 2,
+        last,
+    ] {
+        let input = json!({ "big": "a".repeat(n) });
+        let outcome = |ty: WorkflowType| {
+            let config = ExecutionConfig {
+                workflow_type: ty,
+                ..ExecutionConfig::default()
+            };
+            let r = d.execute(input.clone(), &config).unwrap();
+            (r.status, r.error, r.cause)
+        };
+        let standard = outcome(WorkflowType::Standard);
+        assert_eq!(outcome(WorkflowType::Express), standard, "big of {n} bytes");
+        if n <= largest_fitting {
+            assert_eq!(standard.0, ExecutionStatus::Succeeded, "{n}");
+        } else {
+            assert_eq!(standard.0, ExecutionStatus::Failed, "{n}");
+            assert_eq!(standard.1.as_deref(), Some("States.DataLimitExceeded"));
+            assert_eq!(
+                standard.2.as_deref(),
+                Some("The state/task 'B' returned a result with a size exceeding the maximum number of bytes service limit.")
+            );
+        }
+    }
+}

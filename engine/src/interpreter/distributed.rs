@@ -273,7 +273,7 @@ impl Execution {
                         context: &ctx,
                         variables: &self.variables,
                     };
-                    match t.eval(&scope, &mut self.rng) {
+                    match t.eval(&scope, &mut self.rng, &mut self.spares) {
                         Ok(v) => v,
                         Err(e) => {
                             // Assumption: an ItemSelector error fails the Map Run with the
