@@ -2593,7 +2593,7 @@ impl Execution {
     /// Starts pending Map iterations while MaxConcurrency allows; each MapIterationStarted
     /// follows `after`.
     fn map_fill(&mut self, fid: FiberId, spec: &MapSpec, after: EventId) {
-        let name = self.state_of(fid).name.0.clone();
+        let state = self.state_of(fid);
         let unbounded = self.faulty(Fault::IgnoreMaxConcurrency);
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
@@ -2607,15 +2607,13 @@ impl Execution {
             };
             join.running += 1;
             let now = self.now;
-            let started = self.history.record(
-                after,
-                now,
-                EventKind::MapIteration {
+            let started = self
+                .history
+                .record_with(after, now, false, || EventKind::MapIteration {
                     what: "Started",
                     index,
-                    name: name.clone(),
-                },
-            );
+                    name: state.name.0.clone(),
+                });
             let child = self.spawn(
                 fid,
                 index,
@@ -2684,7 +2682,7 @@ impl Execution {
         self.use_variables_of(parent);
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
-        let name = self.state_of(parent).name.0.clone();
+        let state = self.state_of(parent);
         let now = self.now;
         match result {
             Ok(value) => {
@@ -2693,19 +2691,19 @@ impl Execution {
                 };
                 if join.keep_results {
                     join.results[slot] = Some(value);
+                } else {
+                    self.spares.recycle(value);
                 }
                 join.children[slot] = None;
                 join.running -= 1;
                 if is_map {
-                    let done = self.history.record(
-                        child_last,
-                        now,
+                    let done = self.history.record_with(child_last, now, false, || {
                         EventKind::MapIteration {
                             what: "Succeeded",
                             index: slot,
-                            name,
-                        },
-                    );
+                            name: state.name.0.clone(),
+                        }
+                    });
                     if let Phase::Join(join) = &mut self.fibers[parent].phase {
                         join.last_done = done;
                     }
@@ -2730,7 +2728,7 @@ impl Execution {
                         EventKind::MapIteration {
                             what: "Failed",
                             index: slot,
-                            name: name.clone(),
+                            name: state.name.0.clone(),
                         },
                     );
                 }
@@ -2747,7 +2745,7 @@ impl Execution {
                             EventKind::MapIteration {
                                 what: "Aborted",
                                 index: i,
-                                name: name.clone(),
+                                name: state.name.0.clone(),
                             },
                         );
                     }
