@@ -212,6 +212,7 @@ impl Rule {
     /// with `States.Runtime`, except under `IsPresent`. Values of the wrong type make the
     /// comparison false.
     pub fn evaluate(&self, scope: &Scope<'_>) -> Result<bool, RuleError> {
+        // Paths are read in place (`resolve_cow`): a comparison only reads its operands.
         match self {
             Rule::And(rules) => {
                 for r in rules {
@@ -234,7 +235,7 @@ impl Rule {
                 variable,
                 comparison,
             } => {
-                let value = scope.resolve(variable);
+                let value = scope.resolve_cow(variable);
                 if let Comparison::IsPresent(expected) = comparison {
                     return Ok(value.is_some() == *expected);
                 }
@@ -313,12 +314,11 @@ impl Operand {
     // ASSUMPTION: AWS does not document the failure for a `...Path` operand that selects
     // nothing; it is reported exactly like a missing Variable, naming the operand's path (the
     // behaviour third-party emulators record for AWS).
-    fn resolve<'a>(&'a self, scope: &Scope<'_>) -> Result<Cow<'a, Value>, RuleError> {
+    fn resolve<'a>(&'a self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, RuleError> {
         match self {
             Operand::Literal(v) => Ok(Cow::Borrowed(v)),
             Operand::Path(p) => scope
-                .resolve(p)
-                .map(Cow::Owned)
+                .resolve_cow(p)
                 .ok_or_else(|| RuleError::invalid_path(p)),
         }
     }
