@@ -793,6 +793,18 @@ impl History {
         id
     }
 
+    /// The input text of a kept top-level `*StateEntered` event.
+    pub fn entered_input(&self, id: EventId) -> Option<&str> {
+        if id.0 & CHILD_BIT != 0 {
+            return None;
+        }
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        match &self.events.get(index)?.kind {
+            EventKind::StateEntered { input, .. } => Some(input),
+            _ => None,
+        }
+    }
+
     /// The previousEventId of a kept top-level event.
     pub fn previous_of(&self, id: EventId) -> Option<EventId> {
         let index = usize::try_from(id.0).ok()?.checked_sub(1)?;

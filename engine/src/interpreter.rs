@@ -347,6 +347,7 @@ impl Definition {
             ended: None,
             text_hint: 0,
             output_bound: None,
+            output_text: None,
             tokens_issued: 0,
             token_base: token_base(&config.execution_arn()),
             timed_out_tokens: Vec::new(),
@@ -490,6 +491,9 @@ pub struct Execution {
     /// An upper bound of the JSON length of the output of the state that just ran, when
     /// `state` could tell it cheaply; `complete` takes it.
     output_bound: Option<usize>,
+    /// The output text of the state that just ran, when `state` wrote it from the input's
+    /// text (Standard only, see `splice`); `complete` takes it.
+    output_text: Option<String>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
     /// The execution-naming part of its task tokens ([`token_base`]).
@@ -862,6 +866,14 @@ fn json_exceeds(v: &Value, limit: usize) -> bool {
     json_len_bound(v) > limit && json_len(v) > limit
 }
 
+/// Whether a state's InputPath and OutputPath are both `$`, so that its output is its input
+/// with the result placed by ResultPath.
+fn passes_input_whole(state: &State) -> bool {
+    let whole =
+        |p: Option<&JsonPath>| p.is_some_and(|p| p.is_root() && *p.root() == PathRoot::Input);
+    whole(state.input_path.as_ref()) && whole(state.output_path.as_ref())
+}
+
 /// An upper bound of the JSON length of the output of a state that puts `result` into its
 /// input with `rp`, from `input_bound` (an upper bound of the input's), without walking the
 /// input; `None` when the state's paths do not allow it or the input's bound is not known.
@@ -874,12 +886,7 @@ fn passed_bound(
     rp: &ResultPath,
     result: &Value,
 ) -> Option<usize> {
-    let passes_whole =
-        |p: Option<&JsonPath>| p.is_some_and(|p| p.is_root() && *p.root() == PathRoot::Input);
-    if input_bound == usize::MAX
-        || !passes_whole(state.input_path.as_ref())
-        || !passes_whole(state.output_path.as_ref())
-    {
+    if input_bound == usize::MAX || !passes_input_whole(state) {
         return None;
     }
     match rp {
@@ -908,6 +915,32 @@ fn json_len_bound(v: &Value) -> usize {
 }
 
 impl Execution {
+    /// The output text of a Pass or Choice state that puts `result` into its input with `rp`,
+    /// written from the input text of its Entered event (`splice`) instead of from the whole
+    /// output value: the input's text for `ResultPath: null`, the input's text with one field
+    /// set for `$.name`. `None` where that does not apply; the text is then written from the
+    /// value.
+    fn passed_text(
+        &self,
+        state: &State,
+        entered: EventId,
+        rp: &ResultPath,
+        result: &Value,
+    ) -> Option<String> {
+        if !passes_input_whole(state) {
+            return None;
+        }
+        let input = self.history.entered_input(entered)?;
+        match rp {
+            ResultPath::Discard => Some(input.to_string()),
+            ResultPath::Replace => None,
+            ResultPath::At(p) => {
+                let name = p.single_field()?;
+                crate::splice::set_field(input, name, result)
+            }
+        }
+    }
+
     /// The same execution with a deliberate bug, for testing the property tests (see
     /// [`Fault`]). Only test builds with the `faults` feature have this.
     #[cfg(feature = "faults")]
@@ -1594,10 +1627,17 @@ impl Execution {
         let state = self.state_of(fid);
         let assigned = self.fibers[fid].assigned.take();
         let output_bound = self.output_bound.take();
+        let output_text = self.output_text.take();
         match outcome {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
-                let text = keep.then(|| to_json_sized(&output, self.text_hint));
+                let text = keep.then(|| match output_text {
+                    Some(t) => {
+                        debug_assert_eq!(t, to_json(&output), "spliced output text");
+                        t
+                    }
+                    None => to_json_sized(&output, self.text_hint),
+                });
                 // The output's length, or an upper bound of it, for the 256 KiB check.
                 let bound = match &text {
                     Some(t) => {
@@ -1916,6 +1956,11 @@ impl Execution {
                                 output,
                                 context
                             ));
+                            if self.history.keeps_events() {
+                                // The output is the input: so is its text.
+                                self.output_text =
+                                    self.passed_text(state, entered, &ResultPath::Discard, &output);
+                            }
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::Discard => {
@@ -1935,6 +1980,11 @@ impl Execution {
                             ));
                             let output =
                                 try_or_fail!(take_path(state.output_path.as_ref(), input, context));
+                            if self.history.keeps_events() {
+                                // The output is the input: so is its text.
+                                self.output_text =
+                                    self.passed_text(state, entered, &ResultPath::Discard, &output);
+                            }
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::At(_) => try_or_fail!(effective_input(
@@ -1948,11 +1998,13 @@ impl Execution {
                 // `$` in a Pass state's Assign is its result (Parameters, Result or the
                 // effective input), before ResultPath and OutputPath.
                 try_or_fail!(self.eval_assign(fid, state.assign.as_ref(), &result, context));
-                // Standard executions measure the output's text instead.
+                // Standard executions measure the output's text, Express ones bound it.
                 let bound = self.fibers[fid].bound;
-                let output_bound = (!self.history.keeps_events())
-                    .then(|| passed_bound(state, bound, result_path, &result))
-                    .flatten();
+                let (output_bound, output_text) = if self.history.keeps_events() {
+                    (None, self.passed_text(state, entered, result_path, &result))
+                } else {
+                    (passed_bound(state, bound, result_path, &result), None)
+                };
                 let combined = try_or_fail!(apply_result_path(
                     result_path,
                     input,
@@ -1961,6 +2013,7 @@ impl Execution {
                 ));
                 let output = try_or_fail!(take_path(state.output_path.as_ref(), combined, context));
                 self.output_bound = output_bound;
+                self.output_text = output_text;
                 Outcome::Done(output, state.next)
             }
             StateKind::Succeed => {
@@ -2004,7 +2057,10 @@ impl Execution {
                 try_or_fail!(self.eval_assign(fid, assign, &effective, context));
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
-                if !self.history.keeps_events() {
+                if self.history.keeps_events() {
+                    self.output_text =
+                        self.passed_text(state, entered, &ResultPath::Discard, &output);
+                } else {
                     let bound = self.fibers[fid].bound;
                     self.output_bound = passed_bound(state, bound, &ResultPath::Discard, &output);
                 }

@@ -255,6 +255,14 @@ impl JsonPath {
         Some(std::mem::take(cur))
     }
 
+    /// The name of a path of one field (`$.name`), relative to its root.
+    pub fn single_field(&self) -> Option<&str> {
+        match self.segments.as_slice() {
+            [Segment::Field(name)] => Some(name),
+            _ => None,
+        }
+    }
+
     /// How much [`JsonPath::set`] can add to a document's JSON length bound besides the new
     /// value's own: per name, the name (as `json_len_bound` counts it: quotes, colon, comma
     /// and six bytes a character) and the braces of an object created for it.

@@ -19,6 +19,7 @@ mod query;
 mod scope;
 mod script;
 mod service;
+mod splice;
 mod sync_task;
 mod task;
 mod template;

@@ -80,11 +80,23 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Proto { proto, dynamic } => {
-                let mut out = spares.copy_of(proto);
-                for (index, f) in dynamic {
-                    let v = f.eval(scope, rng, spares)?;
-                    if let Some((_, slot)) = out.iter_mut().nth(*index) {
-                        *slot = v;
+                let Some(mut out) = spares.take_shaped(proto) else {
+                    let mut out = spares.copy_of(proto);
+                    for (index, f) in dynamic {
+                        let v = f.eval(scope, rng, spares)?;
+                        if let Some((_, slot)) = out.iter_mut().nth(*index) {
+                            *slot = v;
+                        }
+                    }
+                    return Ok(Value::Object(out));
+                };
+                // A spare with the prototype's keys: every value is written over the old one
+                // in place, reusing its allocations where the kinds match.
+                let mut dynamic = dynamic.iter().peekable();
+                for (index, (slot, constant)) in out.values_mut().zip(proto.values()).enumerate() {
+                    match dynamic.next_if(|(i, _)| *i == index) {
+                        Some((_, f)) => f.eval_into(slot, scope, rng, spares)?,
+                        None => assign(slot, constant),
                     }
                 }
                 Ok(Value::Object(out))
@@ -100,7 +112,37 @@ impl Template {
     }
 }
 
+/// `*slot = v.clone()`, keeping the slot's string, array or map allocation when it holds
+/// a value of the same kind (serde_json's `Value::clone_from` always allocates anew).
+fn assign(slot: &mut Value, v: &Value) {
+    match (slot, v) {
+        (Value::String(a), Value::String(b)) => a.clone_from(b),
+        (Value::Object(a), Value::Object(b)) => a.clone_from(b),
+        (Value::Array(a), Value::Array(b)) => a.clone_from(b),
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
 impl Field {
+    /// Like [`Field::eval`], written over `slot`: a path's value is copied into the slot's
+    /// own allocation where it can be.
+    fn eval_into(
+        &self,
+        slot: &mut Value,
+        scope: &Scope<'_>,
+        rng: &mut Rng,
+        spares: &mut Spares,
+    ) -> Result<(), TemplateError> {
+        match self {
+            Field::Path { path, .. } if path.is_reference() => match scope.resolve_cow(path) {
+                Some(v) => assign(slot, &v),
+                None => *slot = self.eval(scope, rng, spares)?,
+            },
+            _ => *slot = self.eval(scope, rng, spares)?,
+        }
+        Ok(())
+    }
+
     fn eval(
         &self,
         scope: &Scope<'_>,
@@ -154,23 +196,26 @@ impl Spares {
         }
     }
 
-    /// A copy of `proto`, in a spare map when there is one.
+    /// A spare map with exactly the keys of `proto`, in its order, if there is one: the
+    /// previous result of the same template usually is.
+    fn take_shaped(&mut self, proto: &Map<String, Value>) -> Option<Map<String, Value>> {
+        let at = self
+            .maps
+            .iter()
+            .rposition(|m| m.len() == proto.len() && m.keys().eq(proto.keys()))?;
+        Some(self.maps.swap_remove(at))
+    }
+
+    /// A copy of `proto`, in the oldest spare map when there are two or more. The last one
+    /// is left for the next template: in a chain whose states alternate between templates
+    /// of two shapes, each result then finds the spare of its own shape (`take_shaped`).
     fn copy_of(&mut self, proto: &Map<String, Value>) -> Map<String, Value> {
-        match self.maps.pop() {
-            // A map with the prototype's keys in the prototype's order (usually the previous
-            // result of the same template) needs only its values written.
-            Some(mut m) if m.len() == proto.len() && m.keys().eq(proto.keys()) => {
-                for (slot, v) in m.values_mut().zip(proto.values()) {
-                    slot.clone_from(v);
-                }
-                m
-            }
-            Some(mut m) => {
-                m.clone_from(proto);
-                m
-            }
-            None => proto.clone(),
+        if self.maps.len() < 2 {
+            return proto.clone();
         }
+        let mut m = self.maps.remove(0);
+        m.clone_from(proto);
+        m
     }
 }
 
@@ -297,14 +342,23 @@ mod tests {
             let mut pool = Spares::default();
             pool.recycle(spare.clone());
             pool.recycle(json!({"c": "inner spare"}));
+            pool.recycle(json!({"f": 1}));
             let built = t.eval(&scope, &mut rng, &mut pool).unwrap();
             assert_eq!(
                 serde_json::to_string(&built).unwrap(),
                 expected,
                 "spare {spare}"
             );
-            assert!(pool.maps.is_empty(), "both spares used for {spare}");
+            // Both objects were built in spares: one of their own shape where there was one,
+            // else the oldest.
+            assert_eq!(pool.maps.len(), 1, "spares left for {spare}");
         }
+        // A single spare of another shape is kept for the next template.
+        let mut pool = Spares::default();
+        pool.recycle(json!({"f": 1}));
+        let built = t.eval(&scope, &mut rng, &mut pool).unwrap();
+        assert_eq!(serde_json::to_string(&built).unwrap(), expected);
+        assert_eq!(pool.maps.len(), 1);
     }
 
     /// Only small objects are kept, and only a few of them.

@@ -1,0 +1,206 @@
+//! Writing a state's output text from its input text.
+//!
+//! A Standard execution keeps every state's input and output as JSON text, and writing the
+//! output text from the output value was the largest cost of a Pass state (about 40 %). When
+//! the output is the input with one top-level field set (`"ResultPath": "$.name"`), the output
+//! text is the input text with that field's value replaced, or the field appended: the
+//! engine writes every document text itself, compact, with serde_json, so the input text
+//! has a known form and only the new value needs writing.
+//!
+//! The result is byte for byte the text serde_json writes for the output value. Debug builds
+//! check this on every use (`Execution::complete`), so every test that runs a Standard
+//! execution checks it too.
+
+use serde_json::Value;
+
+/// The text of the object `text` with its top-level field `name` set to `value` (written
+/// with serde_json): replaced in place when the field is there, appended last otherwise (as
+/// `JsonPath::set` does to the value). `None` when `text` is not a compact JSON object or
+/// when `name` would need escaping; the caller then writes the text from the value.
+pub(crate) fn set_field(text: &str, name: &str, value: &Value) -> Option<String> {
+    if name.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+        return None;
+    }
+    let b = text.as_bytes();
+    if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() + name.len() + 64);
+    let tail = match find_field(b, name.as_bytes())? {
+        Some((start, end)) => {
+            out.extend_from_slice(&b[..start]);
+            &b[end..]
+        }
+        None => {
+            out.extend_from_slice(&b[..b.len() - 1]);
+            if b.len() > 2 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            &b"}"[..]
+        }
+    };
+    serde_json::to_writer(&mut out, value).ok()?;
+    out.extend_from_slice(tail);
+    // The pieces are whole UTF-8 texts cut at ASCII bytes, and serde_json writes UTF-8.
+    String::from_utf8(out).ok()
+}
+
+/// Where the value of the top-level field `name` lies in the object text `b`: `Some(None)`
+/// when the object has no such field, `None` when `b` is not a compact JSON object.
+fn find_field(b: &[u8], name: &[u8]) -> Option<Option<(usize, usize)>> {
+    if b.len() == 2 {
+        return Some(None);
+    }
+    let mut i = 1;
+    loop {
+        let key_start = i;
+        i = skip_string(b, i)?;
+        // The key's text without its quotes: `name` needs no escaping, so equal names have
+        // equal texts.
+        let key = &b[key_start + 1..i - 1];
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let value_start = i;
+        i = skip_value(b, i)?;
+        if key == name {
+            return Some(Some((value_start, i)));
+        }
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') if i + 1 == b.len() => return Some(None),
+            _ => return None,
+        }
+    }
+}
+
+/// Bytes a scan inside a string stops at: `"` and `\`.
+const IN_STRING: u8 = 1;
+/// Bytes a scan over an object or array stops at: `"` and the brackets.
+const IN_CONTAINER: u8 = 2;
+/// Which scans stop at each byte. Most bytes of a JSON text need no look, and one table
+/// lookup a byte is the cheapest way to step over them.
+static STOPS: [u8; 256] = {
+    let mut t = [0; 256];
+    t[b'"' as usize] = IN_STRING | IN_CONTAINER;
+    t[b'\\' as usize] = IN_STRING;
+    t[b'{' as usize] = IN_CONTAINER;
+    t[b'}' as usize] = IN_CONTAINER;
+    t[b'[' as usize] = IN_CONTAINER;
+    t[b']' as usize] = IN_CONTAINER;
+    t
+};
+
+/// The index just after the string that starts at `i`.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    loop {
+        while STOPS[usize::from(*b.get(i)?)] & IN_STRING == 0 {
+            i += 1;
+        }
+        if b[i] == b'"' {
+            return Some(i + 1);
+        }
+        // A backslash and the byte it escapes.
+        i += 2;
+    }
+}
+
+/// The index just after the value that starts at `i`.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            loop {
+                while STOPS[usize::from(*b.get(i)?)] & IN_CONTAINER == 0 {
+                    i += 1;
+                }
+                match b[i] {
+                    b'"' => i = skip_string(b, i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    _ => {
+                        depth -= 1;
+                        i += 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                }
+            }
+        }
+        // A number, true, false or null: up to the next separator.
+        _ => {
+            while !matches!(b.get(i), None | Some(b',' | b'}' | b']')) {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::set_field;
+    use serde_json::json;
+
+    /// `set_field` gives serde_json's text of the value with the field set, for fields that
+    /// are there (first, middle, last) or not, and values of every kind, including strings
+    /// with quotes, backslashes, braces and commas that the scan must step over.
+    #[test]
+    fn set_field_writes_what_serde_json_writes() {
+        let docs = [
+            json!({}),
+            json!({"a": 1}),
+            json!({"a": "x\"}{,:[]\\", "b": {"c": [1, {"d": "]"}], "e": null}, "f": -1.5e-7}),
+            json!({"s": "\u{1}\n\\\"", "t": true, "u": false, "v": [], "w": {}}),
+            json!({"é": "ü", "last": {"order": "o-1", "step": 3}, "z": [[["deep"]]]}),
+        ];
+        let values = [
+            json!(null),
+            json!(0),
+            json!("new, \"quoted\" }"),
+            json!({"k": [1, 2, {"x": "}"}]}),
+            json!([]),
+        ];
+        let names = ["a", "b", "f", "t", "w", "z", "last", "new", "é"];
+        for doc in &docs {
+            let text = serde_json::to_string(doc).unwrap();
+            for name in names {
+                for value in &values {
+                    let mut expected = doc.clone();
+                    expected[name] = value.clone();
+                    let got = set_field(&text, name, value);
+                    assert_eq!(
+                        got.as_deref(),
+                        Some(serde_json::to_string(&expected).unwrap().as_str()),
+                        "{name} = {value} in {text}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Names that serde_json escapes, and texts that are not objects, are left to the caller.
+    #[test]
+    fn set_field_declines_what_it_cannot_write() {
+        let one = json!(1);
+        assert_eq!(set_field(r#"{"a":1}"#, "q\"", &one), None);
+        assert_eq!(set_field(r#"{"a":1}"#, "back\\slash", &one), None);
+        assert_eq!(set_field(r#"{"a":1}"#, "tab\t", &one), None);
+        assert_eq!(set_field("[1,2]", "a", &one), None);
+        assert_eq!(set_field("\"text\"", "a", &one), None);
+        assert_eq!(set_field("", "a", &one), None);
+        assert_eq!(set_field("{\"a\":1", "a", &one), None);
+    }
+}
