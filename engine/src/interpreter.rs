@@ -915,28 +915,33 @@ fn json_len_bound(v: &Value) -> usize {
 }
 
 impl Execution {
-    /// The output text of a Pass or Choice state that puts `result` into its input with `rp`,
-    /// written from the input text of its Entered event (`splice`) instead of from the whole
-    /// output value: the input's text for `ResultPath: null`, the input's text with one field
-    /// set for `$.name`. `None` where that does not apply; the text is then written from the
-    /// value.
+    /// The output text of a Pass or Choice state that puts `result` (evaluated from
+    /// `template`, if it came from one) into its input with `rp`, written from texts already
+    /// there instead of from the whole output value: the input's text (in its Entered event)
+    /// for `ResultPath: null`; the result's text from the template's constant pieces for `$`;
+    /// the input's text with one field set (`splice`) for `$.name`. `None` where that does not
+    /// apply; the text is then written from the value.
     fn passed_text(
         &self,
         state: &State,
         entered: EventId,
         rp: &ResultPath,
         result: &Value,
+        template: Option<&crate::template::Template>,
     ) -> Option<String> {
         if !passes_input_whole(state) {
             return None;
         }
-        let input = self.history.entered_input(entered)?;
         match rp {
-            ResultPath::Discard => Some(input.to_string()),
-            ResultPath::Replace => None,
+            ResultPath::Discard => Some(self.history.entered_input(entered)?.to_string()),
+            ResultPath::Replace => template?.text_of(result),
             ResultPath::At(p) => {
                 let name = p.single_field()?;
-                crate::splice::set_field(input, name, result)
+                let input = self.history.entered_input(entered)?;
+                let value = template
+                    .and_then(|t| t.text_of(result))
+                    .unwrap_or_else(|| to_json(result));
+                crate::splice::set_field(input, name, &value)
             }
         }
     }
@@ -1958,8 +1963,13 @@ impl Execution {
                             ));
                             if self.history.keeps_events() {
                                 // The output is the input: so is its text.
-                                self.output_text =
-                                    self.passed_text(state, entered, &ResultPath::Discard, &output);
+                                self.output_text = self.passed_text(
+                                    state,
+                                    entered,
+                                    &ResultPath::Discard,
+                                    &output,
+                                    None,
+                                );
                             }
                             return Outcome::Done(output, state.next);
                         }
@@ -1982,8 +1992,13 @@ impl Execution {
                                 try_or_fail!(take_path(state.output_path.as_ref(), input, context));
                             if self.history.keeps_events() {
                                 // The output is the input: so is its text.
-                                self.output_text =
-                                    self.passed_text(state, entered, &ResultPath::Discard, &output);
+                                self.output_text = self.passed_text(
+                                    state,
+                                    entered,
+                                    &ResultPath::Discard,
+                                    &output,
+                                    None,
+                                );
                             }
                             return Outcome::Done(output, state.next);
                         }
@@ -2001,7 +2016,11 @@ impl Execution {
                 // Standard executions measure the output's text, Express ones bound it.
                 let bound = self.fibers[fid].bound;
                 let (output_bound, output_text) = if self.history.keeps_events() {
-                    (None, self.passed_text(state, entered, result_path, &result))
+                    let template = parameters.as_ref();
+                    (
+                        None,
+                        self.passed_text(state, entered, result_path, &result, template),
+                    )
                 } else {
                     (passed_bound(state, bound, result_path, &result), None)
                 };
@@ -2059,7 +2078,7 @@ impl Execution {
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 if self.history.keeps_events() {
                     self.output_text =
-                        self.passed_text(state, entered, &ResultPath::Discard, &output);
+                        self.passed_text(state, entered, &ResultPath::Discard, &output, None);
                 } else {
                     let bound = self.fibers[fid].bound;
                     self.output_bound = passed_bound(state, bound, &ResultPath::Discard, &output);

@@ -26,6 +26,11 @@ pub(crate) enum Template {
     Proto {
         proto: Map<String, Value>,
         dynamic: Vec<(usize, Field)>,
+        /// The result's JSON text around its dynamic values, when they are all top-level
+        /// paths or calls: `pieces[0]`, the first dynamic value's text, `pieces[1]`, and so
+        /// on. The constant fields are written once, here, instead of on every Standard
+        /// state that records the result as text.
+        pieces: Option<Vec<String>>,
     },
     /// An object with at least one dynamic field, where two fields have the same name once
     /// `.$` is dropped: built field by field, so the later one wins as it always has.
@@ -79,7 +84,7 @@ impl Template {
                 .map(|t| t.eval(scope, rng, spares))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
-            Template::Proto { proto, dynamic } => {
+            Template::Proto { proto, dynamic, .. } => {
                 let Some(mut out) = spares.take_shaped(proto) else {
                     let mut out = spares.copy_of(proto);
                     for (index, f) in dynamic {
@@ -120,6 +125,38 @@ fn assign(slot: &mut Value, v: &Value) {
         (Value::Object(a), Value::Object(b)) => a.clone_from(b),
         (Value::Array(a), Value::Array(b)) => a.clone_from(b),
         (slot, v) => *slot = v.clone(),
+    }
+}
+
+impl Template {
+    /// The JSON text of `result`, a value this template evaluated to, written from the
+    /// template's constant pieces and the result's dynamic values (byte for byte what
+    /// serde_json writes for `result`). `None` for templates without pieces.
+    pub fn text_of(&self, result: &Value) -> Option<String> {
+        let Template::Proto {
+            dynamic,
+            pieces: Some(pieces),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let values = result.as_object()?;
+        let mut out = Vec::with_capacity(pieces.iter().map(String::len).sum::<usize>() + 32);
+        out.extend_from_slice(pieces[0].as_bytes());
+        let mut next = dynamic.iter().map(|(i, _)| *i).zip(&pieces[1..]).peekable();
+        for (index, v) in values.values().enumerate() {
+            let Some((_, piece)) = next.next_if(|(i, _)| *i == index) else {
+                continue;
+            };
+            serde_json::to_writer(&mut out, v).ok()?;
+            out.extend_from_slice(piece.as_bytes());
+        }
+        if next.peek().is_some() {
+            return None;
+        }
+        // The pieces are whole JSON texts and serde_json writes UTF-8.
+        String::from_utf8(out).ok()
     }
 }
 
@@ -235,7 +272,37 @@ fn prototype(fields: Vec<(String, Field)>) -> Template {
             other => dynamic.push((index, other)),
         }
     }
-    Template::Proto { proto, dynamic }
+    let pieces = pieces(&proto, &dynamic);
+    Template::Proto {
+        proto,
+        dynamic,
+        pieces,
+    }
+}
+
+/// The text pieces of a prototype (see `Template::Proto`): `None` when a dynamic field is a
+/// nested template, whose text has constant parts of its own.
+fn pieces(proto: &Map<String, Value>, dynamic: &[(usize, Field)]) -> Option<Vec<String>> {
+    if dynamic.iter().any(|(_, f)| matches!(f, Field::Nested(_))) {
+        return None;
+    }
+    let mut pieces = Vec::with_capacity(dynamic.len() + 1);
+    let mut current = String::from("{");
+    for (index, (name, v)) in proto.iter().enumerate() {
+        if index > 0 {
+            current.push(',');
+        }
+        current.push_str(&serde_json::to_string(name).ok()?);
+        current.push(':');
+        if dynamic.iter().any(|(i, _)| *i == index) {
+            pieces.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(&serde_json::to_string(v).ok()?);
+        }
+    }
+    current.push('}');
+    pieces.push(current);
+    Some(pieces)
 }
 
 fn is_dynamic(v: &Value) -> bool {
@@ -359,6 +426,41 @@ mod tests {
         let built = t.eval(&scope, &mut rng, &mut pool).unwrap();
         assert_eq!(serde_json::to_string(&built).unwrap(), expected);
         assert_eq!(pool.maps.len(), 1);
+    }
+
+    /// A result's text from the template's pieces is serde_json's text of the result, with
+    /// dynamic fields first, last, alone or between constants, names that need escaping and
+    /// constant subtrees; a template with a nested dynamic object has no pieces.
+    #[test]
+    fn text_from_pieces_is_serde_json_text() {
+        let input = json!({"x": "e\"x", "n": 2.5, "o": {"k": [1, null]}});
+        let vars = Map::new();
+        let scope = Scope {
+            input: &input,
+            context: &Value::Null,
+            variables: &vars,
+        };
+        let templates = [
+            json!({"a.$": "$.x"}),
+            json!({"a.$": "$.x", "b": 1}),
+            json!({"b": {"deep": [1, "two"]}, "a.$": "$.o"}),
+            json!({"q\"uote": "c", "a.$": "$.n", "t\tab": null, "sum.$": "States.MathAdd(1, 2)"}),
+            json!({"é": "ü", "whole.$": "$", "last": false}),
+        ];
+        for v in &templates {
+            let t = Template::compile(v, "/Parameters").unwrap();
+            let result = t.eval(&scope, &mut Rng::new(1), &mut Spares::default()).unwrap();
+            assert_eq!(
+                t.text_of(&result).as_deref(),
+                Some(serde_json::to_string(&result).unwrap().as_str()),
+                "{v}"
+            );
+        }
+        let nested = Template::compile(&json!({"a": {"b.$": "$.x"}}), "/Parameters").unwrap();
+        let result = nested
+            .eval(&scope, &mut Rng::new(1), &mut Spares::default())
+            .unwrap();
+        assert_eq!(nested.text_of(&result), None);
     }
 
     /// Only small objects are kept, and only a few of them.
