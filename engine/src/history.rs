@@ -793,6 +793,16 @@ impl History {
         id
     }
 
+    /// Makes room for `additional` more events in a history that keeps them, up to the
+    /// events quota.
+    pub fn reserve(&mut self, additional: usize) {
+        if self.keep {
+            let quota = crate::interpreter::MAX_HISTORY_EVENTS as usize;
+            let room = quota.saturating_sub(self.events.len());
+            self.events.reserve(additional.min(room));
+        }
+    }
+
     /// The input text of a kept top-level `*StateEntered` event.
     pub fn entered_input(&self, id: EventId) -> Option<&str> {
         if id.0 & CHILD_BIT != 0 {

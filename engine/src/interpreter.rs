@@ -325,12 +325,12 @@ impl Definition {
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
         let mut execution = Execution {
             machine: self.machine.clone(),
-            // Room for a run through every top-level state once (Entered and Exited, and the
-            // execution's own two events): growing the list as it fills cost 4 % of a short
-            // Standard execution.
+            // Room for a run through every state once (`Definition::expected_events`):
+            // growing the list as it fills cost 4 % of a short Standard execution, and a tenth
+            // of a Parallel one.
             history: History::new(
                 config.workflow_type == WorkflowType::Standard,
-                2 * self.machine.states.len() + 2,
+                self.expected_events,
             ),
             rng: Rng::new(config.seed),
             spares: Spares::default(),
@@ -2646,6 +2646,9 @@ impl Execution {
         // Every iteration gets a fiber of its own: growing the list once, here, spares the
         // copies of doubling it step by step (7 % of a 100,000-item Map's instructions).
         self.fibers.reserve(n);
+        // The same for a Standard history: one run through the processor per item.
+        self.history
+            .reserve(n.saturating_mul(4 + spec.processor.events_per_pass()));
         let started = self.record(fid, EventKind::MapStateStarted { length: n });
         let join = Join {
             input,

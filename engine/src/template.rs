@@ -449,7 +449,9 @@ mod tests {
         ];
         for v in &templates {
             let t = Template::compile(v, "/Parameters").unwrap();
-            let result = t.eval(&scope, &mut Rng::new(1), &mut Spares::default()).unwrap();
+            let result = t
+                .eval(&scope, &mut Rng::new(1), &mut Spares::default())
+                .unwrap();
             assert_eq!(
                 t.text_of(&result).as_deref(),
                 Some(serde_json::to_string(&result).unwrap().as_str()),
