@@ -946,6 +946,15 @@ impl Execution {
         }
     }
 
+    /// Notes that a Standard state's output is its input unchanged (when its paths are `$`):
+    /// its output text is then its input's.
+    fn output_is_input(&mut self, state: &State, entered: EventId) {
+        if self.history.keeps_events() {
+            self.output_text =
+                self.passed_text(state, entered, &ResultPath::Discard, &Value::Null, None);
+        }
+    }
+
     /// The same execution with a deliberate bug, for testing the property tests (see
     /// [`Fault`]). Only test builds with the `faults` feature have this.
     #[cfg(feature = "faults")]
@@ -1961,16 +1970,7 @@ impl Execution {
                                 output,
                                 context
                             ));
-                            if self.history.keeps_events() {
-                                // The output is the input: so is its text.
-                                self.output_text = self.passed_text(
-                                    state,
-                                    entered,
-                                    &ResultPath::Discard,
-                                    &output,
-                                    None,
-                                );
-                            }
+                            self.output_is_input(state, entered);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::Discard => {
@@ -1990,16 +1990,7 @@ impl Execution {
                             ));
                             let output =
                                 try_or_fail!(take_path(state.output_path.as_ref(), input, context));
-                            if self.history.keeps_events() {
-                                // The output is the input: so is its text.
-                                self.output_text = self.passed_text(
-                                    state,
-                                    entered,
-                                    &ResultPath::Discard,
-                                    &output,
-                                    None,
-                                );
-                            }
+                            self.output_is_input(state, entered);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::At(_) => try_or_fail!(effective_input(
@@ -2077,8 +2068,7 @@ impl Execution {
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 if self.history.keeps_events() {
-                    self.output_text =
-                        self.passed_text(state, entered, &ResultPath::Discard, &output, None);
+                    self.output_is_input(state, entered);
                 } else {
                     let bound = self.fibers[fid].bound;
                     self.output_bound = passed_bound(state, bound, &ResultPath::Discard, &output);
