@@ -347,7 +347,7 @@ pub fn retries(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
             continue;
         };
         let (Some(mock), Some(retriers)) =
-            (rendered.mocks.get(name), rendered.task_retries.get(name))
+            (rendered.mocks.get(&**name), rendered.task_retries.get(&**name))
         else {
             continue;
         };

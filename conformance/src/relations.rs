@@ -374,7 +374,7 @@ fn calls_from(history: &[engine::Event]) -> Vec<engine::ScriptedCall> {
         let name = loop {
             let Some(p) = prev(j) else { break None };
             if let EventKind::StateEntered { name, .. } = &history[p].kind {
-                break Some(name.clone());
+                break Some(name.to_string());
             }
             j = p;
         };

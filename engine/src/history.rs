@@ -7,6 +7,7 @@
 use crate::clock::Timestamp;
 use serde_json::{json, Map, Value};
 use std::fmt;
+use std::sync::Arc;
 
 /// An event's position in the history: 1 for the first event, 0 for "none".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -95,8 +96,8 @@ pub enum EventKind {
     StateEntered {
         /// The state's `Type` (`Pass`, `Wait`, ...).
         state_type: &'static str,
-        /// The state's name.
-        name: String,
+        /// The state's name (shared with the state, not copied).
+        name: Arc<str>,
         /// The state input as JSON text.
         input: String,
     },
@@ -104,8 +105,8 @@ pub enum EventKind {
     StateExited {
         /// The state's `Type`.
         state_type: &'static str,
-        /// The state's name.
-        name: String,
+        /// The state's name (shared with the state, not copied).
+        name: Arc<str>,
         /// The state output as JSON text.
         output: String,
         /// The variables the state assigned, each value as JSON text
@@ -345,7 +346,8 @@ impl EventKind {
 
 impl Event {
     /// The bytes this event occupies: its own record plus the heap memory of its texts (by
-    /// capacity). The benchmarks report memory per event from it.
+    /// capacity). A state event's name is shared with the compiled state and not counted. The
+    /// benchmarks report memory per event from it.
     pub fn memory_bytes(&self) -> usize {
         fn s(text: &String) -> usize {
             text.capacity()
@@ -366,15 +368,11 @@ impl Event {
             | EventKind::MapRunFailed { error, cause }
             | EventKind::ActivityFailed { error, cause }
             | EventKind::ActivityTimedOut { error, cause } => o(error) + o(cause),
-            EventKind::StateEntered { name, input, .. } => s(name) + s(input),
+            EventKind::StateEntered { input, .. } => s(input),
             EventKind::StateExited {
-                name,
-                output,
-                assigned,
-                ..
+                output, assigned, ..
             } => {
-                s(name)
-                    + s(output)
+                s(output)
                     + assigned.as_ref().map_or(0, |vars| {
                         vars.iter()
                             .map(|(k, v)| k.capacity() + v.as_str().map_or(0, str::len))
@@ -506,7 +504,7 @@ impl Event {
             ),
             EventKind::StateEntered { name, input, .. } => (
                 "stateEnteredEventDetails",
-                json!({"name": name, "input": input, "inputDetails": {"truncated": false}}),
+                json!({"name": &**name, "input": input, "inputDetails": {"truncated": false}}),
             ),
             EventKind::StateExited {
                 name,
@@ -514,8 +512,7 @@ impl Event {
                 assigned,
                 ..
             } => {
-                let mut d =
-                    json!({"name": name, "output": output, "outputDetails": {"truncated": false}});
+                let mut d = json!({"name": &**name, "output": output, "outputDetails": {"truncated": false}});
                 if let Some(vars) = assigned.as_ref().filter(|v| !v.is_empty()) {
                     d["assignedVariables"] = Value::Object(vars.clone());
                     d["assignedVariablesDetails"] = json!({"truncated": false});
@@ -862,7 +859,7 @@ mod tests {
     fn memory_bytes_counts_the_record_and_its_texts() {
         let mut input = String::with_capacity(64);
         input.push_str("{}");
-        let name = String::from("Step");
+        let name: std::sync::Arc<str> = std::sync::Arc::from("Step");
         let event = Event {
             id: EventId(2),
             previous_event_id: EventId(1),
@@ -873,7 +870,8 @@ mod tests {
                 input,
             },
         };
-        assert_eq!(event.memory_bytes(), std::mem::size_of::<Event>() + 64 + 4);
+        // The name is shared with the state, so only the input's 64 bytes count.
+        assert_eq!(event.memory_bytes(), std::mem::size_of::<Event>() + 64);
         let bare = Event {
             kind: EventKind::ParallelStateStarted,
             ..event

@@ -1573,7 +1573,7 @@ impl Execution {
         };
         let entered = self.record_state_event(fid, true, || EventKind::StateEntered {
             state_type: state.kind.type_name(),
-            name: state.name.0.clone(),
+            name: state.shared_name.clone(),
             input: input_text,
         });
         let entered_at = self.now;
@@ -1697,7 +1697,7 @@ impl Execution {
                 }
                 self.record_state_event(fid, false, || EventKind::StateExited {
                     state_type: state.kind.type_name(),
-                    name: state.name.0.clone(),
+                    name: state.shared_name.clone(),
                     output: text.clone().unwrap_or_default(),
                     assigned: assigned_text,
                 });

@@ -159,6 +159,9 @@ impl StateMachine {
 #[derive(Debug, Clone)]
 pub(crate) struct State {
     pub name: StateName,
+    /// The name once more, shared by the events that carry it: a Standard execution records
+    /// two a transition, and a copy of the name for each was two allocations.
+    pub shared_name: Arc<str>,
     pub kind: StateKind,
     /// `InputPath`: `None` when `null` (the input becomes `{}`).
     pub input_path: Option<JsonPath>,
@@ -749,6 +752,7 @@ impl Compiler {
         let assign = self.template(obj, "Assign", loc);
         Some(State {
             name: StateName(name.to_string()),
+            shared_name: Arc::from(name),
             kind,
             input_path,
             output_path,
