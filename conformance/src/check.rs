@@ -346,9 +346,10 @@ pub fn retries(rendered: &Rendered, h: &[Event]) -> Result<(), String> {
         else {
             continue;
         };
-        let (Some(mock), Some(retriers)) =
-            (rendered.mocks.get(&**name), rendered.task_retries.get(&**name))
-        else {
+        let (Some(mock), Some(retriers)) = (
+            rendered.mocks.get(&**name),
+            rendered.task_retries.get(&**name),
+        ) else {
             continue;
         };
         let (want, delays) = expected_attempts(mock, retriers);
