@@ -1200,7 +1200,7 @@ impl Execution {
                 };
                 out.push(WaitingTask {
                     token: a.token.clone(),
-                    state_name: state.name.0.clone(),
+                    state_name: state.name.0.to_string(),
                     resource,
                     input: a.input.clone(),
                     needs_worker: !a.worker_started,
@@ -1573,7 +1573,7 @@ impl Execution {
         };
         let entered = self.record_state_event(fid, true, || EventKind::StateEntered {
             state_type: state.kind.type_name(),
-            name: state.shared_name.clone(),
+            name: state.name.0.clone(),
             input: input_text,
         });
         let entered_at = self.now;
@@ -1697,7 +1697,7 @@ impl Execution {
                 }
                 self.record_state_event(fid, false, || EventKind::StateExited {
                     state_type: state.kind.type_name(),
-                    name: state.shared_name.clone(),
+                    name: state.name.0.clone(),
                     output: text.clone().unwrap_or_default(),
                     assigned: assigned_text,
                 });
@@ -1855,7 +1855,7 @@ impl Execution {
             },
             "State": {
                 "EnteredTime": entered_at.to_rfc3339(),
-                "Name": state.name.0,
+                "Name": state.name.as_str(),
                 "RetryCount": retry_count,
             },
         });
@@ -2680,7 +2680,7 @@ impl Execution {
                 .record_with(after, now, false, || EventKind::MapIteration {
                     what: "Started",
                     index,
-                    name: state.name.0.clone(),
+                    name: state.name.0.to_string(),
                 });
             let child = self.spawn(
                 fid,
@@ -2769,7 +2769,7 @@ impl Execution {
                         EventKind::MapIteration {
                             what: "Succeeded",
                             index: slot,
-                            name: state.name.0.clone(),
+                            name: state.name.0.to_string(),
                         }
                     });
                     if let Phase::Join(join) = &mut self.fibers[parent].phase {
@@ -2796,7 +2796,7 @@ impl Execution {
                         EventKind::MapIteration {
                             what: "Failed",
                             index: slot,
-                            name: state.name.0.clone(),
+                            name: state.name.0.to_string(),
                         },
                     );
                 }
@@ -2813,7 +2813,7 @@ impl Execution {
                             EventKind::MapIteration {
                                 what: "Aborted",
                                 index: i,
-                                name: state.name.0.clone(),
+                                name: state.name.0.to_string(),
                             },
                         );
                     }

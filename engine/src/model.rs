@@ -14,9 +14,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-/// The name of a state, unique across the whole definition.
+/// The name of a state, unique across the whole definition. Shared (`Arc`), because the
+/// state's events carry it: a Standard execution records two a transition, and a copy of the
+/// name for each was two allocations.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StateName(pub String);
+pub struct StateName(pub Arc<str>);
 
 impl StateName {
     /// The name as written.
@@ -101,8 +103,7 @@ impl Definition {
             refused: [None, None],
             expected_events: 0,
         };
-        definition.expected_events = (2 + definition.machine.events_per_pass())
-            .min(crate::interpreter::MAX_HISTORY_EVENTS as usize);
+        definition.expected_events = definition.machine.expected_events();
         definition.refused = [false, true].map(|express| {
             let refused = crate::sync_task::express_refusals(&definition.source, express);
             (!refused.is_empty()).then(|| crate::sync_task::invalid_definition_message(&refused))
@@ -132,6 +133,12 @@ pub(crate) struct StateMachine {
 }
 
 impl StateMachine {
+    /// The events of a Standard execution of this machine that runs through every state
+    /// once: its own started and ended events and `events_per_pass`, within the quota.
+    pub fn expected_events(&self) -> usize {
+        (2 + self.events_per_pass()).min(crate::interpreter::MAX_HISTORY_EVENTS as usize)
+    }
+
     /// The events of one run through every state: Entered and Exited, and for a Parallel or
     /// Map state its own started and succeeded events and its branches' (a Map's processor
     /// counted once, with its iteration's started and succeeded events).
@@ -159,9 +166,6 @@ impl StateMachine {
 #[derive(Debug, Clone)]
 pub(crate) struct State {
     pub name: StateName,
-    /// The name once more, shared by the events that carry it: a Standard execution records
-    /// two a transition, and a copy of the name for each was two allocations.
-    pub shared_name: Arc<str>,
     pub kind: StateKind,
     /// `InputPath`: `None` when `null` (the input becomes `{}`).
     pub input_path: Option<JsonPath>,
@@ -751,8 +755,7 @@ impl Compiler {
         };
         let assign = self.template(obj, "Assign", loc);
         Some(State {
-            name: StateName(name.to_string()),
-            shared_name: Arc::from(name),
+            name: StateName(Arc::from(name)),
             kind,
             input_path,
             output_path,

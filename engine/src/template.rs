@@ -12,6 +12,7 @@ use crate::intrinsics::Intrinsic;
 use crate::jsonpath::JsonPath;
 use crate::scope::{Rng, Scope};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A compiled payload template.
 #[derive(Debug, Clone)]
@@ -85,23 +86,19 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Proto { proto, dynamic, .. } => {
-                let Some(mut out) = spares.take_shaped(proto) else {
-                    let mut out = spares.copy_of(proto);
-                    for (index, f) in dynamic {
-                        let v = f.eval(scope, rng, spares)?;
-                        if let Some((_, slot)) = out.iter_mut().nth(*index) {
-                            *slot = v;
-                        }
-                    }
-                    return Ok(Value::Object(out));
+                // A spare with the prototype's keys keeps old values: each is written over in
+                // place, reusing its allocations where the kinds match. A copy of the
+                // prototype has the constants already.
+                let (mut out, has_constants) = match spares.take_shaped(proto) {
+                    Some(m) => (m, false),
+                    None => (spares.copy_of(proto), true),
                 };
-                // A spare with the prototype's keys: every value is written over the old one
-                // in place, reusing its allocations where the kinds match.
                 let mut dynamic = dynamic.iter().peekable();
                 for (index, (slot, constant)) in out.values_mut().zip(proto.values()).enumerate() {
                     match dynamic.next_if(|(i, _)| *i == index) {
                         Some((_, f)) => f.eval_into(slot, scope, rng, spares)?,
-                        None => assign(slot, constant),
+                        None if !has_constants => assign(slot, constant),
+                        None => {}
                     }
                 }
                 Ok(Value::Object(out))
@@ -171,8 +168,10 @@ impl Field {
         spares: &mut Spares,
     ) -> Result<(), TemplateError> {
         match self {
-            Field::Path { path, .. } if path.is_reference() => match scope.resolve_cow(path) {
-                Some(v) => assign(slot, &v),
+            Field::Path { path, .. } => match scope.resolve_cow(path) {
+                Some(Cow::Borrowed(v)) => assign(slot, v),
+                Some(Cow::Owned(v)) => *slot = v,
+                // `eval` writes the error.
                 None => *slot = self.eval(scope, rng, spares)?,
             },
             _ => *slot = self.eval(scope, rng, spares)?,

@@ -81,7 +81,7 @@ impl Execution {
                 error: f.error.clone().unwrap_or_default(),
                 cause: f.cause.clone().unwrap_or_default(),
                 location,
-                state: state.name.0.clone(),
+                state: state.name.0.to_string(),
             },
         );
         self.fibers[fid].last = id;

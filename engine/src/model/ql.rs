@@ -232,8 +232,7 @@ impl Compiler {
         };
         let root = JsonPath::parse("$").expect("'$' is a valid path");
         Some(State {
-            name: StateName(name.to_string()),
-            shared_name: std::sync::Arc::from(name),
+            name: StateName(std::sync::Arc::from(name)),
             kind,
             input_path: Some(root.clone()),
             output_path: Some(root),
@@ -245,8 +244,7 @@ impl Compiler {
 
     fn unsupported_state(&mut self, name: &str, what: String, next: Transition) -> State {
         State {
-            name: StateName(name.to_string()),
-            shared_name: std::sync::Arc::from(name),
+            name: StateName(std::sync::Arc::from(name)),
             kind: StateKind::Unsupported { what },
             input_path: None,
             output_path: None,
