@@ -880,18 +880,23 @@ fn passes_input_whole(state: &State) -> bool {
 /// It holds because `json_len_bound` adds up over fields: setting a field adds at most its
 /// name's and the new value's bounds (the old value's bound is taken away), and each object
 /// the path creates adds its braces and name.
+///
+/// With `ResultPath: $` the output is the result, and a result evaluated from `template` is
+/// bounded from the template's constant text (`Template::bound_of`) without the input's bound.
 fn passed_bound(
     state: &State,
     input_bound: usize,
     rp: &ResultPath,
     result: &Value,
+    template: Option<&crate::template::Template>,
 ) -> Option<usize> {
-    if input_bound == usize::MAX || !passes_input_whole(state) {
+    if !passes_input_whole(state) {
         return None;
     }
     match rp {
+        ResultPath::Replace => template?.bound_of(input_bound),
+        _ if input_bound == usize::MAX => None,
         ResultPath::Discard => Some(input_bound),
-        ResultPath::Replace => None,
         ResultPath::At(p) => Some(input_bound + json_len_bound(result) + p.set_bound_overhead()),
     }
 }
@@ -899,7 +904,7 @@ fn passed_bound(
 /// An upper bound of `v`'s JSON length: a string escapes each byte to at most six
 /// (`\u001f`), a number prints in at most 24 characters (ryu's longest `f64`; integers take
 /// at most 20 digits and a sign), `false` and `null` in 5.
-fn json_len_bound(v: &Value) -> usize {
+pub(crate) fn json_len_bound(v: &Value) -> usize {
     match v {
         Value::String(s) => 2 + 6 * s.len(),
         Value::Array(a) => 2 + a.len() + a.iter().map(json_len_bound).sum::<usize>(),
@@ -1014,7 +1019,8 @@ impl Execution {
 
     /// Tells the scheduler the fiber's current phase and wake-up time. Every change of
     /// `Fiber::phase` (other than in place within a Join or an Awaiting) or `Fiber::wake`
-    /// goes through here, through [`Execution::set_phase`] or [`Execution::take_phase`].
+    /// goes through here, through [`Execution::set_phase`] or [`Execution::take_phase`], or,
+    /// for the fiber being stepped, once at the end of [`Execution::step`].
     fn refresh(&mut self, fid: FiberId) {
         let f = &self.fibers[fid];
         let slot = match f.phase {
@@ -1472,9 +1478,29 @@ impl Execution {
     }
 
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
+    #[inline]
     fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
         self.use_variables_of(fid);
-        match self.take_phase(fid) {
+        // The phase is taken out without telling the scheduler, which hears of the fiber's
+        // phase once, when the step is over: a fiber that goes from one state to the next
+        // is runnable before and after, and telling the scheduler it was idle in between
+        // cost two updates of its tree a step. Nothing in a step reads the scheduler's
+        // record of the fiber being stepped; the step loop reads it when the step is over.
+        let phase = std::mem::replace(&mut self.fibers[fid].phase, Phase::Finished);
+        let done = self.step_phase(h, fid, phase);
+        self.refresh(fid);
+        done
+    }
+
+    /// [`Execution::step`] on the phase taken out of the fiber.
+    #[inline]
+    fn step_phase(
+        &mut self,
+        h: &mut dyn TaskHandler,
+        fid: FiberId,
+        phase: Phase,
+    ) -> Result<(), TaskHandlerError> {
+        match phase {
             Phase::Enter(input) => self.enter(h, fid, input),
             Phase::Sleeping(resume) => self.resume(h, fid, resume),
             Phase::Awaiting(waiting) => {
@@ -1490,7 +1516,7 @@ impl Execution {
                 self.task_answer(fid, spec, run, response, Some(error))
             }
             other => {
-                self.set_phase(fid, other);
+                self.fibers[fid].phase = other;
                 Ok(())
             }
         }
@@ -2013,7 +2039,10 @@ impl Execution {
                         self.passed_text(state, entered, result_path, &result, template),
                     )
                 } else {
-                    (passed_bound(state, bound, result_path, &result), None)
+                    (
+                        passed_bound(state, bound, result_path, &result, parameters.as_ref()),
+                        None,
+                    )
                 };
                 let combined = try_or_fail!(apply_result_path(
                     result_path,
@@ -2071,7 +2100,8 @@ impl Execution {
                     self.output_is_input(state, entered);
                 } else {
                     let bound = self.fibers[fid].bound;
-                    self.output_bound = passed_bound(state, bound, &ResultPath::Discard, &output);
+                    self.output_bound =
+                        passed_bound(state, bound, &ResultPath::Discard, &output, None);
                 }
                 Outcome::Done(output, Transition::Next(next))
             }
@@ -2543,8 +2573,26 @@ impl Execution {
             map_run: None,
             keep_results: keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path),
         };
+        self.fibers.reserve(n);
+        // An Express branch starts with its input's length bound, for its states to bound
+        // theirs from (Standard ones measure their texts).
+        let bound = if self.history.keeps_events() {
+            usize::MAX
+        } else {
+            json_len_bound(&branch_input)
+        };
+        // Every branch but the last gets a copy of the input; the last one gets the input.
+        let mut branch_input = Some(branch_input);
         for (i, b) in spec.branches.iter().enumerate() {
-            join.children[i] = Some(self.spawn(fid, i, b.clone(), branch_input.clone(), None));
+            let input = if i + 1 == n {
+                branch_input.take()
+            } else {
+                branch_input.clone()
+            };
+            let input = input.unwrap_or_default();
+            let child = self.spawn(fid, i, b.clone(), input, None);
+            self.fibers[child].bound = bound;
+            join.children[i] = Some(child);
         }
         self.set_phase(fid, Phase::Join(Box::new(join)));
     }

@@ -9,7 +9,7 @@
 
 use crate::diagnostics::{Diagnostic, DiagnosticCode};
 use crate::intrinsics::Intrinsic;
-use crate::jsonpath::JsonPath;
+use crate::jsonpath::{JsonPath, PathRoot};
 use crate::scope::{Rng, Scope};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -32,6 +32,11 @@ pub(crate) enum Template {
         /// on. The constant fields are written once, here, instead of on every Standard
         /// state that records the result as text.
         pieces: Option<Vec<String>>,
+        /// The pieces' total length, and whether every dynamic value is a reference path into
+        /// the input, whose text is a part of the input's: `Template::bound_of` is then
+        /// worked out without looking at the result.
+        pieces_len: usize,
+        input_refs_only: bool,
     },
     /// An object with at least one dynamic field, where two fields have the same name once
     /// `.$` is dropped: built field by field, so the later one wins as it always has.
@@ -119,6 +124,10 @@ impl Template {
 fn assign(slot: &mut Value, v: &Value) {
     match (slot, v) {
         (Value::String(a), Value::String(b)) => a.clone_from(b),
+        // Scalars over scalars of their kind: no drop of the old value to call.
+        (Value::Number(a), Value::Number(b)) => a.clone_from(b),
+        (Value::Bool(a), Value::Bool(b)) => *a = *b,
+        (Value::Null, Value::Null) => {}
         (Value::Object(a), Value::Object(b)) => a.clone_from(b),
         (Value::Array(a), Value::Array(b)) => a.clone_from(b),
         (slot, v) => *slot = v.clone(),
@@ -133,31 +142,61 @@ impl Template {
         let Template::Proto {
             dynamic,
             pieces: Some(pieces),
+            pieces_len,
             ..
         } = self
         else {
             return None;
         };
         let values = result.as_object()?;
-        let mut out = Vec::with_capacity(pieces.iter().map(String::len).sum::<usize>() + 32);
+        let mut out = Vec::with_capacity(pieces_len + 32);
         out.extend_from_slice(pieces[0].as_bytes());
-        let mut next = dynamic.iter().map(|(i, _)| *i).zip(&pieces[1..]).peekable();
-        for (index, v) in values.values().enumerate() {
-            let Some((_, piece)) = next.next_if(|(i, _)| *i == index) else {
-                continue;
-            };
+        // The dynamic fields' positions ascend.
+        let mut values = values.values();
+        let mut at = 0;
+        for ((index, _), piece) in dynamic.iter().zip(&pieces[1..]) {
+            let v = values.nth(index - at)?;
+            at = index + 1;
             serde_json::to_writer(&mut out, v).ok()?;
             out.extend_from_slice(piece.as_bytes());
-        }
-        if next.peek().is_some() {
-            return None;
         }
         // The pieces are whole JSON texts and serde_json writes UTF-8.
         String::from_utf8(out).ok()
     }
 }
 
+impl Template {
+    /// An upper bound of the JSON length of a value this template evaluated to against an
+    /// input whose JSON length is at most `input_bound`, without looking at the value: the
+    /// constant pieces' exact length plus `input_bound` for each dynamic value, when they
+    /// are all reference paths into the input (the text of each is a part of the input's).
+    /// `None` otherwise, or when `input_bound` is not known (`usize::MAX`). The bound of a
+    /// chain of such states grows by its pieces each state; the caller measures the output
+    /// again when the bound passes its limit.
+    pub fn bound_of(&self, input_bound: usize) -> Option<usize> {
+        match self {
+            Template::Proto {
+                dynamic,
+                pieces: Some(_),
+                pieces_len,
+                input_refs_only: true,
+                ..
+            } if input_bound != usize::MAX => {
+                Some(pieces_len.saturating_add(input_bound.saturating_mul(dynamic.len())))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Field {
+    /// Whether the field is a reference path into the input (`$.a.b[0]`): its value's text
+    /// is a part of the input's text.
+    fn is_input_ref(&self) -> bool {
+        matches!(self, Field::Path { path, .. }
+            if *path.root() == PathRoot::Input && path.is_reference())
+    }
+
     /// Like [`Field::eval`], written over `slot`: a path's value is copied into the slot's
     /// own allocation where it can be.
     fn eval_into(
@@ -272,10 +311,14 @@ fn prototype(fields: Vec<(String, Field)>) -> Template {
         }
     }
     let pieces = pieces(&proto, &dynamic);
+    let pieces_len = pieces.iter().flatten().map(String::len).sum();
+    let input_refs_only = dynamic.iter().all(|(_, f)| f.is_input_ref());
     Template::Proto {
         proto,
         dynamic,
         pieces,
+        pieces_len,
+        input_refs_only,
     }
 }
 
@@ -462,6 +505,54 @@ mod tests {
             .eval(&scope, &mut Rng::new(1), &mut Spares::default())
             .unwrap();
         assert_eq!(nested.text_of(&result), None);
+    }
+
+    /// A result's bound from the template's pieces is its constant text's exact length plus
+    /// the input's bound for each dynamic value, when all of them are reference paths into
+    /// the input; there is none otherwise. It is never below the result's length.
+    #[test]
+    fn bound_from_pieces_holds() {
+        let input = json!({"x": "\u{1}\"", "n": -1.5e300, "o": {"k": [1, null, "é"]}});
+        let vars = Map::new();
+        let scope = Scope {
+            input: &input,
+            context: &Value::Null,
+            variables: &vars,
+        };
+        let input_len = serde_json::to_string(&input).unwrap().len();
+        let templates = [
+            // `{"a":` and `}`.
+            (json!({"a.$": "$.x"}), Some(6 + input_len)),
+            // `{"b":1,"a":`, `,"all":` and `,"c":"long constant"}`.
+            (
+                json!({"b": 1, "a.$": "$.n", "all.$": "$", "c": "long constant"}),
+                Some(11 + 7 + 21 + 2 * input_len),
+            ),
+            (
+                json!({"a.$": "$.o.k[2]", "q\"uote": [true]}),
+                Some(5 + 18 + input_len),
+            ),
+            // Not parts of the input's text: the context, a call, a path that collects.
+            (json!({"v.$": "$$"}), None),
+            (json!({"n.$": "States.MathAdd(1, 2)", "a.$": "$.x"}), None),
+            (json!({"all.$": "$..k"}), None),
+            // No pieces: a nested template.
+            (json!({"a": {"b.$": "$.x"}}), None),
+        ];
+        for (v, expected) in &templates {
+            let t = Template::compile(v, "/Parameters").unwrap();
+            assert_eq!(t.bound_of(input_len), *expected, "{v}");
+            assert_eq!(t.bound_of(usize::MAX), None, "{v}");
+            if let Some(bound) = expected {
+                let result = t
+                    .eval(&scope, &mut Rng::new(1), &mut Spares::default())
+                    .unwrap();
+                assert!(
+                    *bound >= serde_json::to_string(&result).unwrap().len(),
+                    "{v}"
+                );
+            }
+        }
     }
 
     /// Only small objects are kept, and only a few of them.

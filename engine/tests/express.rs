@@ -415,3 +415,56 @@ fn express_and_standard_agree_on_the_output_size_limit_around_it() {
         }
     }
 }
+
+/// The same inside a Parallel branch, whose states bound a template's result from their
+/// input's bound (`{"big.$": "$.big", ...}` is at most its constant text plus the input):
+/// Express and Standard fail at the same sizes, with the state that crossed the limit.
+#[test]
+fn express_and_standard_agree_on_the_size_limit_of_branch_templates() {
+    let d = Definition::parse(
+        &json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "ResultPath": null,
+        "End": true, "Branches": [{"StartAt": "X", "States": {
+            "X": {"Type": "Pass", "Parameters": {"big.$": "$.big", "pad": "pp"}, "Next": "Y"},
+            "Y": {"Type": "Pass", "Parameters": {"big.$": "$.big", "more": "qqqq"}, "End": true}
+        }}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let y_fixed = r#"{"big":"","more":"qqqq"}"#.len();
+    let x_fixed = r#"{"big":"","pad":"pp"}"#.len();
+    let limit = engine::PAYLOAD_LIMIT_BYTES;
+    for n in [
+        limit - y_fixed - 1,
+        limit - y_fixed,
+        limit - y_fixed + 1,
+        limit - x_fixed,
+        limit - x_fixed + 1,
+    ] {
+        let input = json!({ "big": "a".repeat(n) });
+        let outcome = |ty: WorkflowType| {
+            let config = ExecutionConfig {
+                workflow_type: ty,
+                ..ExecutionConfig::default()
+            };
+            let r = d.execute(input.clone(), &config).unwrap();
+            (r.status, r.error, r.cause)
+        };
+        let standard = outcome(WorkflowType::Standard);
+        assert_eq!(outcome(WorkflowType::Express), standard, "big of {n} bytes");
+        let failing = if n + x_fixed > limit {
+            "X"
+        } else if n + y_fixed > limit {
+            "Y"
+        } else {
+            assert_eq!(standard.0, ExecutionStatus::Succeeded, "{n}");
+            continue;
+        };
+        assert_eq!(standard.0, ExecutionStatus::Failed, "{n}");
+        assert_eq!(standard.1.as_deref(), Some("States.DataLimitExceeded"));
+        assert_eq!(
+            standard.2.as_deref(),
+            Some(format!("The state/task '{failing}' returned a result with a size exceeding the maximum number of bytes service limit.").as_str()),
+            "{n}"
+        );
+    }
+}
