@@ -26,7 +26,10 @@ pub(crate) enum Template {
     /// small template's cost), and writes the dynamic fields in by position.
     Proto {
         proto: Map<String, Value>,
-        dynamic: Vec<(usize, Field)>,
+        /// One entry a field, in order: the dynamic field's source, `None` for a constant.
+        dynamic: Vec<Option<Field>>,
+        /// How many fields are dynamic.
+        dynamic_len: usize,
         /// The result's JSON text around its dynamic values, when they are all top-level
         /// paths or calls: `pieces[0]`, the first dynamic value's text, `pieces[1]`, and so
         /// on. The constant fields are written once, here, instead of on every Standard
@@ -98,10 +101,9 @@ impl Template {
                     Some(m) => (m, false),
                     None => (spares.copy_of(proto), true),
                 };
-                let mut dynamic = dynamic.iter().peekable();
-                for (index, (slot, constant)) in out.values_mut().zip(proto.values()).enumerate() {
-                    match dynamic.next_if(|(i, _)| *i == index) {
-                        Some((_, f)) => f.eval_into(slot, scope, rng, spares)?,
+                for ((slot, constant), field) in out.values_mut().zip(proto.values()).zip(dynamic) {
+                    match field {
+                        Some(f) => f.eval_into(slot, scope, rng, spares)?,
                         None if !has_constants => assign(slot, constant),
                         None => {}
                     }
@@ -151,14 +153,13 @@ impl Template {
         let values = result.as_object()?;
         let mut out = Vec::with_capacity(pieces_len + 32);
         out.extend_from_slice(pieces[0].as_bytes());
-        // The dynamic fields' positions ascend.
-        let mut values = values.values();
-        let mut at = 0;
-        for ((index, _), piece) in dynamic.iter().zip(&pieces[1..]) {
-            let v = values.nth(index - at)?;
-            at = index + 1;
+        if values.len() != dynamic.len() {
+            return None;
+        }
+        let mut pieces = pieces[1..].iter();
+        for (v, _) in values.values().zip(dynamic).filter(|(_, f)| f.is_some()) {
             serde_json::to_writer(&mut out, v).ok()?;
-            out.extend_from_slice(piece.as_bytes());
+            out.extend_from_slice(pieces.next()?.as_bytes());
         }
         // The pieces are whole JSON texts and serde_json writes UTF-8.
         String::from_utf8(out).ok()
@@ -176,13 +177,13 @@ impl Template {
     pub fn bound_of(&self, input_bound: usize) -> Option<usize> {
         match self {
             Template::Proto {
-                dynamic,
+                dynamic_len,
                 pieces: Some(_),
                 pieces_len,
                 input_refs_only: true,
                 ..
             } if input_bound != usize::MAX => {
-                Some(pieces_len.saturating_add(input_bound.saturating_mul(dynamic.len())))
+                Some(pieces_len.saturating_add(input_bound.saturating_mul(*dynamic_len)))
             }
             _ => None,
         }
@@ -303,19 +304,24 @@ fn prototype(fields: Vec<(String, Field)>) -> Template {
             return Template::Object(fields);
         }
     }
-    let mut dynamic = Vec::new();
-    for (index, ((_, slot), (_, field))) in proto.iter_mut().zip(fields).enumerate() {
+    let mut dynamic = Vec::with_capacity(fields.len());
+    for ((_, slot), (_, field)) in proto.iter_mut().zip(fields) {
         match field {
-            Field::Nested(Template::Const(v)) => *slot = v,
-            other => dynamic.push((index, other)),
+            Field::Nested(Template::Const(v)) => {
+                *slot = v;
+                dynamic.push(None);
+            }
+            other => dynamic.push(Some(other)),
         }
     }
     let pieces = pieces(&proto, &dynamic);
     let pieces_len = pieces.iter().flatten().map(String::len).sum();
-    let input_refs_only = dynamic.iter().all(|(_, f)| f.is_input_ref());
+    let dynamic_len = dynamic.iter().flatten().count();
+    let input_refs_only = dynamic.iter().flatten().all(Field::is_input_ref);
     Template::Proto {
         proto,
         dynamic,
+        dynamic_len,
         pieces,
         pieces_len,
         input_refs_only,
@@ -324,19 +330,23 @@ fn prototype(fields: Vec<(String, Field)>) -> Template {
 
 /// The text pieces of a prototype (see `Template::Proto`): `None` when a dynamic field is a
 /// nested template, whose text has constant parts of its own.
-fn pieces(proto: &Map<String, Value>, dynamic: &[(usize, Field)]) -> Option<Vec<String>> {
-    if dynamic.iter().any(|(_, f)| matches!(f, Field::Nested(_))) {
+fn pieces(proto: &Map<String, Value>, dynamic: &[Option<Field>]) -> Option<Vec<String>> {
+    if dynamic
+        .iter()
+        .flatten()
+        .any(|f| matches!(f, Field::Nested(_)))
+    {
         return None;
     }
     let mut pieces = Vec::with_capacity(dynamic.len() + 1);
     let mut current = String::from("{");
-    for (index, (name, v)) in proto.iter().enumerate() {
+    for (index, ((name, v), field)) in proto.iter().zip(dynamic).enumerate() {
         if index > 0 {
             current.push(',');
         }
         current.push_str(&serde_json::to_string(name).ok()?);
         current.push(':');
-        if dynamic.iter().any(|(i, _)| *i == index) {
+        if field.is_some() {
             pieces.push(std::mem::take(&mut current));
         } else {
             current.push_str(&serde_json::to_string(v).ok()?);
