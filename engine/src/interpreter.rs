@@ -1524,7 +1524,13 @@ impl Execution {
 
     /// Makes `fid`'s variables the ones expressions read.
     fn use_variables_of(&mut self, fid: FiberId) {
-        self.variables = self.fibers[fid].variables.clone();
+        // Fibers that assign nothing share their parent's map: no reference count to touch
+        // (an atomic operation, which costs far more than its one instruction) when the
+        // step loop moves between them.
+        let vars = &self.fibers[fid].variables;
+        if !Arc::ptr_eq(&self.variables, vars) {
+            self.variables = vars.clone();
+        }
     }
 
     /// Evaluates an `Assign` with `$` = `input` and keeps the result on the fiber until the
@@ -1657,7 +1663,7 @@ impl Execution {
             _ => {
                 let context = self.context_for(fid, 0);
                 let outcome = self.state(fid, &state, input, entered, &context);
-                self.complete(fid, outcome)
+                self.complete_state(fid, &state, outcome)
             }
         }
     }
@@ -1665,6 +1671,18 @@ impl Execution {
     /// A state has finished with `outcome`: exit it and move on, or end the fiber.
     fn complete(&mut self, fid: FiberId, outcome: Outcome) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
+        self.complete_state(fid, &state, outcome)
+    }
+
+    /// [`Execution::complete`] with the fiber's current state at hand: an instant state
+    /// completes in the step that entered it, which holds its state already (taking it again
+    /// would touch the machine's reference count twice more).
+    fn complete_state(
+        &mut self,
+        fid: FiberId,
+        state: &State,
+        outcome: Outcome,
+    ) -> Result<(), TaskHandlerError> {
         let assigned = self.fibers[fid].assigned.take();
         let output_bound = self.output_bound.take();
         let output_text = self.output_text.take();
