@@ -349,7 +349,7 @@ impl Definition {
             output_bound: None,
             output_text: None,
             tokens_issued: 0,
-            token_base: token_base(&config.execution_arn()),
+            token_base: String::new(),
             timed_out_tokens: Vec::new(),
             query_location: None,
             redrive_count: 0,
@@ -496,7 +496,8 @@ pub struct Execution {
     output_text: Option<String>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
-    /// The execution-naming part of its task tokens ([`token_base`]).
+    /// The execution-naming part of its task tokens ([`token_base`]), written when the first
+    /// token is issued (most executions issue none).
     token_base: String,
     /// Tokens whose tasks timed out, for the TaskTimedOut answer to a late callback.
     timed_out_tokens: Vec<String>,
@@ -1021,6 +1022,7 @@ impl Execution {
     /// `Fiber::phase` (other than in place within a Join or an Awaiting) or `Fiber::wake`
     /// goes through here, through [`Execution::set_phase`] or [`Execution::take_phase`], or,
     /// for the fiber being stepped, once at the end of [`Execution::step`].
+    #[inline]
     fn refresh(&mut self, fid: FiberId) {
         let f = &self.fibers[fid];
         let slot = match f.phase {
@@ -2312,6 +2314,9 @@ impl Execution {
     /// A new task token, unique in the execution and naming it, so that a service holding
     /// many executions can route a callback without a lookup table.
     fn issue_token(&mut self) -> String {
+        if self.token_base.is_empty() {
+            self.token_base = token_base(&self.config.execution_arn());
+        }
         self.tokens_issued += 1;
         format!("{}.{}", self.token_base, self.tokens_issued)
     }

@@ -67,6 +67,9 @@ pub struct JsonPath {
     root: PathRoot,
     segments: Vec<Segment>,
     definite: bool,
+    /// Names and single indices only (see [`JsonPath::is_reference`]), worked out once: the
+    /// step loop asks on every template field and Choice operand.
+    reference: bool,
 }
 
 impl fmt::Display for JsonPath {
@@ -123,11 +126,15 @@ impl JsonPath {
         let definite = segments
             .iter()
             .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_) | Segment::Length));
+        let reference = segments
+            .iter()
+            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)));
         Ok(JsonPath {
             source: src.to_string(),
             root,
             segments,
             definite,
+            reference,
         })
     }
 
@@ -148,9 +155,7 @@ impl JsonPath {
 
     /// True for a reference path: names and single indices only, usable as a ResultPath.
     pub fn is_reference(&self) -> bool {
-        self.segments
-            .iter()
-            .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
+        self.reference
     }
 
     /// True when the path is just its root (`$`, `$$`).
