@@ -754,6 +754,7 @@ impl History {
     /// Like [`History::record`], but builds the event only when it is kept: an Express
     /// execution only numbers its events, and building one just to drop it cost a few
     /// percent of a short state. `entered` says whether it is a `*StateEntered` event.
+    #[inline]
     pub fn record_with(
         &mut self,
         previous: EventId,

@@ -1465,6 +1465,7 @@ impl Execution {
 
     /// Records a state event that is built only when the history keeps it (see
     /// [`History::record_with`]).
+    #[inline]
     fn record_state_event(
         &mut self,
         fid: FiberId,
@@ -1538,6 +1539,7 @@ impl Execution {
     /// Evaluates an `Assign` with `$` = `input` and keeps the result on the fiber until the
     /// state exits. Every assignment reads the variables as they were before the state
     /// (AWS: the assignments of one Assign happen in parallel).
+    #[inline]
     fn eval_assign(
         &mut self,
         fid: FiberId,
@@ -1879,10 +1881,16 @@ impl Execution {
 
     /// The context object of a fiber's current state, or null when the definition never
     /// reads it.
+    #[inline]
     fn context_for(&self, fid: FiberId, retry_count: u32) -> Value {
         if !self.uses_context {
             return Value::Null;
         }
+        self.build_context(fid, retry_count)
+    }
+
+    /// [`Execution::context_for`] of a definition that reads the context.
+    fn build_context(&self, fid: FiberId, retry_count: u32) -> Value {
         let f = &self.fibers[fid];
         let state = &f.machine.states[f.current];
         let entered_at = f.entered_at;
