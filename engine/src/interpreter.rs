@@ -3150,13 +3150,24 @@ fn effective_input<'a>(
 }
 
 /// InputPath or OutputPath on a document the state owns: the selected part is moved out.
+#[inline]
 fn take_path(path: Option<&JsonPath>, doc: Value, context: &Value) -> Result<Value, StepError> {
+    match path {
+        // `$`, the usual InputPath and OutputPath: the document itself, decided in line.
+        Some(p) if p.is_root() && *p.root() == PathRoot::Input => Ok(doc),
+        _ => take_path_slow(path, doc, context),
+    }
+}
+
+/// [`take_path`] for a path other than `$`.
+fn take_path_slow(
+    path: Option<&JsonPath>,
+    doc: Value,
+    context: &Value,
+) -> Result<Value, StepError> {
     let Some(path) = path else {
         return Ok(Value::Object(Map::new()));
     };
-    if path.is_root() && *path.root() == PathRoot::Input {
-        return Ok(doc);
-    }
     let found = match path.root() {
         PathRoot::Context => path.select(context),
         _ => path.take(doc),
@@ -3165,9 +3176,10 @@ fn take_path(path: Option<&JsonPath>, doc: Value, context: &Value) -> Result<Val
 }
 
 /// ResultPath: `result` placed into `input`. What it replaces goes to `spares`.
+#[inline]
 fn apply_result_path(
     rp: &ResultPath,
-    mut input: Value,
+    input: Value,
     result: Value,
     spares: &mut Spares,
 ) -> Result<Value, StepError> {
@@ -3177,35 +3189,43 @@ fn apply_result_path(
             Ok(result)
         }
         ResultPath::Discard => Ok(input),
-        ResultPath::At(p) => {
-            // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473: the
-            // input is shown as a JSON string literal. Assumption: the usual state prefix
-            // comes first, as for the other run-time errors of a state. The input is written
-            // out only when the path cannot be set, not on every state (serialising it each
-            // time was the Pass chain's largest cost).
-            let failure = |input: &Value| {
-                (
-                    Cow::Borrowed("States.ResultPathMatchFailure"),
-                    format!(
-                        "Unable to apply ReferencePath {} to input {}",
-                        p.as_str(),
-                        serde_json::to_string(&to_json(input)).unwrap_or_default()
-                    ),
-                )
-            };
-            // Setting one field of an object cannot fail, so the check walk is skipped.
-            let settable = (p.single_field().is_some() && input.is_object()) || p.can_set(&input);
-            if !settable {
-                return Err(failure(&input));
-            }
-            match p.set(&mut input, result) {
-                Ok(old) => {
-                    spares.recycle(old);
-                    Ok(input)
-                }
-                Err(_) => Err(failure(&input)),
-            }
+        ResultPath::At(p) => set_result_at(p, input, result, spares),
+    }
+}
+
+/// [`apply_result_path`] for `ResultPath: $.path`.
+fn set_result_at(
+    p: &JsonPath,
+    mut input: Value,
+    result: Value,
+    spares: &mut Spares,
+) -> Result<Value, StepError> {
+    // AWS's wording, as quoted from a real execution in aws/aws-cdk issue 29473: the
+    // input is shown as a JSON string literal. Assumption: the usual state prefix
+    // comes first, as for the other run-time errors of a state. The input is written
+    // out only when the path cannot be set, not on every state (serialising it each
+    // time was the Pass chain's largest cost).
+    let failure = |input: &Value| {
+        (
+            Cow::Borrowed("States.ResultPathMatchFailure"),
+            format!(
+                "Unable to apply ReferencePath {} to input {}",
+                p.as_str(),
+                serde_json::to_string(&to_json(input)).unwrap_or_default()
+            ),
+        )
+    };
+    // Setting one field of an object cannot fail, so the check walk is skipped.
+    let settable = (p.single_field().is_some() && input.is_object()) || p.can_set(&input);
+    if !settable {
+        return Err(failure(&input));
+    }
+    match p.set(&mut input, result) {
+        Ok(old) => {
+            spares.recycle(old);
+            Ok(input)
         }
+        Err(_) => Err(failure(&input)),
     }
 }
 
