@@ -754,6 +754,9 @@ impl Family {
 
 const TOKEN_PREFIX: &str = "stepcheck:";
 
+/// The context of a definition that never reads it.
+static NULL: Value = Value::Null;
+
 /// The part of every task token that names the execution: base64 of a prefix and its ARN,
 /// computed once per execution. A token is this, a dot and a counter (AWS's tokens are
 /// opaque base64 text too; the dot is outside the base64 alphabet).
@@ -1036,7 +1039,12 @@ impl Execution {
 
     /// Sets a fiber's phase.
     fn set_phase(&mut self, fid: FiberId, phase: Phase) {
-        self.fibers[fid].phase = phase;
+        // The phase replaced is usually `Finished` (taken out by the step), which has
+        // nothing to drop.
+        match std::mem::replace(&mut self.fibers[fid].phase, phase) {
+            Phase::Finished => {}
+            old => drop(old),
+        }
         self.refresh(fid);
     }
 
@@ -1665,8 +1673,16 @@ impl Execution {
                 Ok(())
             }
             _ => {
-                let context = self.context_for(fid, 0);
-                let outcome = self.state(fid, &state, input, entered, &context);
+                // Most definitions never read the context: they borrow a null that is never
+                // built or dropped.
+                let built;
+                let context = if self.uses_context {
+                    built = self.build_context(fid, 0);
+                    &built
+                } else {
+                    &NULL
+                };
+                let outcome = self.state(fid, &state, input, entered, context);
                 self.complete_state(fid, &state, outcome)
             }
         }
