@@ -566,7 +566,10 @@ struct Fiber {
     /// The parent fiber and this fiber's slot there (branch or item index).
     parent: Option<(FiberId, usize)>,
     /// `$$.Map.Item` of a Map iteration: index and value.
-    item: Option<(usize, Value)>,
+    ///
+    /// Kept only for a definition that reads the context (nothing else reads it), and boxed:
+    /// every fiber record stays until the execution ends, so its size counts per iteration.
+    item: Option<Box<(usize, Value)>>,
     /// The JSON text of the document the fiber carries, when it is already written: a
     /// state's output text is the next state's input text, so it is serialised once.
     text: Option<String>,
@@ -579,7 +582,8 @@ struct Fiber {
     /// assignments do not leak out).
     variables: Arc<Map<String, Value>>,
     /// The current state's evaluated `Assign`, applied when the state exits.
-    assigned: Option<Map<String, Value>>,
+    /// Boxed, for the size of the fiber record (see `item`).
+    assigned: Option<Box<Map<String, Value>>>,
 }
 
 /// Where a fiber is.
@@ -610,7 +614,8 @@ enum Resume {
     /// A retry's backoff is over: the next attempt.
     TaskRetry(Box<TaskRun>),
     /// A Parallel or Map retry's backoff is over: run the branches again.
-    JoinRetry(Value, Vec<u32>),
+    /// (Boxed: it is the largest resume, and every fiber record holds a phase.)
+    JoinRetry(Box<(Value, Vec<u32>)>),
     /// A Distributed Map's child executions have all ended: finish the Map Run.
     MapRunDone(Box<Join>),
 }
@@ -1591,7 +1596,7 @@ impl Execution {
                 ),
             ));
         }
-        self.fibers[fid].assigned = Some(assigned);
+        self.fibers[fid].assigned = Some(Box::new(assigned));
         Ok(())
     }
 
@@ -1750,7 +1755,7 @@ impl Execution {
                 let assigned_text = assigned.map(|vars| {
                     let mut texts = Map::with_capacity(vars.len());
                     let fiber_vars = Arc::make_mut(&mut self.fibers[fid].variables);
-                    for (k, v) in vars {
+                    for (k, v) in *vars {
                         if keep {
                             texts.insert(k.clone(), Value::String(to_json(&v)));
                         }
@@ -1819,7 +1824,8 @@ impl Execution {
                 self.task_attempt(h, fid, spec, *run)
             }
             Resume::MapRunDone(join) => self.map_run_finish(h, fid, join),
-            Resume::JoinRetry(input, attempts) => {
+            Resume::JoinRetry(retry) => {
+                let (input, attempts) = *retry;
                 match &state.kind {
                     StateKind::Map(spec) if spec.distributed.is_some() => {
                         return self.map_run_start(h, fid, spec, input, attempts)
@@ -1941,7 +1947,7 @@ impl Execution {
                 st.remove("RetryCount");
             }
         }
-        if let Some((index, value)) = &f.item {
+        if let Some((index, value)) = f.item.as_deref() {
             ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": value}});
         }
         self.child_execution_context(fid, &mut ctx);
@@ -2558,7 +2564,7 @@ impl Execution {
         slot: usize,
         machine: Arc<StateMachine>,
         input: Value,
-        item: Option<(usize, Value)>,
+        item: Option<Box<(usize, Value)>>,
     ) -> FiberId {
         let now = self.now;
         self.fibers.push(Fiber {
@@ -2695,7 +2701,7 @@ impl Execution {
             } else {
                 Value::Null
             };
-            for (index, item) in items.into_iter().enumerate() {
+            for (index, mut item) in items.into_iter().enumerate() {
                 let iteration_input = match &spec.item_selector {
                     Some(t) => {
                         if ctx.is_object() {
@@ -2710,7 +2716,9 @@ impl Execution {
                         t.eval(&scope, &mut self.rng, &mut self.spares)
                             .map_err(|e| (Cow::Owned(e.error), e.message))?
                     }
-                    None => item.clone(),
+                    // The item is kept beside the iteration's input only for `$$.Map.Item`.
+                    None if self.uses_context => item.clone(),
+                    None => std::mem::take(&mut item),
                 };
                 pending.push_back((index, item, iteration_input));
             }
@@ -2737,10 +2745,16 @@ impl Execution {
         self.history
             .reserve(n.saturating_mul(4 + spec.processor.events_per_pass()));
         let started = self.record(fid, EventKind::MapStateStarted { length: n });
+        let keep_results = keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path);
         let join = Join {
             input,
             children: vec![None; n],
-            results: vec![None; n],
+            // Results that are dropped need no slots (a list of nulls as long as the items).
+            results: if keep_results {
+                vec![None; n]
+            } else {
+                Vec::new()
+            },
             pending,
             running: 0,
             max_concurrency: inline_map_concurrency(max),
@@ -2748,7 +2762,7 @@ impl Execution {
             is_map: true,
             attempts_per_retrier,
             map_run: None,
-            keep_results: keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path),
+            keep_results,
         };
         self.set_phase(fid, Phase::Join(Box::new(join)));
         self.map_fill(fid, spec, started);
@@ -2779,13 +2793,9 @@ impl Execution {
                     index,
                     name: state.name.0.to_string(),
                 });
-            let child = self.spawn(
-                fid,
-                index,
-                spec.processor.clone(),
-                input,
-                Some((index, item)),
-            );
+            // `$$.Map.Item` is all the item is kept for.
+            let item = self.uses_context.then(|| Box::new((index, item)));
+            let child = self.spawn(fid, index, spec.processor.clone(), input, item);
             self.fibers[child].last = started;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
                 join.children[index] = Some(child);
@@ -2950,7 +2960,7 @@ impl Execution {
                         let delay = r.delay_ms(attempts[i], &mut self.rng);
                         attempts[i] += 1;
                         self.fibers[parent].last = child_last;
-                        let phase = Phase::Sleeping(Resume::JoinRetry(join.input, attempts));
+                        let phase = Phase::Sleeping(Resume::JoinRetry(Box::new((join.input, attempts))));
                         self.set_phase_until(parent, now.plus_millis(delay), phase);
                         return;
                     }

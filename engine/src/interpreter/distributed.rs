@@ -601,7 +601,7 @@ impl Execution {
                 let delay = r.delay_ms(attempts[i], &mut self.rng);
                 attempts[i] += 1;
                 let now = self.now;
-                let phase = Phase::Sleeping(Resume::JoinRetry(input, attempts));
+                let phase = Phase::Sleeping(Resume::JoinRetry(Box::new((input, attempts))));
                 self.set_phase_until(fid, now.plus_millis(delay), phase);
                 return Ok(());
             }
