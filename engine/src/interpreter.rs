@@ -791,7 +791,7 @@ struct Join {
     children: Vec<Option<FiberId>>,
     results: Vec<Option<Value>>,
     /// Map items not started yet, in order: (index, iteration input).
-    pending: std::collections::VecDeque<(usize, Value, Value)>,
+    pending: ql::PendingItems,
     running: usize,
     /// The most iterations in flight at once (usize::MAX for unlimited).
     max_concurrency: usize,
@@ -2694,35 +2694,27 @@ impl Execution {
                     })?
                 }
             };
-            let mut pending = std::collections::VecDeque::with_capacity(items.len());
-            // One copy of the context for all items; only `Map.Item` changes between them.
-            let mut ctx = if spec.item_selector.is_some() {
-                context.clone()
-            } else {
-                Value::Null
+            let Some(t) = &spec.item_selector else {
+                return Ok((ql::PendingItems::of_items(items), max));
             };
-            for (index, mut item) in items.into_iter().enumerate() {
-                let iteration_input = match &spec.item_selector {
-                    Some(t) => {
-                        if ctx.is_object() {
-                            ctx["Map"] =
-                                serde_json::json!({"Item": {"Index": index, "Value": item}});
-                        }
-                        let scope = Scope {
-                            input: &effective,
-                            context: &ctx,
-                            variables: &self.variables,
-                        };
-                        t.eval(&scope, &mut self.rng, &mut self.spares)
-                            .map_err(|e| (Cow::Owned(e.error), e.message))?
-                    }
-                    // The item is kept beside the iteration's input only for `$$.Map.Item`.
-                    None if self.uses_context => item.clone(),
-                    None => std::mem::take(&mut item),
+            let mut inputs = Vec::with_capacity(items.len());
+            // One copy of the context for all items; only `Map.Item` changes between them.
+            let mut ctx = context.clone();
+            for (index, item) in items.iter().enumerate() {
+                if ctx.is_object() {
+                    ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": item}});
+                }
+                let scope = Scope {
+                    input: &effective,
+                    context: &ctx,
+                    variables: &self.variables,
                 };
-                pending.push_back((index, item, iteration_input));
+                let input = t
+                    .eval(&scope, &mut self.rng, &mut self.spares)
+                    .map_err(|e| (Cow::Owned(e.error), e.message))?;
+                inputs.push(input);
             }
-            Ok((pending, max))
+            Ok((ql::PendingItems::with_inputs(items, inputs), max))
         })();
         let (pending, max) = match prepared {
             Ok(p) => p,
@@ -2781,7 +2773,8 @@ impl Execution {
             if join.running >= join.max_concurrency && !unbounded {
                 return;
             }
-            let Some((index, item, input)) = join.pending.pop_front() else {
+            // The item is kept beside the iteration's input only for `$$.Map.Item`.
+            let Some((index, item, input)) = join.pending.pop_front(self.uses_context) else {
                 return;
             };
             join.running += 1;
@@ -2960,7 +2953,8 @@ impl Execution {
                         let delay = r.delay_ms(attempts[i], &mut self.rng);
                         attempts[i] += 1;
                         self.fibers[parent].last = child_last;
-                        let phase = Phase::Sleeping(Resume::JoinRetry(Box::new((join.input, attempts))));
+                        let phase =
+                            Phase::Sleeping(Resume::JoinRetry(Box::new((join.input, attempts))));
                         self.set_phase_until(parent, now.plus_millis(delay), phase);
                         return;
                     }

@@ -16,7 +16,6 @@ use crate::scope::Scope;
 use crate::task::{TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// The `*Path` settings of a Map Run, resolved against the state's effective input.
@@ -295,7 +294,7 @@ impl Execution {
             None => inputs.into_iter().map(|v| (v, 1)).collect(),
         };
         let mut children = Vec::with_capacity(batches.len());
-        let mut pending = VecDeque::with_capacity(batches.len());
+        let mut inputs = Vec::with_capacity(batches.len());
         for (slot, (child_input, n)) in batches.into_iter().enumerate() {
             let name = crate::intrinsics::uuid_v4(&mut self.rng);
             let extra = if dist.express {
@@ -313,8 +312,10 @@ impl Execution {
                 stop: None,
                 outcome: None,
             });
-            pending.push_back((slot, Value::Null, child_input));
+            debug_assert_eq!(slot, inputs.len());
+            inputs.push(child_input);
         }
+        let pending = super::ql::PendingItems::of_items(inputs);
         let n = children.len();
         let started = self.fibers[fid].last;
         let join = Join {
@@ -436,7 +437,7 @@ impl Execution {
             if join.running >= join.max_concurrency {
                 return;
             }
-            let Some((slot, _, input)) = join.pending.pop_front() else {
+            let Some((slot, _, input)) = join.pending.pop_front(false) else {
                 return;
             };
             join.running += 1;

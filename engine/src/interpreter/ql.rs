@@ -438,8 +438,66 @@ impl Execution {
     }
 }
 
-/// The iterations a Map state has yet to start: index, item and iteration input.
-pub(super) type PendingItems = std::collections::VecDeque<(usize, Value, Value)>;
+/// The iterations a Map state has yet to start, in order: each item and, where an
+/// ItemSelector made them, the iteration inputs. Two lists rather than a queue of (index,
+/// item, input) triples: a Map of many items holds one value per item until its iteration
+/// starts, not three.
+#[derive(Debug, Default)]
+pub(super) struct PendingItems {
+    /// The index of the next item to start.
+    next: usize,
+    items: Vec<Value>,
+    /// Each item's iteration input, in the same order; `None` when it is the item itself.
+    inputs: Option<Vec<Value>>,
+}
+
+impl PendingItems {
+    /// Items that are their own iteration inputs.
+    pub(super) fn of_items(items: Vec<Value>) -> Self {
+        PendingItems {
+            next: 0,
+            items,
+            inputs: None,
+        }
+    }
+
+    /// Items with their iteration inputs, one for each item in the same order.
+    pub(super) fn with_inputs(items: Vec<Value>, inputs: Vec<Value>) -> Self {
+        debug_assert_eq!(items.len(), inputs.len());
+        PendingItems {
+            next: 0,
+            items,
+            inputs: Some(inputs),
+        }
+    }
+
+    /// How many iterations have not started.
+    pub(super) fn len(&self) -> usize {
+        self.items.len() - self.next
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next iteration to start: its index, its item and its input. The item is null
+    /// unless `keep_item` (it is kept for `$$.Map.Item` only); values are moved out, not
+    /// copied, where they are not needed twice.
+    pub(super) fn pop_front(&mut self, keep_item: bool) -> Option<(usize, Value, Value)> {
+        let index = self.next;
+        let item = std::mem::take(self.items.get_mut(index)?);
+        self.next += 1;
+        let (item, input) = match &mut self.inputs {
+            Some(inputs) => {
+                let input = std::mem::take(&mut inputs[index]);
+                (if keep_item { item } else { Value::Null }, input)
+            }
+            None if keep_item => (item.clone(), item),
+            None => (Value::Null, item),
+        };
+        Some((index, item, input))
+    }
+}
 
 impl Execution {
     /// Items, iteration inputs and MaxConcurrency of a JSONata Map state.
@@ -455,20 +513,18 @@ impl Execution {
             None => 0,
             Some(s) => self.jcount(s, input, context)?,
         };
-        let mut pending = PendingItems::with_capacity(items.len());
+        if j.item_selector.is_none() {
+            return Ok((PendingItems::of_items(items), max));
+        }
+        let mut inputs = Vec::with_capacity(items.len());
         // One copy of the context for all items; only `Map.Item` changes between them.
-        let mut ctx = if j.item_selector.is_some() {
-            context.clone()
-        } else {
-            Value::Null
-        };
-        for (index, item) in items.into_iter().enumerate() {
+        let mut ctx = context.clone();
+        for (index, item) in items.iter().enumerate() {
             if ctx.is_object() {
                 ctx["Map"] = serde_json::json!({"Item": {"Index": index, "Value": item}});
             }
-            let iteration_input = self.jitem_input(j, input, &ctx, &item)?;
-            pending.push_back((index, item, iteration_input));
+            inputs.push(self.jitem_input(j, input, &ctx, item)?);
         }
-        Ok((pending, max))
+        Ok((PendingItems::with_inputs(items, inputs), max))
     }
 }
