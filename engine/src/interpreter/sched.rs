@@ -4,8 +4,14 @@
 //!
 //! The step loop must pick exactly the fiber the former scan picked for the same seed
 //! (golden histories depend on it): the draw `r % runnable.len()` indexed the runnable fibers
-//! in ascending fiber index. [`ReadySet`] is a Fenwick tree over fiber indices, whose k-th
-//! member is found in O(log n) by descending the tree, which gives the same order.
+//! in ascending fiber index. [`ReadySet`] is a Fenwick tree over fibers in the order they
+//! were created, whose k-th member is found in O(log n) by descending the tree, which gives
+//! the same order.
+//!
+//! A fiber's id is the slot of its record, and the slot of a Map iteration that has ended
+//! is given to a later fiber, so that a Map of many items keeps records only for the
+//! iterations in flight. The scheduler therefore orders fibers by their creation number
+//! (`Seq`), which is never reused and is what the fiber index was before slots were reused.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -108,27 +114,64 @@ pub(super) enum Slot {
     Awaiting(Timestamp),
 }
 
+/// A fiber's creation number: the n-th fiber the execution made. The scheduler's order.
+pub(super) type Seq = usize;
+
 /// The runnable fibers and the timers of the others.
 #[derive(Debug, Default)]
 pub(super) struct Sched {
-    /// Fibers that can run now: about to enter a state, or sleeping/awaiting with a wake-up
-    /// time that has come.
+    /// Fibers (by creation number) that can run now: about to enter a state, or
+    /// sleeping/awaiting with a wake-up time that has come.
     pub(super) ready: ReadySet,
+    /// By fiber id.
     slots: Vec<Slot>,
-    /// Every sleeping fiber by wake-up time, due or not (`Execution::next_wake` reads the
-    /// earliest).
-    pub(super) sleeping: BTreeSet<(Timestamp, FiberId)>,
-    /// Every fiber waiting for a callback by its timeout, due or not.
-    pub(super) awaiting: BTreeSet<(Timestamp, FiberId)>,
+    /// The creation number of the fiber in each id's slot.
+    seq: Vec<Seq>,
+    /// The fiber id of each creation number.
+    fiber: Vec<FiberId>,
+    /// Every sleeping fiber (by creation number) by wake-up time, due or not
+    /// (`Execution::next_wake` reads the earliest).
+    pub(super) sleeping: BTreeSet<(Timestamp, Seq)>,
+    /// Every fiber (by creation number) waiting for a callback by its timeout, due or not.
+    pub(super) awaiting: BTreeSet<(Timestamp, Seq)>,
     /// How many fibers are about to enter a state.
     pub(super) entering: usize,
 }
 
 impl Sched {
-    /// Registers the next fiber (index `slots.len()`), idle until [`Sched::update`].
-    pub(super) fn add_fiber(&mut self) {
+    /// Registers a new fiber in slot `fid`: the next slot (`fid` is the number of slots so
+    /// far) or the slot of a fiber that has ended. Idle until [`Sched::update`].
+    pub(super) fn add_fiber(&mut self, fid: FiberId) {
+        let seq = self.fiber.len();
         self.ready.grow();
-        self.slots.push(Slot::Idle);
+        self.fiber.push(fid);
+        if fid == self.slots.len() {
+            self.slots.push(Slot::Idle);
+            self.seq.push(seq);
+        } else {
+            debug_assert_eq!(
+                self.slots[fid],
+                Slot::Idle,
+                "a reused slot's fiber has ended"
+            );
+            self.seq[fid] = seq;
+        }
+    }
+
+    /// The fiber with creation number `seq`.
+    pub(super) fn fiber(&self, seq: Seq) -> FiberId {
+        self.fiber[seq]
+    }
+
+    /// The creation number of the fiber in slot `fid`.
+    #[cfg(any(test, debug_assertions))]
+    pub(super) fn seq(&self, fid: FiberId) -> Seq {
+        self.seq[fid]
+    }
+
+    /// The runnable fiber at position `k` (0-based) in creation order; `k < ready.len()`.
+    pub(super) fn pick(&self, k: usize) -> FiberId {
+        self.fiber[self.ready.kth(k)]
     }
 
     /// Records that fiber `fid` is now in `slot`, the clock being at `now`. Most calls
@@ -143,14 +186,15 @@ impl Sched {
 
     fn change(&mut self, fid: FiberId, slot: Slot, now: Timestamp) {
         let old = self.slots[fid];
+        let seq = self.seq[fid];
         match old {
             Slot::Idle => {}
             Slot::Enter => self.entering -= 1,
             Slot::Sleeping(w) => {
-                self.sleeping.remove(&(w, fid));
+                self.sleeping.remove(&(w, seq));
             }
             Slot::Awaiting(w) => {
-                self.awaiting.remove(&(w, fid));
+                self.awaiting.remove(&(w, seq));
             }
         }
         let ready = match slot {
@@ -160,16 +204,16 @@ impl Sched {
                 true
             }
             Slot::Sleeping(w) => {
-                self.sleeping.insert((w, fid));
+                self.sleeping.insert((w, seq));
                 w <= now
             }
             Slot::Awaiting(w) => {
-                self.awaiting.insert((w, fid));
+                self.awaiting.insert((w, seq));
                 w <= now
             }
         };
         self.slots[fid] = slot;
-        self.ready.set(fid, ready);
+        self.ready.set(seq, ready);
     }
 
     /// The clock moved from `from` to `to` (forward): the timers in between become runnable.
@@ -178,23 +222,29 @@ impl Sched {
             return;
         }
         let range = (
-            Bound::Excluded((from, FiberId::MAX)),
-            Bound::Included((to, FiberId::MAX)),
+            Bound::Excluded((from, Seq::MAX)),
+            Bound::Included((to, Seq::MAX)),
         );
         for set in [&self.sleeping, &self.awaiting] {
-            for &(_, fid) in set.range(range) {
-                self.ready.set(fid, true);
+            for &(_, seq) in set.range(range) {
+                self.ready.set(seq, true);
             }
         }
     }
 
     /// Forgets every fiber but keeps the registrations (all idle): the execution ended.
     pub(super) fn clear(&mut self) {
-        let n = self.slots.len();
-        *self = Sched::default();
-        for _ in 0..n {
-            self.add_fiber();
+        for slot in &mut self.slots {
+            *slot = Slot::Idle;
         }
+        let n = self.fiber.len();
+        self.ready = ReadySet::default();
+        for _ in 0..n {
+            self.ready.grow();
+        }
+        self.sleeping.clear();
+        self.awaiting.clear();
+        self.entering = 0;
     }
 }
 
@@ -226,5 +276,26 @@ mod tests {
         s.set(37, true);
         assert_eq!(s.kth(members.len()), 37);
         assert_eq!(s.kth(3), 16);
+    }
+
+    /// A reused slot's new fiber comes after every fiber made before it, as a new slot's
+    /// would: the scheduler orders by creation, not by slot.
+    #[test]
+    fn a_reused_slot_is_ordered_by_creation() {
+        let now = Timestamp(0);
+        let mut s = Sched::default();
+        for fid in 0..3 {
+            s.add_fiber(fid);
+            s.update(fid, Slot::Enter, now);
+        }
+        s.update(1, Slot::Idle, now);
+        s.add_fiber(1);
+        s.update(1, Slot::Enter, now);
+        s.add_fiber(3);
+        s.update(3, Slot::Sleeping(now), now);
+        let order: Vec<FiberId> = (0..s.ready.len()).map(|k| s.pick(k)).collect();
+        assert_eq!(order, [0, 2, 1, 3]);
+        assert_eq!((s.seq(1), s.fiber(3)), (3, 1));
+        assert_eq!(s.sleeping.iter().next(), Some(&(now, 4)));
     }
 }
