@@ -2699,12 +2699,21 @@ impl Execution {
                 return self.jmap_prepare(j, spec, &input, &context);
             }
             let effective = effective_input(state.input_path.as_ref(), &input, &context)?;
-            let items = map_items(
-                spec.items_path.as_ref(),
-                &effective,
-                &context,
-                &self.variables,
-            )?;
+            // Items in the state's input are read in place as their iterations start (the
+            // Map keeps its input unchanged); any others are copied out here.
+            let in_place = match spec.item_selector {
+                None => items_in_place(state.input_path.as_ref(), spec.items_path.as_ref(), &input),
+                Some(_) => None,
+            };
+            let items = match in_place {
+                Some(_) => Vec::new(),
+                None => map_items(
+                    spec.items_path.as_ref(),
+                    &effective,
+                    &context,
+                    &self.variables,
+                )?,
+            };
             let max = match &spec.max_concurrency {
                 None => 0,
                 Some(Seconds::Fixed(n)) => *n,
@@ -2726,6 +2735,9 @@ impl Execution {
                     })?
                 }
             };
+            if let Some(items) = in_place {
+                return Ok((ql::PendingItems::in_place(items.len()), max));
+            }
             let Some(t) = &spec.item_selector else {
                 return Ok((ql::PendingItems::of_items(items), max));
             };
@@ -2802,8 +2814,23 @@ impl Execution {
             if join.running >= join.max_concurrency && !unbounded {
                 return;
             }
+            let Join { pending, input, .. } = &mut **join;
+            let in_place = if pending.reads_in_place() {
+                items_in_place(state.input_path.as_ref(), spec.items_path.as_ref(), input)
+            } else {
+                None
+            };
             // The item is kept beside the iteration's input only for `$$.Map.Item`.
-            let Some((index, item, input)) = join.pending.pop_front(self.uses_context) else {
+            let Some((index, item, input)) = pending.pop_front(self.uses_context, in_place) else {
+                if !pending.is_empty() {
+                    // The items were found in the state's input when the Map started, and
+                    // the Map keeps that input unchanged: this cannot happen.
+                    let f = Failure::new(
+                        "States.Runtime",
+                        "internal error: a Map state's items are no longer in its input",
+                    );
+                    self.finish_fiber(fid, Err(f));
+                }
                 return;
             };
             join.running += 1;
@@ -3140,6 +3167,24 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
 
 /// A Map state's items: what `ItemsPath` selects (from the effective input, `$$` or a variable), or
 /// the effective input itself; an error unless it is an array.
+/// The items of an inline Map state as they lie in its input, when InputPath and ItemsPath
+/// are reference paths into the input that select an array; `None` otherwise.
+fn items_in_place<'a>(
+    input_path: Option<&JsonPath>,
+    items_path: Option<&JsonPath>,
+    input: &'a Value,
+) -> Option<&'a [Value]> {
+    let in_input = |p: &JsonPath| *p.root() == PathRoot::Input && p.is_reference();
+    let input_path = input_path.filter(|p| in_input(p))?;
+    let effective = input_path.select_ref(input)?;
+    let items = match items_path {
+        Some(p) if in_input(p) => p.select_ref(effective)?,
+        Some(_) => return None,
+        None => effective,
+    };
+    items.as_array().map(Vec::as_slice)
+}
+
 fn map_items(
     items_path: Option<&JsonPath>,
     effective: &Value,

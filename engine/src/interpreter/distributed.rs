@@ -437,7 +437,7 @@ impl Execution {
             if join.running >= join.max_concurrency {
                 return;
             }
-            let Some((slot, _, input)) = join.pending.pop_front(false) else {
+            let Some((slot, _, input)) = join.pending.pop_front(false, None) else {
                 return;
             };
             join.running += 1;
