@@ -705,6 +705,8 @@ pub(crate) struct History {
     children: Vec<u64>,
     /// Child executions whose history has reached the size limit, not yet handled.
     full_children: Vec<usize>,
+    /// Whether the kept events were dropped (see [`History::forget`]).
+    forgotten: bool,
 }
 
 impl History {
@@ -722,7 +724,21 @@ impl History {
             keep,
             children: Vec::new(),
             full_children: Vec::new(),
+            forgotten: false,
         }
+    }
+
+    /// Drops the kept events, keeping their count; returns how many were dropped.
+    pub fn forget(&mut self) -> usize {
+        let n = self.events.len();
+        self.events = Vec::new();
+        self.forgotten = true;
+        n
+    }
+
+    /// Whether [`History::forget`] dropped the events.
+    pub fn is_forgotten(&self) -> bool {
+        self.forgotten
     }
 
     /// Starts the history of a Distributed Map child execution, whose ExecutionStarted is its

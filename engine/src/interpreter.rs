@@ -577,8 +577,8 @@ struct Fiber {
     parent: Option<(FiberId, usize)>,
     /// `$$.Map.Item` of a Map iteration: index and value.
     ///
-    /// Kept only for a definition that reads the context (nothing else reads it), and boxed:
-    /// every fiber record stays until the execution ends, so its size counts per iteration.
+    /// Kept only for a definition that reads the context (nothing else reads it), and boxed
+    /// to keep the record small: a Map has a record for each iteration in flight.
     item: Option<Box<(usize, Value)>>,
     /// The JSON text of the document the fiber carries, when it is already written: a
     /// state's output text is the next state's input text, so it is serialised once.
@@ -800,7 +800,7 @@ struct Join {
     /// The running child fiber of each slot.
     children: Vec<Option<FiberId>>,
     results: Vec<Option<Value>>,
-    /// Map items not started yet, in order: (index, iteration input).
+    /// Map iterations not started yet, in order.
     pending: ql::PendingItems,
     running: usize,
     /// The most iterations in flight at once (usize::MAX for unlimited).
@@ -900,8 +900,8 @@ fn passes_input_whole(state: &State) -> bool {
 /// name's and the new value's bounds (the old value's bound is taken away), and each object
 /// the path creates adds its braces and name.
 ///
-/// With `ResultPath: $` the output is the result, and a result evaluated from `template` is
-/// bounded from the template's constant text (`Template::bound_of`) without the input's bound.
+/// With `ResultPath: $` the output is the result: one evaluated from `template` is bounded
+/// from the template's constant text and the input's bound (`Template::bound_of`).
 fn passed_bound(
     state: &State,
     input_bound: usize,
@@ -1430,6 +1430,23 @@ impl Execution {
     /// The configuration it runs with (names, ARNs, type).
     pub fn config(&self) -> &ExecutionConfig {
         &self.config
+    }
+
+    /// Drops the events of an ended execution's history, returning how many: a driver that
+    /// keeps many ended executions (a server) bounds its memory so. [`Execution::history`]
+    /// is empty afterwards and [`Execution::history_forgotten`] true; the status, input,
+    /// output and times stay. Does nothing to a running execution.
+    pub fn forget_history(&mut self) -> usize {
+        if self.ended.is_none() {
+            return 0;
+        }
+        self.spares = Spares::default();
+        self.history.forget()
+    }
+
+    /// Whether [`Execution::forget_history`] dropped the history's events.
+    pub fn history_forgotten(&self) -> bool {
+        self.history.is_forgotten()
     }
 
     /// The execution's input.

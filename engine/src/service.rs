@@ -223,6 +223,14 @@ pub struct Service {
     /// (settle, timers, the clock) walks only these, so a call costs the same however many
     /// executions have ended before (a server runs millions).
     active: std::collections::BTreeSet<usize>,
+    /// At most how many history events of ended executions are kept (see
+    /// [`Service::with_history_budget`]); `usize::MAX` keeps them all.
+    history_budget: usize,
+    /// The history events of ended executions kept now, counted when each ended.
+    retained_events: usize,
+    /// Ended executions whose histories are kept, oldest end first, with the number of
+    /// events counted for each.
+    ended: VecDeque<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Service {
@@ -293,7 +301,21 @@ impl Service {
             handler_error: None,
             auto_advance: true,
             active: std::collections::BTreeSet::new(),
+            history_budget: usize::MAX,
+            retained_events: 0,
+            ended: VecDeque::new(),
         }
+    }
+
+    /// Keeps at most about `events` history events of ended executions: past that, the
+    /// oldest ended executions' histories are dropped (their status, input, output and
+    /// times stay). A server that runs many executions stays within its memory so; AWS
+    /// itself deletes closed executions after 90 days. GetExecutionHistory on a dropped
+    /// history, its Express log and RedriveExecution answer with an error that says so.
+    /// The default keeps every history.
+    pub fn with_history_budget(mut self, events: usize) -> Self {
+        self.history_budget = events;
+        self
     }
 
     /// Uses `factory` to make each new execution's task handler (mocks).
@@ -678,6 +700,10 @@ impl Service {
                     "Execution redrivable period exceeded"
                 } else if self.now.millis() - e.start_time().millis() >= 365 * day {
                     "Execution has exceeded the max execution time"
+                } else if e.history_forgotten() {
+                    // Assumption (no AWS counterpart): the redriven state's input is in the
+                    // dropped history, so a dropped history cannot be redriven.
+                    "Execution history is no longer kept (stepcheck serve --history-budget)"
                 } else if e.history().len() as u64 + 2 > crate::interpreter::MAX_HISTORY_EVENTS {
                     // Room for ExecutionRedriven and the state it enters again.
                     "Execution history event limit exceeded"
@@ -775,6 +801,9 @@ impl Service {
                 "Invalid Arn: 'Resource type not valid in this context: express'",
             ));
         }
+        if let Some(err) = self.history_dropped(i) {
+            return Err(err);
+        }
         let e = self.executions[i].execution.as_ref().expect("put back");
         Ok(e.history().to_vec())
     }
@@ -792,6 +821,9 @@ impl Service {
     /// `details` field, as LocalStack writes it.
     pub fn express_logs(&self, execution_arn: &str) -> Result<Vec<Value>, ServiceError> {
         let i = self.index(execution_arn)?;
+        if let Some(err) = self.history_dropped(i) {
+            return Err(err);
+        }
         let r = &self.executions[i];
         let e = r.execution.as_ref().expect("put back");
         // Each record carries the redrive count of its moment: events before the first
@@ -1282,12 +1314,59 @@ impl Service {
     /// One taken out of its slot (running this moment) stays.
     fn prune_active(&mut self) {
         let executions = &self.executions;
+        let mut ended = Vec::new();
         self.active.retain(|&i| {
             let r = &executions[i];
-            r.execution.as_ref().is_none_or(|e| {
+            let keep = r.execution.as_ref().is_none_or(|e| {
                 e.status() == ExecutionStatus::Running || (r.parent.is_some() && !r.reported)
-            })
+            });
+            if !keep {
+                ended.push(i);
+            }
+            keep
         });
+        if self.history_budget != usize::MAX {
+            self.keep_within_budget(ended);
+        }
+    }
+
+    /// Counts the histories of executions that have just ended, then drops the oldest
+    /// ended histories until the kept events are within the budget. An execution that
+    /// runs again (redriven) is counted again when it ends again.
+    fn keep_within_budget(&mut self, ended: Vec<usize>) {
+        for i in ended {
+            let n = self.executions[i]
+                .execution
+                .as_ref()
+                .map_or(0, |e| e.history().len());
+            self.retained_events += n;
+            self.ended.push_back((i, n));
+        }
+        while self.retained_events > self.history_budget {
+            let Some((i, n)) = self.ended.pop_front() else {
+                break;
+            };
+            self.retained_events = self.retained_events.saturating_sub(n);
+            if let Some(e) = self.executions[i].execution.as_mut() {
+                e.forget_history();
+            }
+        }
+    }
+
+    /// The error for an API call that needs the events of a history the service dropped
+    /// (see [`Service::with_history_budget`]). AWS has no such case; `ResourceNotFound` is
+    /// its error for a resource that is not there.
+    fn history_dropped(&self, i: usize) -> Option<ServiceError> {
+        let e = self.executions[i].execution.as_ref()?;
+        e.history_forgotten().then(|| {
+            ServiceError::new(
+                "ResourceNotFound",
+                format!(
+                    "The history of execution '{}' is no longer kept: the service keeps at most {} history events of ended executions, and dropped the oldest (stepcheck serve --history-budget).",
+                    self.executions[i].arn, self.history_budget
+                ),
+            )
+        })
     }
 
     fn step_execution(&mut self, i: usize) -> Result<(), ServiceError> {

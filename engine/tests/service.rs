@@ -660,3 +660,66 @@ fn api_errors_carry_aws_codes() {
         "Invalid Arn: 'Resource type not valid in this context: express'"
     );
 }
+
+/// With a history budget, the service keeps the histories of the latest ended executions
+/// only: an older one's GetExecutionHistory and RedriveExecution answer that its history is
+/// no longer kept, while DescribeExecution still gives its status, input and output.
+#[test]
+fn a_history_budget_drops_the_oldest_ended_histories() {
+    // Each execution records 5 events: ExecutionStarted, PassStateEntered/Exited and
+    // FailStateEntered, ExecutionFailed (a failed execution can be redriven).
+    let mut svc = Service::new().with_history_budget(12);
+    let m = machine(
+        &mut svc,
+        "Budget",
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Next": "F"},
+            "F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}),
+    );
+    let arns: Vec<String> = (0..3)
+        .map(|n| {
+            let input = format!(r#"{{"n": {n}}}"#);
+            svc.start_execution(&m, Some(&format!("run{n}")), Some(&input))
+                .unwrap()
+                .execution_arn
+        })
+        .collect();
+    // 15 events ended; the oldest execution's 5 go, which leaves 10 within the budget.
+    let dropped = svc.get_execution_history(&arns[0]).unwrap_err();
+    assert_eq!(dropped.code, "ResourceNotFound");
+    assert_eq!(
+        dropped.message,
+        format!("The history of execution '{}' is no longer kept: the service keeps at most 12 history events of ended executions, and dropped the oldest (stepcheck serve --history-budget).", arns[0])
+    );
+    for arn in &arns[1..] {
+        assert_eq!(svc.get_execution_history(arn).unwrap().len(), 5, "{arn}");
+    }
+    let d = svc.describe_execution(&arns[0]).unwrap();
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.input, json!({"n": 0}));
+    assert_eq!(d.error.as_deref(), Some("E"));
+    assert_eq!(
+        d.redrive_status_reason.as_deref(),
+        Some("Execution history is no longer kept (stepcheck serve --history-budget)")
+    );
+    assert_eq!(
+        svc.redrive_execution(&arns[0]).unwrap_err().code,
+        "ExecutionNotRedrivable"
+    );
+    assert!(svc.redrive_execution(&arns[2]).is_ok());
+    // Without a budget every history stays.
+    let mut all = Service::new();
+    let m = machine(
+        &mut all,
+        "All",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let arns: Vec<String> = (0..50)
+        .map(|n| {
+            all.start_execution(&m, Some(&format!("r{n}")), None)
+                .unwrap()
+                .execution_arn
+        })
+        .collect();
+    assert_eq!(all.get_execution_history(&arns[0]).unwrap().len(), 4);
+}

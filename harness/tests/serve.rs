@@ -1471,3 +1471,43 @@ fn the_clock_handle_reads_and_moves_virtual_time() {
         Err("InternalFailure".to_string())
     );
 }
+
+/// `history_budget` (`stepcheck serve --history-budget`): past the budget, the oldest ended
+/// execution's history is dropped; DescribeExecution still answers for it, and
+/// GetExecutionHistory says why the history is gone.
+#[test]
+fn a_history_budget_drops_the_oldest_histories_but_keeps_descriptions() {
+    let server = start_with(ServeConfig {
+        port: 0,
+        history_budget: Some(10),
+        ..Default::default()
+    });
+    // Each execution records 6 events (ExecutionStarted, two per state, ExecutionSucceeded).
+    let sm = create(&server, "Budget", pass_wait(), "STANDARD");
+    let arns: Vec<String> = (0..2)
+        .map(|n| {
+            let v = ok(
+                &server,
+                "StartExecution",
+                json!({"stateMachineArn": sm, "name": format!("b{n}"), "input": "{}"}),
+            );
+            v["executionArn"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let history = |arn: &str| json!({"executionArn": arn});
+    let message = err(
+        &server,
+        "GetExecutionHistory",
+        history(&arns[0]),
+        "ResourceNotFound",
+    );
+    assert_eq!(
+        message,
+        format!("The history of execution '{}' is no longer kept: the service keeps at most 10 history events of ended executions, and dropped the oldest (stepcheck serve --history-budget).", arns[0])
+    );
+    let events = ok(&server, "GetExecutionHistory", history(&arns[1]));
+    assert_eq!(events["events"].as_array().map(Vec::len), Some(6));
+    let d = ok(&server, "DescribeExecution", history(&arns[0]));
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["output"], r#"{"r":{"n":1}}"#);
+}

@@ -91,6 +91,11 @@ struct ServeArgs {
     /// AWS account used in ARNs.
     #[arg(long, default_value = "123456789012")]
     account: String,
+    /// At most how many history events of ended executions to keep; past that the oldest
+    /// ended executions' histories are dropped (DescribeExecution still answers for them,
+    /// GetExecutionHistory says the history is no longer kept). 0 keeps every history.
+    #[arg(long, default_value_t = harness::serve::DEFAULT_HISTORY_BUDGET)]
+    history_budget: usize,
 }
 
 #[derive(clap::Args, Debug)]
@@ -875,6 +880,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         seed: args.seed,
         region: args.region,
         account: args.account,
+        history_budget: (args.history_budget > 0).then_some(args.history_budget),
         ..Default::default()
     };
     if let Some(path) = &args.mock_config {

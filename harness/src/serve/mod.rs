@@ -89,7 +89,17 @@ pub struct ServeConfig {
     /// HTTP worker threads. Default: the number of cores, at most 4 (the engine thread is
     /// the bottleneck; more workers only parse faster than it can run).
     pub http_threads: usize,
+    /// At most how many history events of ended executions the server keeps; past that it
+    /// drops the oldest ended histories (`engine::Service::with_history_budget`). `None`
+    /// keeps them all. Default [`DEFAULT_HISTORY_BUDGET`].
+    pub history_budget: Option<usize>,
 }
+
+/// The default [`ServeConfig::history_budget`]: two million events, about 0.4 to 0.7 GB
+/// (an event takes 190 to 340 bytes), so that a server that runs executions for hours
+/// stays within the memory of a small machine. A peers benchmark run had grown the server
+/// to 24 GB without it.
+pub const DEFAULT_HISTORY_BUDGET: usize = 2_000_000;
 
 impl Default for ServeConfig {
     fn default() -> Self {
@@ -105,6 +115,7 @@ impl Default for ServeConfig {
             http_threads: std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .min(4),
+            history_budget: Some(DEFAULT_HISTORY_BUDGET),
         }
     }
 }
@@ -199,6 +210,9 @@ impl Server {
                         )
                         .awaiting_callbacks(),
                     );
+                if let Some(events) = engine_config.history_budget {
+                    service = service.with_history_budget(events);
+                }
                 if engine_config.time != TimeMode::Virtual {
                     service = service.with_auto_advance(false).with_start_time(wall_now());
                 }
