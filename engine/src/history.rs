@@ -728,6 +728,12 @@ impl History {
         }
     }
 
+    /// Gives back the list's room beyond its events (it is sized up front and doubles as it
+    /// grows, so up to half of it can be empty).
+    pub fn shrink(&mut self) {
+        self.events.shrink_to_fit();
+    }
+
     /// Drops the kept events, keeping their count; returns how many were dropped.
     pub fn forget(&mut self) -> usize {
         let n = self.events.len();

@@ -1444,6 +1444,15 @@ impl Execution {
         self.history.forget()
     }
 
+    /// Gives back the memory an ended execution no longer needs: the history list's unused
+    /// room and the spare maps. For a driver that keeps ended executions (a server).
+    pub fn compact(&mut self) {
+        if self.ended.is_some() {
+            self.history.shrink();
+            self.spares = Spares::default();
+        }
+    }
+
     /// Whether [`Execution::forget_history`] dropped the history's events.
     pub fn history_forgotten(&self) -> bool {
         self.history.is_forgotten()

@@ -1335,10 +1335,10 @@ impl Service {
     /// runs again (redriven) is counted again when it ends again.
     fn keep_within_budget(&mut self, ended: Vec<usize>) {
         for i in ended {
-            let n = self.executions[i]
-                .execution
-                .as_ref()
-                .map_or(0, |e| e.history().len());
+            let n = self.executions[i].execution.as_mut().map_or(0, |e| {
+                e.compact();
+                e.history().len()
+            });
             self.retained_events += n;
             self.ended.push_back((i, n));
         }
