@@ -23,27 +23,28 @@ pub(crate) fn set_field(text: &str, name: &str, value: &str) -> Option<String> {
     if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len() + name.len() + 64);
+    let mut out = String::with_capacity(text.len() + name.len() + value.len() + 4);
+    // The text is cut at ASCII bytes (a bracket, a quote or a comma), so the pieces are
+    // `str` slices and the result needs no UTF-8 check.
     let tail = match find_field(b, name.as_bytes())? {
         Some((start, end)) => {
-            out.extend_from_slice(&b[..start]);
-            &b[end..]
+            out.push_str(text.get(..start)?);
+            text.get(end..)?
         }
         None => {
-            out.extend_from_slice(&b[..b.len() - 1]);
+            out.push_str(text.get(..text.len() - 1)?);
             if b.len() > 2 {
-                out.push(b',');
+                out.push(',');
             }
-            out.push(b'"');
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"\":");
-            &b"}"[..]
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            "}"
         }
     };
-    out.extend_from_slice(value.as_bytes());
-    out.extend_from_slice(tail);
-    // The pieces are whole UTF-8 texts cut at ASCII bytes.
-    String::from_utf8(out).ok()
+    out.push_str(value);
+    out.push_str(tail);
+    Some(out)
 }
 
 /// Where the value of the top-level field `name` lies in the object text `b`: `Some(None)`
