@@ -363,6 +363,30 @@ fn a_handler_error_fails_the_execution_and_is_reported_by_the_call() {
     svc.run_until_idle().unwrap();
 }
 
+/// Runs `d` on `input` as Standard and as Express, checks that both end the same way, and
+/// returns that end: status, error and cause.
+fn same_in_both_types(
+    d: &Definition,
+    input: &Value,
+) -> (ExecutionStatus, Option<String>, Option<String>) {
+    let outcome = |ty: WorkflowType| {
+        let config = ExecutionConfig {
+            workflow_type: ty,
+            ..ExecutionConfig::default()
+        };
+        let r = d.execute(input.clone(), &config).unwrap();
+        (r.status, r.error, r.cause)
+    };
+    let standard = outcome(WorkflowType::Standard);
+    let len = input.to_string().len();
+    assert_eq!(
+        outcome(WorkflowType::Express),
+        standard,
+        "input of {len} bytes"
+    );
+    standard
+}
+
 /// The 256 KiB output check gives the same answer in both types at every size around the
 /// limit. Standard measures each output's text; Express bounds a Pass or Choice output from
 /// its input's bound and measures only when the bound is over the limit, so a bound that came
@@ -392,17 +416,7 @@ fn express_and_standard_agree_on_the_output_size_limit_around_it() {
         largest_fitting + 2,
         last,
     ] {
-        let input = json!({ "big": "a".repeat(n) });
-        let outcome = |ty: WorkflowType| {
-            let config = ExecutionConfig {
-                workflow_type: ty,
-                ..ExecutionConfig::default()
-            };
-            let r = d.execute(input.clone(), &config).unwrap();
-            (r.status, r.error, r.cause)
-        };
-        let standard = outcome(WorkflowType::Standard);
-        assert_eq!(outcome(WorkflowType::Express), standard, "big of {n} bytes");
+        let standard = same_in_both_types(&d, &json!({ "big": "a".repeat(n) }));
         if n <= largest_fitting {
             assert_eq!(standard.0, ExecutionStatus::Succeeded, "{n}");
         } else {
@@ -440,17 +454,7 @@ fn express_and_standard_agree_on_the_size_limit_of_branch_templates() {
         limit - x_fixed,
         limit - x_fixed + 1,
     ] {
-        let input = json!({ "big": "a".repeat(n) });
-        let outcome = |ty: WorkflowType| {
-            let config = ExecutionConfig {
-                workflow_type: ty,
-                ..ExecutionConfig::default()
-            };
-            let r = d.execute(input.clone(), &config).unwrap();
-            (r.status, r.error, r.cause)
-        };
-        let standard = outcome(WorkflowType::Standard);
-        assert_eq!(outcome(WorkflowType::Express), standard, "big of {n} bytes");
+        let standard = same_in_both_types(&d, &json!({ "big": "a".repeat(n) }));
         let failing = if n + x_fixed > limit {
             "X"
         } else if n + y_fixed > limit {
