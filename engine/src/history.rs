@@ -734,12 +734,10 @@ impl History {
         self.events.shrink_to_fit();
     }
 
-    /// Drops the kept events, keeping their count; returns how many were dropped.
-    pub fn forget(&mut self) -> usize {
-        let n = self.events.len();
+    /// Drops the kept events, keeping their count.
+    pub fn forget(&mut self) {
         self.events = Vec::new();
         self.forgotten = true;
-        n
     }
 
     /// Whether [`History::forget`] dropped the events.

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 mod distributed;
 mod driver;
+mod pending;
 mod ql;
 mod redrive;
 mod sched;
@@ -801,7 +802,7 @@ struct Join {
     children: Vec<Option<FiberId>>,
     results: Vec<Option<Value>>,
     /// Map iterations not started yet, in order.
-    pending: ql::PendingItems,
+    pending: pending::PendingItems,
     running: usize,
     /// The most iterations in flight at once (usize::MAX for unlimited).
     max_concurrency: usize,
@@ -1432,16 +1433,15 @@ impl Execution {
         &self.config
     }
 
-    /// Drops the events of an ended execution's history, returning how many: a driver that
-    /// keeps many ended executions (a server) bounds its memory so. [`Execution::history`]
-    /// is empty afterwards and [`Execution::history_forgotten`] true; the status, input,
-    /// output and times stay. Does nothing to a running execution.
-    pub fn forget_history(&mut self) -> usize {
-        if self.ended.is_none() {
-            return 0;
+    /// Drops the events of an ended execution's history: a driver that keeps many ended
+    /// executions (a server) bounds its memory so. [`Execution::history`] is empty
+    /// afterwards and [`Execution::history_forgotten`] true; the status, input, output and
+    /// times stay. Does nothing to a running execution.
+    pub fn forget_history(&mut self) {
+        if self.ended.is_some() {
+            self.spares = Spares::default();
+            self.history.forget();
         }
-        self.spares = Spares::default();
-        self.history.forget()
     }
 
     /// Gives back the memory an ended execution no longer needs: the history list's unused
@@ -2765,10 +2765,10 @@ impl Execution {
                 }
             };
             if let Some(items) = in_place {
-                return Ok((ql::PendingItems::in_place(items.len()), max));
+                return Ok((pending::PendingItems::in_place(items.len()), max));
             }
             let Some(t) = &spec.item_selector else {
-                return Ok((ql::PendingItems::of_items(items), max));
+                return Ok((pending::PendingItems::of_items(items), max));
             };
             let mut inputs = Vec::with_capacity(items.len());
             // One copy of the context for all items; only `Map.Item` changes between them.
@@ -2787,7 +2787,7 @@ impl Execution {
                     .map_err(|e| (Cow::Owned(e.error), e.message))?;
                 inputs.push(input);
             }
-            Ok((ql::PendingItems::with_inputs(items, inputs), max))
+            Ok((pending::PendingItems::with_inputs(items, inputs), max))
         })();
         let (pending, max) = match prepared {
             Ok(p) => p,
@@ -2803,7 +2803,7 @@ impl Execution {
             }
         };
         let n = pending.len();
-        // The same for a Standard history: one run through the processor per item.
+        // A Standard history makes room for one run through the processor per item.
         self.history
             .reserve(n.saturating_mul(4 + spec.processor.events_per_pass()));
         let started = self.record(fid, EventKind::MapStateStarted { length: n });
@@ -3194,8 +3194,6 @@ fn service_names(spec: &TaskSpec) -> (String, String) {
     }
 }
 
-/// A Map state's items: what `ItemsPath` selects (from the effective input, `$$` or a variable), or
-/// the effective input itself; an error unless it is an array.
 /// The items of an inline Map state as they lie in its input, when InputPath and ItemsPath
 /// are reference paths into the input that select an array; `None` otherwise.
 fn items_in_place<'a>(
@@ -3214,6 +3212,8 @@ fn items_in_place<'a>(
     items.as_array().map(Vec::as_slice)
 }
 
+/// A Map state's items: what `ItemsPath` selects (from the effective input, `$$` or a variable), or
+/// the effective input itself; an error unless it is an array.
 fn map_items(
     items_path: Option<&JsonPath>,
     effective: &Value,

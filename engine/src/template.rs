@@ -35,10 +35,11 @@ pub(crate) enum Template {
         /// on. The constant fields are written once, here, instead of on every Standard
         /// state that records the result as text.
         pieces: Option<Vec<String>>,
-        /// The pieces' total length, and whether every dynamic value is a reference path into
-        /// the input, whose text is a part of the input's: `Template::bound_of` is then
-        /// worked out without looking at the result.
+        /// The pieces' total length.
         pieces_len: usize,
+        /// Whether every dynamic value is a reference path into the input, whose text is a
+        /// part of the input's: `Template::bound_of` is then worked out without looking at
+        /// the result.
         input_refs_only: bool,
     },
     /// An object with at least one dynamic field, where two fields have the same name once
@@ -164,9 +165,7 @@ impl Template {
         // The pieces are whole JSON texts and serde_json writes UTF-8.
         String::from_utf8(out).ok()
     }
-}
 
-impl Template {
     /// An upper bound of the JSON length of a value this template evaluated to against an
     /// input whose JSON length is at most `input_bound`, without looking at the value: the
     /// constant pieces' exact length plus `input_bound` for each dynamic value, when they

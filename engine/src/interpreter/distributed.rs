@@ -315,7 +315,7 @@ impl Execution {
             debug_assert_eq!(slot, inputs.len());
             inputs.push(child_input);
         }
-        let pending = super::ql::PendingItems::of_items(inputs);
+        let pending = super::pending::PendingItems::of_items(inputs);
         let n = children.len();
         let started = self.fibers[fid].last;
         let join = Join {
