@@ -754,8 +754,14 @@ impl History {
         EventId(CHILD_BIT | ((n & 0x7FFF_FFFF) << 32))
     }
 
+    /// Whether a child execution's history has just reached the size limit.
+    #[inline]
+    pub fn has_full_children(&self) -> bool {
+        !self.full_children.is_empty()
+    }
+
     /// The child executions (their numbers, as in their event ids) whose history has just
-    /// reached the size limit.
+    /// reached the size limit, taken out of the list.
     pub fn take_full_children(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.full_children)
     }

@@ -878,20 +878,24 @@ fn inline_map_concurrency(max: u64) -> usize {
     }
 }
 
+/// Sets a fiber's phase without telling the scheduler (the caller does).
+#[inline(always)]
+fn set_phase_of(f: &mut Fiber, phase: Phase) {
+    // The phase replaced is usually `Finished` (taken out by the step), which holds
+    // nothing: forgetting it saves the call that would find nothing to drop.
+    if matches!(f.phase, Phase::Finished) {
+        std::mem::forget(std::mem::replace(&mut f.phase, phase));
+    } else {
+        f.phase = phase;
+    }
+}
+
 /// Whether a value's JSON text is longer than `limit` bytes. A cheap upper bound on the
 /// length settles nearly every case without writing the text (measuring it exactly was a
 /// sixth of an Express Pass state's cost); only values that might be near the limit are
 /// measured exactly.
 fn json_exceeds(v: &Value, limit: usize) -> bool {
     json_len_bound(v) > limit && json_len(v) > limit
-}
-
-/// Whether a state's InputPath and OutputPath are both `$`, so that its output is its input
-/// with the result placed by ResultPath.
-fn passes_input_whole(state: &State) -> bool {
-    let whole =
-        |p: Option<&JsonPath>| p.is_some_and(|p| p.is_root() && *p.root() == PathRoot::Input);
-    whole(state.input_path.as_ref()) && whole(state.output_path.as_ref())
 }
 
 /// An upper bound of the JSON length of the output of a state that puts `result` into its
@@ -903,6 +907,7 @@ fn passes_input_whole(state: &State) -> bool {
 ///
 /// With `ResultPath: $` the output is the result: one evaluated from `template` is bounded
 /// from the template's constant text and the input's bound (`Template::bound_of`).
+#[inline(always)]
 fn passed_bound(
     state: &State,
     input_bound: usize,
@@ -910,7 +915,7 @@ fn passed_bound(
     result: &Value,
     template: Option<&crate::template::Template>,
 ) -> Option<usize> {
-    if !passes_input_whole(state) {
+    if !state.whole_paths {
         return None;
     }
     match rp {
@@ -954,7 +959,7 @@ impl Execution {
         result: &Value,
         template: Option<&crate::template::Template>,
     ) -> Option<String> {
-        if !passes_input_whole(state) {
+        if !state.whole_paths {
             return None;
         }
         match rp {
@@ -1056,15 +1061,9 @@ impl Execution {
     }
 
     /// Sets a fiber's phase.
+    #[inline]
     fn set_phase(&mut self, fid: FiberId, phase: Phase) {
-        // The phase replaced is usually `Finished` (taken out by the step), which holds
-        // nothing: forgetting it saves the call that would find nothing to drop.
-        let slot = &mut self.fibers[fid].phase;
-        if matches!(slot, Phase::Finished) {
-            std::mem::forget(std::mem::replace(slot, phase));
-        } else {
-            *slot = phase;
-        }
+        set_phase_of(&mut self.fibers[fid], phase);
         self.refresh(fid);
     }
 
@@ -1603,7 +1602,7 @@ impl Execution {
     /// Evaluates an `Assign` with `$` = `input` and keeps the result on the fiber until the
     /// state exits. Every assignment reads the variables as they were before the state
     /// (AWS: the assignments of one Assign happen in parallel).
-    #[inline]
+    #[inline(always)]
     fn eval_assign(
         &mut self,
         fid: FiberId,
@@ -1824,12 +1823,14 @@ impl Execution {
                     output: text.clone().unwrap_or_default(),
                     assigned: assigned_text,
                 });
-                self.fibers[fid].text = text;
-                self.fibers[fid].bound = bound;
+                let f = &mut self.fibers[fid];
+                f.text = text;
+                f.bound = bound;
                 match next {
                     Transition::Next(i) => {
-                        self.fibers[fid].current = i;
-                        self.set_phase(fid, Phase::Enter(output));
+                        f.current = i;
+                        set_phase_of(f, Phase::Enter(output));
+                        self.refresh(fid);
                     }
                     Transition::End | Transition::None => self.finish_fiber(fid, Ok(output)),
                 }
@@ -2061,6 +2062,33 @@ impl Execution {
                     from_task: false,
                     evaluation: None,
                 })
+            }
+            // The commonest Pass state: Parameters whose result is the output (InputPath,
+            // ResultPath and OutputPath all `$`). The general arm below does the same; this one
+            // reads the input in place and hands the result on without passing it through
+            // the path steps, each of which moved the 72-byte value once more (a fifth of the
+            // state's own cost).
+            StateKind::Pass {
+                parameters: Some(t),
+                result_path: ResultPath::Replace,
+                ..
+            } if state.whole_paths => {
+                let scope = Scope {
+                    input: &input,
+                    context,
+                    variables: &self.variables,
+                };
+                let result = try_or_fail!(t
+                    .eval(&scope, &mut self.rng, &mut self.spares)
+                    .map_err(|e| (Cow::Owned(e.error), e.message)));
+                try_or_fail!(self.eval_assign(fid, state.assign.as_ref(), &result, context));
+                if self.history.keeps_events() {
+                    self.output_text = t.text_of(&result);
+                } else {
+                    self.output_bound = t.bound_of(self.fibers[fid].bound);
+                }
+                self.spares.recycle(input);
+                Outcome::Done(result, state.next)
             }
             StateKind::Pass {
                 parameters,
@@ -2690,6 +2718,7 @@ impl Execution {
             keep_results: keeps_results(&state, spec.result_selector.as_ref(), &spec.result_path),
         };
         self.fibers.reserve(n);
+        self.sched.reserve(n);
         // An Express branch starts with its input's length bound, for its states to bound
         // theirs from (Standard ones measure their texts).
         let bound = if self.history.keeps_events() {
@@ -3277,7 +3306,7 @@ fn effective_input<'a>(
 }
 
 /// InputPath or OutputPath on a document the state owns: the selected part is moved out.
-#[inline]
+#[inline(always)]
 fn take_path(path: Option<&JsonPath>, doc: Value, context: &Value) -> Result<Value, StepError> {
     match path {
         // `$`, the usual InputPath and OutputPath: the document itself, decided in line.
@@ -3303,7 +3332,7 @@ fn take_path_slow(
 }
 
 /// ResultPath: `result` placed into `input`. What it replaces goes to `spares`.
-#[inline]
+#[inline(always)]
 fn apply_result_path(
     rp: &ResultPath,
     input: Value,

@@ -176,9 +176,21 @@ pub(crate) struct State {
     /// Assign of a Choice only when no rule matched, as the recorded cases show).
     pub assign: Option<Template>,
     pub next: Transition,
+    /// Whether `InputPath` and `OutputPath` are both `$`, so that the output is the input
+    /// with the result placed by ResultPath (worked out once: the step loop asks on every
+    /// Pass state).
+    pub whole_paths: bool,
     /// The JSONata fields, for a state whose query language is JSONata (its JSONPath fields
     /// above are then unused: `InputPath`/`OutputPath` are `$`, `assign` is `None`).
     pub jsonata: Option<Box<JsonataFields>>,
+}
+
+/// Whether both paths are `$` (see [`State::whole_paths`]).
+pub(crate) fn whole_paths(input_path: Option<&JsonPath>, output_path: Option<&JsonPath>) -> bool {
+    let whole = |p: Option<&JsonPath>| {
+        p.is_some_and(|p| p.is_root() && *p.root() == crate::jsonpath::PathRoot::Input)
+    };
+    whole(input_path) && whole(output_path)
 }
 
 /// The fields of a JSONata state that have no JSONPath counterpart in [`StateKind`].
@@ -757,6 +769,7 @@ impl Compiler {
         Some(State {
             name: StateName(Arc::from(name)),
             kind,
+            whole_paths: whole_paths(input_path.as_ref(), output_path.as_ref()),
             input_path,
             output_path,
             assign,

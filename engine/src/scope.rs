@@ -27,6 +27,7 @@ impl<'a> Scope<'a> {
     /// Like [`Scope::resolve`], but a reference path (names and indices only) gives the
     /// selected value itself instead of a copy: intrinsic functions only read their
     /// arguments, and copying `$` for `States.ArrayLength($)` was most of the call's cost.
+    #[inline]
     pub fn resolve_cow(&self, path: &JsonPath) -> Option<Cow<'a, Value>> {
         let root = self.root(path)?;
         if path.is_reference() {
@@ -36,6 +37,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The document a path starts from.
+    #[inline]
     fn root(&self, path: &JsonPath) -> Option<&'a Value> {
         match path.root() {
             PathRoot::Input => Some(self.input),

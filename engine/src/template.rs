@@ -124,6 +124,7 @@ impl Template {
 
 /// `*slot = v.clone()`, keeping the slot's string, array or map allocation when it holds
 /// a value of the same kind (serde_json's `Value::clone_from` always allocates anew).
+#[inline(always)]
 fn assign(slot: &mut Value, v: &Value) {
     match (slot, v) {
         (Value::String(a), Value::String(b)) => a.clone_from(b),
@@ -263,6 +264,7 @@ impl Spares {
     const MAX_FIELDS: usize = 16;
 
     /// Takes `v` back if it is a small object; anything else is dropped here.
+    #[inline(always)]
     pub fn recycle(&mut self, v: Value) {
         if let Value::Object(m) = v {
             if m.len() <= Self::MAX_FIELDS && self.maps.len() < Self::KEPT {
@@ -274,10 +276,12 @@ impl Spares {
     /// A spare map with exactly the keys of `proto`, in its order, if there is one: the
     /// previous result of the same template usually is.
     fn take_shaped(&mut self, proto: &Map<String, Value>) -> Option<Map<String, Value>> {
-        let at = self
-            .maps
-            .iter()
-            .rposition(|m| m.len() == proto.len() && m.keys().eq(proto.keys()))?;
+        let at = self.maps.iter().rposition(|m| {
+            m.len() == proto.len()
+                && m.keys()
+                    .zip(proto.keys())
+                    .all(|(a, b)| crate::jsonpath::same_key(a, b))
+        })?;
         Some(self.maps.swap_remove(at))
     }
 

@@ -536,7 +536,12 @@ impl Execution {
     /// Child executions whose history reached the 25,000-event limit fail, each with the
     /// error the top level fails with (assumption: AWS fails a child execution as it fails
     /// any execution that reaches the limit); the Map Run counts them as failed items.
+    #[inline]
     pub(super) fn map_run_full_children(&mut self) {
+        // Asked before every step: the usual answer, none, is decided without taking the list.
+        if !self.history.has_full_children() {
+            return;
+        }
         let full = self.history.take_full_children();
         for number in full {
             // A scan of every fiber, but only when a child execution has just reached the

@@ -159,6 +159,14 @@ impl Sched {
     }
 
     /// The fiber with creation number `seq`.
+    /// Makes room for `n` more fibers at once, as a Parallel or Map state starts them: the
+    /// records then grow once rather than doubling as each fiber is added.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.ready.tree.reserve(n);
+        self.ready.member.reserve(n);
+        self.fiber.reserve(n);
+    }
+
     pub(super) fn fiber(&self, seq: Seq) -> FiberId {
         self.fiber[seq]
     }
@@ -237,11 +245,10 @@ impl Sched {
         for slot in &mut self.slots {
             *slot = Slot::Idle;
         }
-        let n = self.fiber.len();
-        self.ready = ReadySet::default();
-        for _ in 0..n {
-            self.ready.grow();
-        }
+        // An empty set's tree is all zeros: no need to build it again fiber by fiber.
+        self.ready.tree.fill(0);
+        self.ready.member.fill(false);
+        self.ready.len = 0;
         self.sleeping.clear();
         self.awaiting.clear();
         self.entering = 0;
