@@ -266,8 +266,11 @@ impl Spares {
     /// Takes `v` back if it is a small object; anything else is dropped here.
     #[inline(always)]
     pub fn recycle(&mut self, v: Value) {
-        if let Value::Object(m) = v {
-            if m.len() <= Self::MAX_FIELDS && self.maps.len() < Self::KEPT {
+        // Decided on a borrow, so that the map is moved once, into the list.
+        let keep = matches!(&v, Value::Object(m) if m.len() <= Self::MAX_FIELDS)
+            && self.maps.len() < Self::KEPT;
+        if keep {
+            if let Value::Object(m) = v {
                 self.maps.push(m);
             }
         }
