@@ -15,7 +15,9 @@
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
 #   PEERS_ROUNDS            rounds of the fast runners (stepcheck in-process and serve,
-#                           aws-local-stepfunctions); the report keeps each one's best (default 3)
+#                           aws-local-stepfunctions); the report keeps each one's best (default 3).
+#                           In each round every workflow runs on stepcheck in-process and then
+#                           on aws-local-stepfunctions, so the two are measured side by side
 #   PEERS_TIMEOUT           seconds one execution may take (default 1800: LocalStack runs 7 to
 #                           10 transitions/s on a 2-core machine, so the 10,000-transition Choice
 #                           loop alone takes 17 to 24 minutes on it); an API execution that
@@ -235,12 +237,6 @@ inprocess() {  # inprocess WORKFLOW TYPE: records the result
   fi
   record "$wf" "inprocess-${type,,}" "${TRANS[$wf]}" "$json"
 }
-if wants inprocess; then
-  for round in $(seq "$ROUNDS"); do
-    for wf in $WORKFLOWS; do inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; done
-  done
-fi
-
 # --- API endpoints ----------------------------------------------------------------------------
 api() {  # api RUNNER ENDPOINT WORKFLOW [extra args]
   local runner="$1" ep="$2" wf="$3"; shift 3
@@ -259,6 +255,38 @@ api() {  # api RUNNER ENDPOINT WORKFLOW [extra args]
   record "$wf" "$runner" "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
 }
 skip_all() { local r="$1" why="$2" wf; for wf in $WORKFLOWS; do record "$wf" "$r" "${TRANS[$wf]}" "$(jq -cn --arg s "$why" '{skipped:$s}')"; done; }
+
+# --- aws-local-stepfunctions ------------------------------------------------------------------
+alsfn() {  # alsfn WORKFLOW: records the result
+  local wf="$1" rc out
+  AWS_LOCAL_SFN_DIR="$ALSFN" bounded $((TIMEOUT * 2 + SECS + 30)) "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
+    "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}"
+  rc=$?
+  out=$(cat "$CHILD_OUT")
+  if [ $rc -eq 124 ]; then
+    out=$(jq -cn --arg s "timed out after $((TIMEOUT * 2 + SECS + 30)) s" '{skipped: $s}')
+  elif [ $rc -ne 0 ]; then
+    # The script prints {"skipped": "fails: ..."} itself; a crash before that is reduced
+    # to its error line, not the `throw new ...` source line Node prints first.
+    out=$(jq -cn --arg s "$(error_line "$out")" '{skipped: (if ($s | startswith("fails: ")) then $s else "fails: " + $s end)}')
+  fi
+  record "$wf" aws-local-stepfunctions "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
+}
+ALSFN_ON=""
+if wants aws-local-stepfunctions; then
+  if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"; else ALSFN_ON=1; fi
+fi
+
+# The rounds of stepcheck in-process and aws-local-stepfunctions, interleaved workflow by
+# workflow: each workflow runs on both within seconds, so that a slow spell of the host (this
+# machine's speed moves by up to 1.5x within minutes) weighs on both runners alike instead of
+# on whichever was being measured then. Each runner's best round counts.
+for round in $(seq "$ROUNDS"); do
+  for wf in $WORKFLOWS; do
+    if wants inprocess; then inprocess "$wf" STANDARD; inprocess "$wf" EXPRESS; fi
+    if [ -n "$ALSFN_ON" ]; then alsfn "$wf"; fi
+  done
+done
 
 # Waits up to $3 seconds until URL $2 answers with a body matching $4 (a grep -E pattern);
 # fails if process $1 exits first.
@@ -291,25 +319,6 @@ if wants serve; then
   fi
 fi
 
-if wants aws-local-stepfunctions; then
-  if [ -n "$ALSFN_SKIP" ]; then skip_all aws-local-stepfunctions "$ALSFN_SKIP"
-  else
-    for wf in $(for round in $(seq "$ROUNDS"); do echo $WORKFLOWS; done); do
-      AWS_LOCAL_SFN_DIR="$ALSFN" bounded $((TIMEOUT * 2 + SECS + 30)) "$CHILD_OUT" "$NODE" "$HERE/aws-local-sfn.mjs" \
-        "$WF/$wf.asl.json" "$(input_of "$wf")" "$SECS" "${TRANS[$wf]}"
-      rc=$?
-      out=$(cat "$CHILD_OUT")
-      if [ $rc -eq 124 ]; then
-        out=$(jq -cn --arg s "timed out after $((TIMEOUT * 2 + SECS + 30)) s" '{skipped: $s}')
-      elif [ $rc -ne 0 ]; then
-        # The script prints {"skipped": "fails: ..."} itself; a crash before that is reduced
-        # to its error line, not the `throw new ...` source line Node prints first.
-        out=$(jq -cn --arg s "$(error_line "$out")" '{skipped: (if ($s | startswith("fails: ")) then $s else "fails: " + $s end)}')
-      fi
-      record "$wf" aws-local-stepfunctions "${TRANS[$wf]}" "$(tail -1 <<<"$out")"
-    done
-  fi
-fi
 
 if wants moto; then
   if [ ! -x "$TOOLS/moto-venv/bin/moto_server" ]; then skip_all moto "moto not installed (harness/scripts/install-emulators.sh moto)"
