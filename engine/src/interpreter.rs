@@ -1526,23 +1526,6 @@ impl Execution {
         id
     }
 
-    /// Records a state event that is built only when the history keeps it (see
-    /// [`History::record_with`]).
-    #[inline]
-    fn record_state_event(
-        &mut self,
-        fid: FiberId,
-        entered: bool,
-        kind: impl FnOnce() -> EventKind,
-    ) -> EventId {
-        let now = self.now;
-        let id = self
-            .history
-            .record_with(self.fibers[fid].last, now, entered, kind);
-        self.fibers[fid].last = id;
-        id
-    }
-
     /// Runs one step of a fiber: entering a state, or what comes after a sleep.
     #[inline]
     fn step(&mut self, h: &mut dyn TaskHandler, fid: FiberId) -> Result<(), TaskHandlerError> {
@@ -1663,21 +1646,19 @@ impl Execution {
         input: Value,
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
-        let keep = self.history.keeps_events();
-        let cached = self.fibers[fid].text.take();
-        let input_text = if keep {
-            cached.unwrap_or_else(|| to_json(&input))
-        } else {
-            String::new()
-        };
-        let entered = self.record_state_event(fid, true, || EventKind::StateEntered {
-            state_type: state.kind.type_name(),
-            name: state.name.0.clone(),
-            input: input_text,
-        });
-        let entered_at = self.now;
-        self.fibers[fid].entered = entered;
-        self.fibers[fid].entered_at = entered_at;
+        // The fiber's record is looked up once for the entered event's bookkeeping.
+        let now = self.now;
+        let f = &mut self.fibers[fid];
+        let entered = self
+            .history
+            .record_with(f.last, now, true, || EventKind::StateEntered {
+                state_type: state.kind.type_name(),
+                name: state.name.0.clone(),
+                input: f.text.take().unwrap_or_else(|| to_json(&input)),
+            });
+        f.last = entered;
+        f.entered = entered;
+        f.entered_at = now;
         match &state.kind {
             StateKind::Wait(wait) => {
                 let context = self.context_for(fid, 0);
@@ -1817,13 +1798,16 @@ impl Execution {
                 if assigned_text.is_some() {
                     self.use_variables_of(fid);
                 }
-                self.record_state_event(fid, false, || EventKind::StateExited {
-                    state_type: state.kind.type_name(),
-                    name: state.name.0.clone(),
-                    output: text.clone().unwrap_or_default(),
-                    assigned: assigned_text,
-                });
+                let now = self.now;
                 let f = &mut self.fibers[fid];
+                f.last = self
+                    .history
+                    .record_with(f.last, now, false, || EventKind::StateExited {
+                        state_type: state.kind.type_name(),
+                        name: state.name.0.clone(),
+                        output: text.clone().unwrap_or_default(),
+                        assigned: assigned_text,
+                    });
                 f.text = text;
                 f.bound = bound;
                 match next {
