@@ -351,6 +351,7 @@ impl Definition {
             text_hint: 0,
             output_bound: None,
             output_text: None,
+            output_spans: None,
             tokens_issued: 0,
             token_base: String::new(),
             timed_out_tokens: Vec::new(),
@@ -505,6 +506,8 @@ pub struct Execution {
     /// The output text of the state that just ran, when `state` wrote it from the input's
     /// text (Standard only, see `splice`); `complete` takes it.
     output_text: Option<String>,
+    /// The value spans of `output_text`, when known.
+    output_spans: Option<crate::splice::Spans>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
     /// The execution-naming part of its task tokens ([`token_base`]), written when the first
@@ -584,6 +587,9 @@ struct Fiber {
     /// The JSON text of the document the fiber carries, when it is already written: a
     /// state's output text is the next state's input text, so it is serialised once.
     text: Option<String>,
+    /// Where the top-level values lie in that text (and, once the fiber has entered its
+    /// state, in the state's input text), when known. Set and cleared with `text`.
+    spans: Option<crate::splice::Spans>,
     /// An upper bound of the JSON length of the document the fiber carries (see
     /// `json_len_bound`), `usize::MAX` when not known: it lets a Pass or Choice state bound
     /// its output from its input instead of walking the whole document again.
@@ -951,37 +957,80 @@ impl Execution {
     /// for `ResultPath: null`; the result's text from the template's constant pieces for `$`;
     /// the input's text with one field set (`splice`) for `$.name`. `None` where that does not
     /// apply; the text is then written from the value.
+    ///
+    /// The output's value spans go to `output_spans` where they are known: the input's for
+    /// `null`, updated by the splice for `$.name` (the input's spans, kept by the fiber, or
+    /// found by scanning its text when the fiber has none). `input` is the state's input, for
+    /// the position of the field set among its fields.
     fn passed_text(
-        &self,
+        &mut self,
+        fid: FiberId,
         state: &State,
         entered: EventId,
         rp: &ResultPath,
         result: &Value,
         template: Option<&crate::template::Template>,
+        input: Option<&Map<String, Value>>,
     ) -> Option<String> {
+        // The input's spans are the fiber's until it leaves the state: taken here, they go
+        // to the output or are dropped.
+        let spans = self.fibers[fid].spans.take();
         if !state.whole_paths {
             return None;
         }
         match rp {
-            ResultPath::Discard => Some(self.history.entered_input(entered)?.to_string()),
+            ResultPath::Discard => {
+                let text = self.history.entered_input(entered)?.to_string();
+                self.output_spans = spans;
+                Some(text)
+            }
             ResultPath::Replace => template?.text_of(result),
             ResultPath::At(p) => {
                 let name = p.single_field()?;
-                let input = self.history.entered_input(entered)?;
+                let text = self.history.entered_input(entered)?;
                 let value = template
                     .and_then(|t| t.text_of(result))
                     .unwrap_or_else(|| to_json(result));
-                crate::splice::set_field(input, name, &value)
+                let input = input?;
+                let mut spans = match spans {
+                    Some(s) if s.len() == input.len() => {
+                        debug_assert_eq!(
+                            Some(&s),
+                            crate::splice::spans_of(text).as_ref(),
+                            "kept spans of an input text"
+                        );
+                        s
+                    }
+                    _ => crate::splice::spans_of(text)?,
+                };
+                let at = input
+                    .keys()
+                    .position(|k| crate::jsonpath::same_key(k, name));
+                let out = crate::splice::set_field_at(text, &mut spans, at, name, &value)?;
+                debug_assert_eq!(
+                    Some(&spans),
+                    crate::splice::spans_of(&out).as_ref(),
+                    "spans of a spliced text"
+                );
+                self.output_spans = Some(spans);
+                Some(out)
             }
         }
     }
 
     /// Notes that a Standard state's output is its input unchanged (when its paths are `$`):
     /// its output text is then its input's.
-    fn output_is_input(&mut self, state: &State, entered: EventId) {
+    fn output_is_input(&mut self, fid: FiberId, state: &State, entered: EventId) {
         if self.history.keeps_events() {
-            self.output_text =
-                self.passed_text(state, entered, &ResultPath::Discard, &Value::Null, None);
+            self.output_text = self.passed_text(
+                fid,
+                state,
+                entered,
+                &ResultPath::Discard,
+                &Value::Null,
+                None,
+                None,
+            );
         }
     }
 
@@ -1033,6 +1082,7 @@ impl Execution {
             parent: None,
             item: None,
             text: input_text,
+            spans: None,
             bound: usize::MAX,
             variables: Arc::new(Map::new()),
             assigned: None,
@@ -1742,6 +1792,7 @@ impl Execution {
         let assigned = self.fibers[fid].assigned.take();
         let output_bound = self.output_bound.take();
         let output_text = self.output_text.take();
+        let output_spans = self.output_spans.take();
         match outcome {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
@@ -1808,6 +1859,8 @@ impl Execution {
                         output: text.clone().unwrap_or_default(),
                         assigned: assigned_text,
                     });
+                // The spans belong to the text: none without it.
+                f.spans = if text.is_some() { output_spans } else { None };
                 f.text = text;
                 f.bound = bound;
                 match next {
@@ -2112,7 +2165,7 @@ impl Execution {
                                 output,
                                 context
                             ));
-                            self.output_is_input(state, entered);
+                            self.output_is_input(fid, state, entered);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::Discard => {
@@ -2132,7 +2185,7 @@ impl Execution {
                             ));
                             let output =
                                 try_or_fail!(take_path(state.output_path.as_ref(), input, context));
-                            self.output_is_input(state, entered);
+                            self.output_is_input(fid, state, entered);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::At(_) => try_or_fail!(effective_input(
@@ -2152,7 +2205,15 @@ impl Execution {
                     let template = parameters.as_ref();
                     (
                         None,
-                        self.passed_text(state, entered, result_path, &result, template),
+                        self.passed_text(
+                            fid,
+                            state,
+                            entered,
+                            result_path,
+                            &result,
+                            template,
+                            input.as_object(),
+                        ),
                     )
                 } else {
                     (
@@ -2213,7 +2274,7 @@ impl Execution {
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 if self.history.keeps_events() {
-                    self.output_is_input(state, entered);
+                    self.output_is_input(fid, state, entered);
                 } else {
                     let bound = self.fibers[fid].bound;
                     self.output_bound =
@@ -2642,6 +2703,7 @@ impl Execution {
             parent: Some((parent, slot)),
             item,
             text: None,
+            spans: None,
             bound: usize::MAX,
             variables: self.fibers[parent].variables.clone(),
             assigned: None,

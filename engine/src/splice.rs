@@ -5,76 +5,95 @@
 //! the output is the input with one top-level field set (`"ResultPath": "$.name"`), the output
 //! text is the input text with that field's value replaced, or the field appended: the
 //! engine writes every document text itself, compact, with serde_json, so the input text
-//! has a known form and only the new value needs writing.
+//! has a known form and only the new value needs writing. Where the fields' values lie in
+//! the text (`Spans`) is found by one scan and then kept with the text from state to state,
+//! so a chain of such states does not scan again.
 //!
 //! The result is byte for byte the text serde_json writes for the output value. Debug builds
-//! check this on every use (`Execution::complete`), so every test that runs a Standard
-//! execution checks it too.
+//! check this on every use (`Execution::complete_state`), and the kept spans against a new
+//! scan, so every test that runs a Standard execution checks both.
 
-/// The text of the object `text` with its top-level field `name` set to the value whose text
-/// is `value`: replaced in place when the field is there, appended last otherwise (as
-/// `JsonPath::set` does to the value). `None` when `text` is not a compact JSON object or
-/// when `name` would need escaping; the caller then writes the text from the value.
-pub(crate) fn set_field(text: &str, name: &str, value: &str) -> Option<String> {
-    if name.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
-        return None;
-    }
+/// Where the values of an object text's top-level fields lie: (start, end) byte offsets, in
+/// field order. A fiber keeps them with its document's text, so that a state that sets one
+/// field finds it without scanning the text (the scan was a third of a Standard Pass chain).
+pub(crate) type Spans = Vec<(u32, u32)>;
+
+/// The value spans of the compact object text `text`, by scanning it; `None` when it is not
+/// a compact JSON object.
+pub(crate) fn spans_of(text: &str) -> Option<Spans> {
     let b = text.as_bytes();
     if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
         return None;
     }
+    let mut spans = Vec::new();
+    if b.len() == 2 {
+        return Some(spans);
+    }
+    let mut i = 1;
+    loop {
+        i = skip_string(b, i)?;
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let start = i;
+        i = skip_value(b, i)?;
+        spans.push((u32::try_from(start).ok()?, u32::try_from(i).ok()?));
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') if i + 1 == b.len() => return Some(spans),
+            _ => return None,
+        }
+    }
+}
+
+/// The text of the object `text` with its top-level field `name` set to the value whose text
+/// is `value`: replaced in place when the field is there, appended last otherwise (as
+/// `JsonPath::set` does to the value). `spans` are the text's value spans, and `at` is the
+/// field's position among the object's fields (`None`: it has no such field). `spans` is
+/// updated to the result's. `None` when `name` would need escaping or the spans do not fit the
+/// text; the caller then writes the text from the value, and `spans` is not to be used.
+pub(crate) fn set_field_at(
+    text: &str,
+    spans: &mut Spans,
+    at: Option<usize>,
+    name: &str,
+    value: &str,
+) -> Option<String> {
+    if name.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+        return None;
+    }
     let mut out = String::with_capacity(text.len() + name.len() + value.len() + 4);
-    // The text is cut at ASCII bytes (a bracket, a quote or a comma), so the pieces are
-    // `str` slices and the result needs no UTF-8 check.
-    let tail = match find_field(b, name.as_bytes())? {
-        Some((start, end)) => {
-            out.push_str(text.get(..start)?);
-            text.get(end..)?
+    let len = u32::try_from(value.len()).ok()?;
+    match at {
+        Some(i) => {
+            let (start, end) = *spans.get(i)?;
+            out.push_str(text.get(..start as usize)?);
+            out.push_str(value);
+            out.push_str(text.get(end as usize..)?);
+            let new_end = start.checked_add(len)?;
+            spans[i].1 = new_end;
+            // The fields after it move by the change in the value's length.
+            for span in &mut spans[i + 1..] {
+                span.0 = (span.0 + new_end).checked_sub(end)?;
+                span.1 = (span.1 + new_end).checked_sub(end)?;
+            }
         }
         None => {
-            out.push_str(text.get(..text.len() - 1)?);
-            if b.len() > 2 {
+            out.push_str(text.get(..text.len().checked_sub(1)?)?);
+            if !spans.is_empty() {
                 out.push(',');
             }
             out.push('"');
             out.push_str(name);
             out.push_str("\":");
-            "}"
+            let start = u32::try_from(out.len()).ok()?;
+            out.push_str(value);
+            out.push('}');
+            spans.push((start, start.checked_add(len)?));
         }
-    };
-    out.push_str(value);
-    out.push_str(tail);
+    }
     Some(out)
-}
-
-/// Where the value of the top-level field `name` lies in the object text `b`: `Some(None)`
-/// when the object has no such field, `None` when `b` is not a compact JSON object.
-fn find_field(b: &[u8], name: &[u8]) -> Option<Option<(usize, usize)>> {
-    if b.len() == 2 {
-        return Some(None);
-    }
-    let mut i = 1;
-    loop {
-        let key_start = i;
-        i = skip_string(b, i)?;
-        // The key's text without its quotes: `name` needs no escaping, so equal names have
-        // equal texts.
-        let key = &b[key_start + 1..i - 1];
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
-        i += 1;
-        let value_start = i;
-        i = skip_value(b, i)?;
-        if key == name {
-            return Some(Some((value_start, i)));
-        }
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b'}') if i + 1 == b.len() => return Some(None),
-            _ => return None,
-        }
-    }
 }
 
 /// Bytes a scan inside a string stops at: `"` and `\`.
@@ -150,8 +169,19 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::set_field;
+    use super::{set_field_at, spans_of};
     use serde_json::json;
+
+    /// The field's position found in the text, then [`set_field_at`]; the spans it leaves
+    /// must be those of its result.
+    fn set_field(text: &str, name: &str, value: &str) -> Option<String> {
+        let mut spans = spans_of(text)?;
+        let doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+        let at = doc.keys().position(|k| k == name);
+        let out = set_field_at(text, &mut spans, at, name, value)?;
+        assert_eq!(Some(spans), spans_of(&out), "spans of {out}");
+        Some(out)
+    }
 
     /// `set_field` gives serde_json's text of the value with the field set, for fields that
     /// are there (first, middle, last) or not, and values of every kind, including strings

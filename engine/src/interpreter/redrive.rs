@@ -108,6 +108,7 @@ impl Execution {
         top.last = redriven;
         top.wake = self.now;
         top.text = text;
+        top.spans = None;
         top.bound = usize::MAX;
         top.assigned = None;
         self.refresh(0);
