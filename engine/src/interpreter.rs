@@ -966,7 +966,6 @@ impl Execution {
         &mut self,
         fid: FiberId,
         state: &State,
-        entered: EventId,
         rp: &ResultPath,
         result: &Value,
         template: Option<&crate::template::Template>,
@@ -975,6 +974,8 @@ impl Execution {
         // The input's spans are the fiber's until it leaves the state: taken here, they go
         // to the output or are dropped.
         let spans = self.fibers[fid].spans.take();
+        // The state's input text is in its Entered event.
+        let entered = self.fibers[fid].entered;
         if !state.whole_paths {
             return None;
         }
@@ -1020,17 +1021,10 @@ impl Execution {
 
     /// Notes that a Standard state's output is its input unchanged (when its paths are `$`):
     /// its output text is then its input's.
-    fn output_is_input(&mut self, fid: FiberId, state: &State, entered: EventId) {
+    fn output_is_input(&mut self, fid: FiberId, state: &State) {
         if self.history.keeps_events() {
-            self.output_text = self.passed_text(
-                fid,
-                state,
-                entered,
-                &ResultPath::Discard,
-                &Value::Null,
-                None,
-                None,
-            );
+            self.output_text =
+                self.passed_text(fid, state, &ResultPath::Discard, &Value::Null, None, None);
         }
     }
 
@@ -2165,7 +2159,7 @@ impl Execution {
                                 output,
                                 context
                             ));
-                            self.output_is_input(fid, state, entered);
+                            self.output_is_input(fid, state);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::Discard => {
@@ -2185,7 +2179,7 @@ impl Execution {
                             ));
                             let output =
                                 try_or_fail!(take_path(state.output_path.as_ref(), input, context));
-                            self.output_is_input(fid, state, entered);
+                            self.output_is_input(fid, state);
                             return Outcome::Done(output, state.next);
                         }
                         ResultPath::At(_) => try_or_fail!(effective_input(
@@ -2208,7 +2202,6 @@ impl Execution {
                         self.passed_text(
                             fid,
                             state,
-                            entered,
                             result_path,
                             &result,
                             template,
@@ -2274,7 +2267,7 @@ impl Execution {
                 let output =
                     try_or_fail!(take_path(state.output_path.as_ref(), effective, context));
                 if self.history.keeps_events() {
-                    self.output_is_input(fid, state, entered);
+                    self.output_is_input(fid, state);
                 } else {
                     let bound = self.fibers[fid].bound;
                     self.output_bound =
