@@ -1690,15 +1690,17 @@ impl Execution {
         input: Value,
     ) -> Result<(), TaskHandlerError> {
         let state = self.state_of(fid);
-        // The fiber's record is looked up once for the entered event's bookkeeping.
+        // The fiber's record is looked up once for the entered event's bookkeeping. Its text
+        // is the entered event's, or dropped where the history keeps no event.
         let now = self.now;
         let f = &mut self.fibers[fid];
+        let cached = f.text.take();
         let entered = self
             .history
             .record_with(f.last, now, true, || EventKind::StateEntered {
                 state_type: state.kind.type_name(),
                 name: state.name.0.clone(),
-                input: f.text.take().unwrap_or_else(|| to_json(&input)),
+                input: cached.unwrap_or_else(|| to_json(&input)),
             });
         f.last = entered;
         f.entered = entered;
