@@ -351,7 +351,6 @@ impl Definition {
             text_hint: 0,
             output_bound: None,
             output_text: None,
-            output_spans: None,
             tokens_issued: 0,
             token_base: String::new(),
             timed_out_tokens: Vec::new(),
@@ -504,10 +503,9 @@ pub struct Execution {
     /// `state` could tell it cheaply; `complete` takes it.
     output_bound: Option<usize>,
     /// The output text of the state that just ran, when `state` wrote it from the input's
-    /// text (Standard only, see `splice`); `complete` takes it.
-    output_text: Option<String>,
-    /// The value spans of `output_text`, when known.
-    output_spans: Option<crate::splice::Spans>,
+    /// text (Standard only, see `splice`), with its value spans when known; `complete` takes
+    /// it.
+    output_text: Option<(String, Option<crate::splice::Spans>)>,
     /// Task tokens handed out so far (each token is unique within the execution).
     tokens_issued: u64,
     /// The execution-naming part of its task tokens ([`token_base`]), written when the first
@@ -958,10 +956,10 @@ impl Execution {
     /// the input's text with one field set (`splice`) for `$.name`. `None` where that does not
     /// apply; the text is then written from the value.
     ///
-    /// The output's value spans go to `output_spans` where they are known: the input's for
-    /// `null`, updated by the splice for `$.name` (the input's spans, kept by the fiber, or
-    /// found by scanning its text when the fiber has none). `input` is the state's input, for
-    /// the position of the field set among its fields.
+    /// The text comes with its value spans where they are known: the input's for `null`,
+    /// updated by the splice for `$.name` (the input's spans, kept by the fiber, or found by
+    /// scanning its text when the fiber has none). `input` is the state's input, for the
+    /// position of the field set among its fields.
     fn passed_text(
         &mut self,
         fid: FiberId,
@@ -970,7 +968,7 @@ impl Execution {
         result: &Value,
         template: Option<&crate::template::Template>,
         input: Option<&Map<String, Value>>,
-    ) -> Option<String> {
+    ) -> Option<(String, Option<crate::splice::Spans>)> {
         // The input's spans are the fiber's until it leaves the state: taken here, they go
         // to the output or are dropped.
         let spans = self.fibers[fid].spans.take();
@@ -980,12 +978,8 @@ impl Execution {
             return None;
         }
         match rp {
-            ResultPath::Discard => {
-                let text = self.history.entered_input(entered)?.to_string();
-                self.output_spans = spans;
-                Some(text)
-            }
-            ResultPath::Replace => template?.text_of(result),
+            ResultPath::Discard => Some((self.history.entered_input(entered)?.to_string(), spans)),
+            ResultPath::Replace => Some((template?.text_of(result)?, None)),
             ResultPath::At(p) => {
                 let name = p.single_field()?;
                 let text = self.history.entered_input(entered)?;
@@ -1013,8 +1007,7 @@ impl Execution {
                     crate::splice::spans_of(&out).as_ref(),
                     "spans of a spliced text"
                 );
-                self.output_spans = Some(spans);
-                Some(out)
+                Some((out, Some(spans)))
             }
         }
     }
@@ -1788,17 +1781,16 @@ impl Execution {
         let assigned = self.fibers[fid].assigned.take();
         let output_bound = self.output_bound.take();
         let output_text = self.output_text.take();
-        let output_spans = self.output_spans.take();
         match outcome {
             Outcome::Done(output, next) => {
                 let keep = self.history.keeps_events();
-                let text = keep.then(|| match output_text {
-                    Some(t) => {
+                let (text, spans) = match output_text {
+                    Some((t, spans)) if keep => {
                         debug_assert_eq!(t, to_json(&output), "spliced output text");
-                        t
+                        (Some(t), spans)
                     }
-                    None => to_json_sized(&output, self.text_hint),
-                });
+                    _ => (keep.then(|| to_json_sized(&output, self.text_hint)), None),
+                };
                 // The output's length, or an upper bound of it, for the 256 KiB check.
                 let bound = match &text {
                     Some(t) => {
@@ -1855,8 +1847,7 @@ impl Execution {
                         output: text.clone().unwrap_or_default(),
                         assigned: assigned_text,
                     });
-                // The spans belong to the text: none without it.
-                f.spans = if text.is_some() { output_spans } else { None };
+                f.spans = spans;
                 f.text = text;
                 f.bound = bound;
                 match next {
@@ -2116,7 +2107,7 @@ impl Execution {
                     .map_err(|e| (Cow::Owned(e.error), e.message)));
                 try_or_fail!(self.eval_assign(fid, state.assign.as_ref(), &result, context));
                 if self.history.keeps_events() {
-                    self.output_text = t.text_of(&result);
+                    self.output_text = t.text_of(&result).map(|text| (text, None));
                 } else {
                     self.output_bound = t.bound_of(self.fibers[fid].bound);
                 }

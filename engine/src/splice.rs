@@ -60,7 +60,7 @@ pub(crate) fn set_field_at(
     name: &str,
     value: &str,
 ) -> Option<String> {
-    if name.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+    if !needs_no_escape(name) {
         return None;
     }
     let mut out = String::with_capacity(text.len() + name.len() + value.len() + 4);
@@ -94,6 +94,13 @@ pub(crate) fn set_field_at(
         }
     }
     Some(out)
+}
+
+/// Whether serde_json writes `s` as a JSON string unchanged between quotes: it has no control
+/// character, quote or backslash (serde_json escapes nothing else).
+#[inline]
+pub(crate) fn needs_no_escape(s: &str) -> bool {
+    !s.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// Bytes a scan inside a string stops at: `"` and `\`.

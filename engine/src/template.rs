@@ -190,14 +190,13 @@ impl Template {
     }
 }
 
-/// Appends `v`'s JSON text, as serde_json writes it. A string that needs no escaping (no
-/// control character, quote or backslash: serde_json escapes nothing else) is copied between
-/// quotes in line; the short strings templates copy from their input cost three times as
-/// much through serde_json's writer.
+/// Appends `v`'s JSON text, as serde_json writes it. A string that needs no escaping is
+/// copied between quotes in line; the short strings templates copy from their input cost
+/// three times as much through serde_json's writer.
 #[inline]
 fn write_json(out: &mut Vec<u8>, v: &Value) -> Option<()> {
     if let Value::String(s) = v {
-        if !s.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+        if crate::splice::needs_no_escape(s) {
             out.reserve(s.len() + 2);
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
