@@ -6,7 +6,7 @@
 
 use crate::clock::{Clock, Timestamp, VirtualClock};
 use crate::faults::Fault;
-use crate::history::{Event, EventId, EventKind, History};
+use crate::history::{Event, EventId, EventKind, History, TaskScheduledDetails};
 use crate::jsonpath::{type_name, JsonPath, PathRoot};
 use crate::model::{
     error_matches, Catcher, ChoiceTest, Definition, ErrorText, MapSpec, ParallelSpec, Pattern,
@@ -1824,7 +1824,7 @@ impl Execution {
                     return Ok(());
                 }
                 let assigned_text = assigned.map(|vars| {
-                    let mut texts = Map::with_capacity(vars.len());
+                    let mut texts = Box::new(Map::with_capacity(vars.len()));
                     let fiber_vars = Arc::make_mut(&mut self.fibers[fid].variables);
                     for (k, v) in *vars {
                         if keep {
@@ -2365,14 +2365,14 @@ impl Execution {
                 let (resource_type, resource) = service_names(spec);
                 self.record(
                     fid,
-                    EventKind::TaskScheduled {
+                    EventKind::TaskScheduled(Box::new(TaskScheduledDetails {
                         resource_type: resource_type.clone(),
                         resource: resource.clone(),
                         region: self.config.region.clone(),
                         parameters: params_text,
                         timeout_in_seconds: timeout,
                         heartbeat_in_seconds: heartbeat,
-                    },
+                    })),
                 );
                 run.started = self.record(
                     fid,

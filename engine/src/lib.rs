@@ -29,7 +29,7 @@ pub use clock::{Clock, Timestamp, VirtualClock};
 pub use diagnostics::{Diagnostic, DiagnosticCode, Severity};
 #[cfg(feature = "faults")]
 pub use faults::Fault;
-pub use history::{Event, EventId, EventKind};
+pub use history::{Event, EventId, EventKind, TaskScheduledDetails};
 pub use interpreter::{
     token_execution_arn, CallbackError, Ending, Execution, ExecutionConfig, ExecutionResult,
     ExecutionStatus, NotSupported, RunError, WaitingTask, WorkflowType, INLINE_MAP_MAX_CONCURRENCY,

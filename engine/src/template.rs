@@ -153,18 +153,23 @@ impl Template {
             return None;
         };
         let values = result.as_object()?;
-        let mut out = Vec::with_capacity(pieces_len + 32);
-        out.extend_from_slice(pieces[0].as_bytes());
         if values.len() != dynamic.len() {
             return None;
         }
-        let mut pieces = pieces[1..].iter();
-        for (v, _) in values.values().zip(dynamic).filter(|(_, f)| f.is_some()) {
-            write_json(&mut out, v)?;
-            out.extend_from_slice(pieces.next()?.as_bytes());
+        // Written into a `String` directly: the pieces are `str`s and `write_json` writes
+        // UTF-8, so there is no byte buffer to check again at the end (that check was a
+        // tenth of this function).
+        let mut out = String::with_capacity(pieces_len + 32);
+        let (first, rest) = pieces.split_first()?;
+        out.push_str(first);
+        let mut rest = rest.iter();
+        for (v, field) in values.values().zip(dynamic) {
+            if field.is_some() {
+                write_json(&mut out, v)?;
+                out.push_str(rest.next()?);
+            }
         }
-        // The pieces are whole JSON texts and serde_json writes UTF-8.
-        String::from_utf8(out).ok()
+        Some(out)
     }
 
     /// An upper bound of the JSON length of a value this template evaluated to against an
@@ -194,17 +199,23 @@ impl Template {
 /// copied between quotes in line; the short strings templates copy from their input cost
 /// three times as much through serde_json's writer.
 #[inline]
-fn write_json(out: &mut Vec<u8>, v: &Value) -> Option<()> {
-    if let Value::String(s) = v {
-        if crate::splice::needs_no_escape(s) {
+fn write_json(out: &mut String, v: &Value) -> Option<()> {
+    match v {
+        Value::String(s) if crate::splice::needs_no_escape(s) => {
             out.reserve(s.len() + 2);
-            out.push(b'"');
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'"');
-            return Some(());
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
         }
+        // serde_json's `Display` of a number is its serializer's text (both format with
+        // itoa or, for the finite floats a `Value` holds, the same shortest form).
+        Value::Number(n) => {
+            use std::fmt::Write as _;
+            write!(out, "{n}").ok()?;
+        }
+        _ => out.push_str(&serde_json::to_string(v).ok()?),
     }
-    serde_json::to_writer(out, v).ok()
+    Some(())
 }
 
 impl Field {
@@ -520,13 +531,19 @@ mod tests {
             json!("tab\tand \"quote\" and \\"),
             json!(0),
             json!(-1.5e-7),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(0.1),
+            json!(1e300),
+            json!(-0.0),
+            json!(123456.789),
             json!(null),
             json!([1, "two", {"three": 3}]),
         ]);
         for v in &values {
-            let mut out = Vec::new();
+            let mut out = String::new();
             write_json(&mut out, v).unwrap();
-            assert_eq!(out, serde_json::to_vec(v).unwrap(), "{v}");
+            assert_eq!(out, serde_json::to_string(v).unwrap(), "{v}");
         }
     }
 
