@@ -375,3 +375,33 @@ fn long_pass_chain_runs() {
     assert_eq!(r.output, Some(json!({"i": 999, "v": 7})));
     assert_eq!(r.history.len(), 2002);
 }
+
+/// `execute` hands its input to the first state without copying it when nothing can read it
+/// back; a definition that reads the context must still see the input as it was, after the
+/// first state has changed its own (JSONPath `$$` and JSONata `$states.context` alike).
+#[test]
+fn the_context_keeps_the_execution_input_after_the_first_state_changes_its_own() {
+    let r = run(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": "changed", "ResultPath": "$.a", "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"now.$": "$", "then.$": "$$.Execution.Input"},
+                  "End": true}}}),
+        json!({"a": "original"}),
+    );
+    assert_eq!(
+        r.output,
+        Some(json!({"now": {"a": "changed"}, "then": {"a": "original"}}))
+    );
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Output": {"a": "changed"}, "Next": "B"},
+            "B": {"Type": "Pass",
+                  "Output": {"now": "{% $states.input %}", "then": "{% $states.context.Execution.Input %}"},
+                  "End": true}}}),
+        json!({"a": "original"}),
+    );
+    assert_eq!(
+        r.output,
+        Some(json!({"now": {"a": "changed"}, "then": {"a": "original"}}))
+    );
+}

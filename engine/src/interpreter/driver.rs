@@ -20,7 +20,7 @@ impl Execution {
         }
         self.history = History::new(true, self.machine.expected_events());
         self.fibers.clear();
-        self.begin();
+        self.begin(true);
     }
 
     /// Ends a running execution whose task handler returned an error instead of an answer
