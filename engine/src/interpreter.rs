@@ -1067,14 +1067,13 @@ impl Execution {
         let now = self.now;
         let keep = self.history.keeps_events();
         let input_text = keep.then(|| to_json(&self.execution_input));
-        self.history.record(
-            EventId(0),
-            now,
-            EventKind::ExecutionStarted {
+        // Built only when kept: an Express execution only numbers its events.
+        let role_arn = &self.config.role_arn;
+        self.history
+            .record_with(EventId(0), now, false, || EventKind::ExecutionStarted {
                 input: input_text.clone().unwrap_or_default(),
-                role_arn: self.config.role_arn.clone(),
-            },
-        );
+                role_arn: role_arn.clone(),
+            });
         let input = if keep_input {
             self.execution_input.clone()
         } else {
