@@ -384,9 +384,12 @@ impl Event {
             } => {
                 s(output)
                     + assigned.as_ref().map_or(0, |vars| {
-                        vars.iter()
-                            .map(|(k, v)| k.capacity() + v.as_str().map_or(0, str::len))
-                            .sum()
+                        // The boxed map itself, then its names and texts.
+                        std::mem::size_of::<serde_json::Map<String, serde_json::Value>>()
+                            + vars
+                                .iter()
+                                .map(|(k, v)| k.capacity() + v.as_str().map_or(0, str::len))
+                                .sum::<usize>()
                     })
             }
             EventKind::MapIteration { name, .. } => s(name),
@@ -394,7 +397,11 @@ impl Event {
                 input, resource, ..
             } => s(input) + s(resource),
             EventKind::TaskScheduled(d) => {
-                s(&d.resource_type) + s(&d.resource) + s(&d.region) + s(&d.parameters)
+                std::mem::size_of::<TaskScheduledDetails>()
+                    + s(&d.resource_type)
+                    + s(&d.resource)
+                    + s(&d.region)
+                    + s(&d.parameters)
             }
             EventKind::TaskStarted {
                 resource_type,
@@ -903,6 +910,26 @@ mod tests {
             ..event
         };
         assert_eq!(bare.memory_bytes(), std::mem::size_of::<Event>());
+        // Assigned variables are boxed: the map's own record counts, then each name and text.
+        let mut vars = serde_json::Map::new();
+        vars.insert("abc".to_string(), serde_json::Value::String("12345".into()));
+        let exited = Event {
+            kind: EventKind::StateExited {
+                state_type: "Pass",
+                name: std::sync::Arc::from("Step"),
+                output: String::with_capacity(10),
+                assigned: Some(Box::new(vars)),
+            },
+            ..bare
+        };
+        assert_eq!(
+            exited.memory_bytes(),
+            std::mem::size_of::<Event>()
+                + 10
+                + std::mem::size_of::<serde_json::Map<String, serde_json::Value>>()
+                + 3
+                + 5
+        );
     }
 
     /// Every state entry and exit moves an event into the history. At 128 bytes or less the
