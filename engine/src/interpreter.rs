@@ -1000,9 +1000,6 @@ impl Execution {
             ResultPath::At(p) => {
                 let name = p.single_field()?;
                 let text = self.history.entered_input(entered)?;
-                let value = template
-                    .and_then(|t| t.text_of(result))
-                    .unwrap_or_else(|| to_json(result));
                 let input = input?;
                 let mut spans = match spans {
                     Some(s) if s.len() == input.len() => {
@@ -1018,7 +1015,21 @@ impl Execution {
                 let at = input
                     .keys()
                     .position(|k| crate::jsonpath::same_key(k, name));
-                let out = crate::splice::set_field_at(text, &mut spans, at, name, &value)?;
+                // The result's text is written straight into the output's, from the
+                // template's pieces where it has them.
+                let hint = template.map_or(16, |t| t.text_len_hint() + 16);
+                let write = |out: &mut String| {
+                    let start = out.len();
+                    if let Some(t) = template {
+                        if t.write_text(result, out).is_some() {
+                            return Some(());
+                        }
+                        out.truncate(start);
+                    }
+                    out.push_str(&to_json(result));
+                    Some(())
+                };
+                let out = crate::splice::set_field_with(text, &mut spans, at, name, hint, write)?;
                 debug_assert_eq!(
                     Some(&spans),
                     crate::splice::spans_of(&out).as_ref(),

@@ -47,12 +47,8 @@ pub(crate) fn spans_of(text: &str) -> Option<Spans> {
     }
 }
 
-/// The text of the object `text` with its top-level field `name` set to the value whose text
-/// is `value`: replaced in place when the field is there, appended last otherwise (as
-/// `JsonPath::set` does to the value). `spans` are the text's value spans, and `at` is the
-/// field's position among the object's fields (`None`: it has no such field). `spans` is
-/// updated to the result's. `None` when `name` would need escaping or the spans do not fit the
-/// text; the caller then writes the text from the value, and `spans` is not to be used.
+/// [`set_field_with`] with the value's text given whole (tests).
+#[cfg(test)]
 pub(crate) fn set_field_at(
     text: &str,
     spans: &mut Spans,
@@ -60,16 +56,41 @@ pub(crate) fn set_field_at(
     name: &str,
     value: &str,
 ) -> Option<String> {
+    set_field_with(text, spans, at, name, value.len(), |out| {
+        out.push_str(value);
+        Some(())
+    })
+}
+
+/// The text of the object `text` with its top-level field `name` set to the value whose text
+/// `write` appends: replaced in place when the field is there, appended last otherwise (as
+/// `JsonPath::set` does to the value). `spans` are the text's value spans, and `at` is the
+/// field's position among the object's fields (`None`: it has no such field). `spans` is
+/// updated to the result's. `None` when `name` would need escaping, the spans do not fit the
+/// text or `write` fails; the caller then writes the text from the value, and `spans` is not to
+/// be used.
+///
+/// The value's text is written straight into the result (`value_len` is a guess of its
+/// length, for the buffer's size), so that a template's text is not written into a buffer of
+/// its own first and then copied.
+pub(crate) fn set_field_with(
+    text: &str,
+    spans: &mut Spans,
+    at: Option<usize>,
+    name: &str,
+    value_len: usize,
+    write: impl FnOnce(&mut String) -> Option<()>,
+) -> Option<String> {
     if !needs_no_escape(name) {
         return None;
     }
-    let mut out = String::with_capacity(text.len() + name.len() + value.len() + 4);
-    let len = u32::try_from(value.len()).ok()?;
+    let mut out = String::with_capacity(text.len() + name.len() + value_len + 4);
     match at {
         Some(i) => {
             let (start, end) = *spans.get(i)?;
             out.push_str(text.get(..start as usize)?);
-            out.push_str(value);
+            write(&mut out)?;
+            let len = u32::try_from(out.len() - start as usize).ok()?;
             out.push_str(text.get(end as usize..)?);
             let new_end = start.checked_add(len)?;
             spans[i].1 = new_end;
@@ -88,9 +109,10 @@ pub(crate) fn set_field_at(
             out.push_str(name);
             out.push_str("\":");
             let start = u32::try_from(out.len()).ok()?;
-            out.push_str(value);
+            write(&mut out)?;
+            let end = u32::try_from(out.len()).ok()?;
             out.push('}');
-            spans.push((start, start.checked_add(len)?));
+            spans.push((start, end));
         }
     }
     Some(out)

@@ -178,9 +178,25 @@ impl Template {
     /// serde_json writes for `result`). `None` for templates without pieces.
     pub fn text_of(&self, result: &Value) -> Option<String> {
         let Template::Proto {
+            pieces: Some(_),
+            pieces_len,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let mut out = String::with_capacity(pieces_len + 32);
+        self.write_text(result, &mut out)?;
+        Some(out)
+    }
+
+    /// [`Template::text_of`], appended to `out`. On `None`, `out` may hold part of it.
+    /// Compiled into both of its callers (a call here cost the Standard Parallel 1.7 %).
+    #[inline(always)]
+    pub fn write_text(&self, result: &Value, out: &mut String) -> Option<()> {
+        let Template::Proto {
             dynamic,
             pieces: Some(pieces),
-            pieces_len,
             ..
         } = self
         else {
@@ -193,17 +209,25 @@ impl Template {
         // Written into a `String` directly: the pieces are `str`s and `write_json` writes
         // UTF-8, so there is no byte buffer to check again at the end (that check was a
         // tenth of this function).
-        let mut out = String::with_capacity(pieces_len + 32);
         let (first, rest) = pieces.split_first()?;
         out.push_str(first);
         let mut rest = rest.iter();
         for (v, field) in values.values().zip(dynamic) {
             if field.is_some() {
-                write_json(&mut out, v)?;
+                write_json(out, v)?;
                 out.push_str(rest.next()?);
             }
         }
-        Some(out)
+        Some(())
+    }
+
+    /// The length of the constant parts of this template's text, when it has pieces: a
+    /// lower bound of its results' text lengths, for sizing buffers.
+    pub fn text_len_hint(&self) -> usize {
+        match self {
+            Template::Proto { pieces_len, .. } => *pieces_len,
+            _ => 0,
+        }
     }
 
     /// An upper bound of the JSON length of a value this template evaluated to against an
@@ -241,15 +265,42 @@ fn write_json(out: &mut String, v: &Value) -> Option<()> {
             out.push_str(s);
             out.push('"');
         }
-        // serde_json's `Display` of a number is its serializer's text (both format with
-        // itoa or, for the finite floats a `Value` holds, the same shortest form).
-        Value::Number(n) => {
-            use std::fmt::Write as _;
-            write!(out, "{n}").ok()?;
-        }
+        // Integers digit by digit: the formatting machinery behind `write!` cost four times
+        // as much for the small numbers templates copy. Floats through serde_json's `Display`,
+        // which is its serializer's text (the same shortest form for the finite floats a
+        // `Value` holds).
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => push_digits(out, u),
+            (None, Some(i)) => {
+                out.push('-');
+                push_digits(out, i.unsigned_abs());
+            }
+            (None, None) => {
+                use std::fmt::Write as _;
+                write!(out, "{n}").ok()?;
+            }
+        },
         _ => out.push_str(&serde_json::to_string(v).ok()?),
     }
     Some(())
+}
+
+/// Appends the decimal digits of `n`.
+#[inline]
+fn push_digits(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &buf[at..] {
+        out.push(char::from(digit));
+    }
 }
 
 impl Field {
@@ -619,6 +670,14 @@ mod tests {
             json!(-1.5e-7),
             json!(u64::MAX),
             json!(i64::MIN),
+            json!(i64::MIN + 1),
+            json!(1),
+            json!(9),
+            json!(10),
+            json!(-1),
+            json!(-10),
+            json!(12345),
+            json!(u64::MAX / 10),
             json!(0.1),
             json!(1e300),
             json!(-0.0),
