@@ -343,20 +343,21 @@ impl JsonPath {
                             ))
                         }
                     };
+                    if last {
+                        // One look-up when the field is there, as it is for every state of a
+                        // loop after its first.
+                        if let Some(slot) = field_mut(obj, name) {
+                            return Ok(std::mem::replace(slot, value));
+                        }
+                        obj.insert(name.clone(), value);
+                        return Ok(Value::Null);
+                    }
                     if field(obj, name).is_none() {
-                        let fresh = if last {
-                            Value::Null
-                        } else {
-                            Value::Object(Map::new())
-                        };
-                        obj.insert(name.clone(), fresh);
+                        obj.insert(name.clone(), Value::Object(Map::new()));
                     }
                     let Some(slot) = field_mut(obj, name) else {
                         return Err(format!("cannot set field '{name}'"));
                     };
-                    if last {
-                        return Ok(std::mem::replace(slot, value));
-                    }
                     cur = slot;
                 }
                 Segment::Index(idx) => {
