@@ -279,7 +279,7 @@ fi
 
 # The rounds of stepcheck in-process and aws-local-stepfunctions, interleaved workflow by
 # workflow: each workflow runs on both within seconds, so that a slow spell of the host (this
-# machine's speed moves by up to 1.5x within minutes) weighs on both runners alike instead of
+# machine's speed moves by up to 2x within minutes) weighs on both runners alike instead of
 # on whichever was being measured then. Each runner's best round counts.
 for round in $(seq "$ROUNDS"); do
   for wf in $WORKFLOWS; do
@@ -318,7 +318,6 @@ if wants serve; then
     fi
   fi
 fi
-
 
 if wants moto; then
   if [ ! -x "$TOOLS/moto-venv/bin/moto_server" ]; then skip_all moto "moto not installed (harness/scripts/install-emulators.sh moto)"

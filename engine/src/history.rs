@@ -595,14 +595,14 @@ impl Event {
                 "lambdaFunctionTimedOutEventDetails",
                 error_details(error, cause),
             ),
-            EventKind::TaskScheduled(t) => {
-                let mut d = service(&t.resource_type, &t.resource);
-                d.insert("region".into(), json!(t.region));
-                d.insert("parameters".into(), json!(t.parameters));
-                if let Some(t) = t.timeout_in_seconds {
+            EventKind::TaskScheduled(task) => {
+                let mut d = service(&task.resource_type, &task.resource);
+                d.insert("region".into(), json!(task.region));
+                d.insert("parameters".into(), json!(task.parameters));
+                if let Some(t) = task.timeout_in_seconds {
                     d.insert("timeoutInSeconds".into(), json!(t));
                 }
-                if let Some(h) = t.heartbeat_in_seconds {
+                if let Some(h) = task.heartbeat_in_seconds {
                     d.insert("heartbeatInSeconds".into(), json!(h));
                 }
                 ("taskScheduledEventDetails", Value::Object(d))

@@ -47,21 +47,6 @@ pub(crate) fn spans_of(text: &str) -> Option<Spans> {
     }
 }
 
-/// [`set_field_with`] with the value's text given whole (tests).
-#[cfg(test)]
-pub(crate) fn set_field_at(
-    text: &str,
-    spans: &mut Spans,
-    at: Option<usize>,
-    name: &str,
-    value: &str,
-) -> Option<String> {
-    set_field_with(text, spans, at, name, value.len(), |out| {
-        out.push_str(value);
-        Some(())
-    })
-}
-
 /// The text of the object `text` with its top-level field `name` set to the value whose text
 /// `write` appends: replaced in place when the field is there, appended last otherwise (as
 /// `JsonPath::set` does to the value). `spans` are the text's value spans, and `at` is the
@@ -198,16 +183,19 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{set_field_at, spans_of};
+    use super::{set_field_with, spans_of};
     use serde_json::json;
 
-    /// The field's position found in the text, then [`set_field_at`]; the spans it leaves
-    /// must be those of its result.
+    /// The field's position found in the text, then [`set_field_with`] with the value's text
+    /// given whole; the spans it leaves must be those of its result.
     fn set_field(text: &str, name: &str, value: &str) -> Option<String> {
         let mut spans = spans_of(text)?;
         let doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
         let at = doc.keys().position(|k| k == name);
-        let out = set_field_at(text, &mut spans, at, name, value)?;
+        let out = set_field_with(text, &mut spans, at, name, value.len(), |out| {
+            out.push_str(value);
+            Some(())
+        })?;
         assert_eq!(Some(spans), spans_of(&out), "spans of {out}");
         Some(out)
     }

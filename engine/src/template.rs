@@ -26,12 +26,10 @@ pub(crate) enum Template {
     /// small template's cost), and writes the dynamic fields in by position.
     Proto {
         proto: Map<String, Value>,
-        /// One entry a field, in order: the dynamic field's source, `None` for a constant.
-        dynamic: Vec<Option<Field>>,
         /// How many fields are dynamic.
         dynamic_len: usize,
         /// One step a field, in order: what evaluating it writes into its slot (see
-        /// [`Step`]).
+        /// [`Step`]): a constant, or the dynamic field's source.
         steps: Vec<Step>,
         /// The result's JSON text around its dynamic values, when they are all top-level
         /// paths or calls: `pieces[0]`, the first dynamic value's text, `pieces[1]`, and so
@@ -156,6 +154,13 @@ pub(crate) enum Step {
     Dynamic(Field),
 }
 
+impl Step {
+    /// Whether the field's value comes from its source rather than the template.
+    fn is_dynamic(&self) -> bool {
+        matches!(self, Step::InputField { .. } | Step::Dynamic(_))
+    }
+}
+
 /// `*slot = v.clone()`, keeping the slot's string, array or map allocation when it holds
 /// a value of the same kind (serde_json's `Value::clone_from` always allocates anew).
 #[inline(always)]
@@ -195,7 +200,7 @@ impl Template {
     #[inline(always)]
     pub fn write_text(&self, result: &Value, out: &mut String) -> Option<()> {
         let Template::Proto {
-            dynamic,
+            steps,
             pieces: Some(pieces),
             ..
         } = self
@@ -203,7 +208,7 @@ impl Template {
             return None;
         };
         let values = result.as_object()?;
-        if values.len() != dynamic.len() {
+        if values.len() != steps.len() {
             return None;
         }
         // Written into a `String` directly: the pieces are `str`s and `write_json` writes
@@ -212,8 +217,8 @@ impl Template {
         let (first, rest) = pieces.split_first()?;
         out.push_str(first);
         let mut rest = rest.iter();
-        for (v, field) in values.values().zip(dynamic) {
-            if field.is_some() {
+        for (v, step) in values.values().zip(steps) {
+            if step.is_dynamic() {
                 write_json(out, v)?;
                 out.push_str(rest.next()?);
             }
@@ -304,6 +309,16 @@ fn push_digits(out: &mut String, mut n: u64) {
 }
 
 impl Field {
+    /// The name `"$.name"` reads, when the field is that one-field path into the input.
+    fn input_field(&self) -> Option<String> {
+        match self {
+            Field::Path { path, .. } if *path.root() == PathRoot::Input => {
+                path.single_field().map(str::to_string)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the field is a reference path into the input (`$.a.b[0]`): its value's text
     /// is a part of the input's text.
     fn is_input_ref(&self) -> bool {
@@ -433,33 +448,26 @@ fn prototype(fields: Vec<(String, Field)>) -> Template {
             other => dynamic.push(Some(other)),
         }
     }
+    let pieces = pieces(&proto, &dynamic);
+    let pieces_len = pieces.iter().flatten().map(String::len).sum();
+    let dynamic_len = dynamic.iter().flatten().count();
+    let input_refs_only = dynamic.iter().flatten().all(Field::is_input_ref);
     let steps = proto
         .values()
-        .zip(&dynamic)
+        .zip(dynamic)
         .map(|(constant, source)| match source {
             None => match constant {
                 Value::Number(n) => Step::Number(n.clone()),
                 c => Step::Const(c.clone()),
             },
-            Some(f @ Field::Path { path, .. }) if *path.root() == PathRoot::Input => {
-                match path.single_field() {
-                    Some(name) => Step::InputField {
-                        name: name.to_string(),
-                        source: f.clone(),
-                    },
-                    None => Step::Dynamic(f.clone()),
-                }
-            }
-            Some(f) => Step::Dynamic(f.clone()),
+            Some(source) => match source.input_field() {
+                Some(name) => Step::InputField { name, source },
+                None => Step::Dynamic(source),
+            },
         })
         .collect();
-    let pieces = pieces(&proto, &dynamic);
-    let pieces_len = pieces.iter().flatten().map(String::len).sum();
-    let dynamic_len = dynamic.iter().flatten().count();
-    let input_refs_only = dynamic.iter().flatten().all(Field::is_input_ref);
     Template::Proto {
         proto,
-        dynamic,
         dynamic_len,
         steps,
         pieces,
@@ -651,9 +659,6 @@ mod tests {
         assert_eq!(pool.maps.len(), 1);
     }
 
-    /// A result's text from the template's pieces is serde_json's text of the result, with
-    /// dynamic fields first, last, alone or between constants, names that need escaping and
-    /// constant subtrees; a template with a nested dynamic object has no pieces.
     /// `write_json` writes what serde_json writes, for strings with every character up to
     /// past ASCII (those it escapes and those it does not), longer strings, and other values.
     #[test]
@@ -692,6 +697,9 @@ mod tests {
         }
     }
 
+    /// A result's text from the template's pieces is serde_json's text of the result, with
+    /// dynamic fields first, last, alone or between constants, names that need escaping and
+    /// constant subtrees; a template with a nested dynamic object has no pieces.
     #[test]
     fn text_from_pieces_is_serde_json_text() {
         let input = json!({"x": "e\"x", "n": 2.5, "o": {"k": [1, null]}});
