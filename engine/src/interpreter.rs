@@ -1776,7 +1776,7 @@ impl Execution {
                         self.set_phase_until(fid, until, phase);
                     }
                     Err((error, detail)) => {
-                        let f = self.runtime_failure(&state, entered, &error, &detail);
+                        let f = self.runtime_failure(state, entered, &error, &detail);
                         self.finish_fiber(fid, Err(f));
                     }
                 }
@@ -1812,8 +1812,8 @@ impl Execution {
                 } else {
                     &NULL
                 };
-                let outcome = self.state(fid, &state, input, entered, context);
-                self.complete_state(fid, &state, outcome)
+                let outcome = self.state(fid, state, input, entered, context);
+                self.complete_state(fid, state, outcome)
             }
         }
     }
