@@ -15,9 +15,12 @@
 #   STEPCHECK_TOOLS         where peers are installed (default ~/.cache/stepcheck)
 #   PEERS_SECONDS           seconds per measurement (default 3)
 #   PEERS_ROUNDS            rounds of the fast runners (stepcheck in-process and serve,
-#                           aws-local-stepfunctions); the report keeps each one's best (default 3).
+#                           aws-local-stepfunctions); the report keeps each one's best (default 5).
 #                           In each round every workflow runs on stepcheck in-process and then
-#                           on aws-local-stepfunctions, so the two are measured side by side
+#                           on aws-local-stepfunctions, so the two are measured side by side.
+#                           Five, not three: this host's slow spells come and go within a
+#                           round (the same binary's rounds of one run differ by up to 1.4×),
+#                           and each runner's best round is the one least slowed by them
 #   PEERS_TIMEOUT           seconds one execution may take (default 1800: LocalStack runs 7 to
 #                           10 transitions/s on a 2-core machine, so the 10,000-transition Choice
 #                           loop alone takes 17 to 24 minutes on it); an API execution that
@@ -36,7 +39,7 @@ HERE="$ROOT/benches/peers"
 WF="$ROOT/benches/workflows"
 TOOLS="${STEPCHECK_TOOLS:-$HOME/.cache/stepcheck}"
 SECS="${PEERS_SECONDS:-3}"
-ROUNDS="${PEERS_ROUNDS:-3}"
+ROUNDS="${PEERS_ROUNDS:-5}"
 TIMEOUT="${PEERS_TIMEOUT:-1800}"
 HTTP_C="${PEERS_HTTP_CONCURRENCY:-2}"
 WORKFLOWS="${PEERS_WORKFLOWS:-pass-chain choice-loop map-c10 map-c0 parallel}"
