@@ -3601,9 +3601,33 @@ impl StateKind {
 
 #[cfg(test)]
 mod tests {
-    use super::{json_exceeds, json_len, ExecutionConfig, ExecutionStatus, NoTasks};
+    use super::{
+        json_exceeds, json_len, json_len_bound, ExecutionConfig, ExecutionStatus, NoTasks,
+    };
     use crate::Definition;
     use serde_json::{json, Value};
+
+    /// The length bound adds up member by member: six bytes a character of a name or a
+    /// string, 24 a number, 5 a boolean or null, and the brackets, quotes, colons and commas.
+    /// It is never below the real length, nested members and escapes included.
+    #[test]
+    fn json_length_bounds_add_up_and_hold() {
+        // {"a":[1,"x",null,{"b":true}]}: the inner object 2 + (4 + 6 + 5) = 17; the array
+        // 2 + 4 + 24 + 8 + 5 + 17 = 60; the whole 2 + (4 + 6 + 60) = 72.
+        assert_eq!(
+            json_len_bound(&json!({"a": [1, "x", null, {"b": true}]})),
+            72
+        );
+        assert_eq!(json_len_bound(&json!([])), 2);
+        assert_eq!(json_len_bound(&json!("\u{1f}")), 8);
+        for v in [
+            json!({"a": [1, "x", null, {"b": true}]}),
+            json!({"\u{1}\u{2}": "\n\t\u{1f}", "n": -1.2345678901234567e-300, "i": i64::MIN}),
+            json!([[[[]]], {}, [{"deep": [u64::MAX, false]}]]),
+        ] {
+            assert!(json_len_bound(&v) >= json_len(&v), "{v}");
+        }
+    }
 
     /// A Map's finished iterations give their record slots to later ones, so an execution
     /// keeps about as many fiber records as iterations in flight, whatever the item count,
