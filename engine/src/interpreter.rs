@@ -1014,7 +1014,7 @@ impl Execution {
             ResultPath::Discard => Some((self.history.entered_input(entered)?.to_string(), spans)),
             ResultPath::Replace => Some((template?.text_of(result)?, None)),
             ResultPath::At(p) => {
-                let name = p.single_field()?;
+                let name = p.single_plain_field()?;
                 let text = self.history.entered_input(entered)?;
                 let input = input?;
                 let mut spans = match spans {
@@ -1030,7 +1030,7 @@ impl Execution {
                 };
                 let at = input
                     .keys()
-                    .position(|k| crate::jsonpath::same_key(k, name));
+                    .position(|k| crate::jsonpath::same_key(k, name.as_str()));
                 // The result's text is written straight into the output's, from the
                 // template's pieces where it has them.
                 let hint = template.map_or(16, |t| t.text_len_hint() + 16);

@@ -70,6 +70,9 @@ pub struct JsonPath {
     /// Names and single indices only (see [`JsonPath::is_reference`]), worked out once: the
     /// step loop asks on every template field and Choice operand.
     reference: bool,
+    /// One field, whose name serde_json writes unescaped (see
+    /// [`JsonPath::single_plain_field`]).
+    single_plain: bool,
 }
 
 impl fmt::Display for JsonPath {
@@ -150,12 +153,15 @@ impl JsonPath {
         let reference = segments
             .iter()
             .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)));
+        let single_plain = matches!(segments.as_slice(),
+            [Segment::Field(name)] if crate::splice::PlainName::new(name).is_some());
         Ok(JsonPath {
             source: src.to_string(),
             root,
             segments,
             definite,
             reference,
+            single_plain,
         })
     }
 
@@ -279,6 +285,15 @@ impl JsonPath {
             }
         }
         Some(std::mem::take(cur))
+    }
+
+    /// [`JsonPath::single_field`], when serde_json writes the name unescaped: a Standard state
+    /// with this ResultPath writes its output text by splicing the name into its input's.
+    pub(crate) fn single_plain_field(&self) -> Option<crate::splice::PlainName<'_>> {
+        if !self.single_plain {
+            return None;
+        }
+        self.single_field().map(crate::splice::PlainName::checked)
     }
 
     /// The name of a path of one field (`$.name`), relative to its root.
