@@ -6,8 +6,8 @@
 
 use crate::clock::Timestamp;
 use serde_json::{json, Map, Value};
+use smol_str::SmolStr;
 use std::fmt;
-use std::sync::Arc;
 
 /// An event's position in the history: 1 for the first event, 0 for "none".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -117,8 +117,8 @@ pub enum EventKind {
     StateEntered {
         /// The state's `Type` (`Pass`, `Wait`, ...).
         state_type: &'static str,
-        /// The state's name (shared with the state, not copied).
-        name: Arc<str>,
+        /// The state's name (inline up to 23 bytes, else shared with the state).
+        name: SmolStr,
         /// The state input as JSON text.
         input: String,
     },
@@ -126,8 +126,8 @@ pub enum EventKind {
     StateExited {
         /// The state's `Type`.
         state_type: &'static str,
-        /// The state's name (shared with the state, not copied).
-        name: Arc<str>,
+        /// The state's name (inline up to 23 bytes, else shared with the state).
+        name: SmolStr,
         /// The state output as JSON text.
         output: String,
         /// The variables the state assigned, each value as JSON text
@@ -892,7 +892,7 @@ mod tests {
     fn memory_bytes_counts_the_record_and_its_texts() {
         let mut input = String::with_capacity(64);
         input.push_str("{}");
-        let name: std::sync::Arc<str> = std::sync::Arc::from("Step");
+        let name = smol_str::SmolStr::new("Step");
         let event = Event {
             id: EventId(2),
             previous_event_id: EventId(1),
@@ -903,7 +903,8 @@ mod tests {
                 input,
             },
         };
-        // The name is shared with the state, so only the input's 64 bytes count.
+        // The name is inline in the record (or shared with the state when longer), so only
+        // the input's 64 bytes count.
         assert_eq!(event.memory_bytes(), std::mem::size_of::<Event>() + 64);
         let bare = Event {
             kind: EventKind::ParallelStateStarted,
@@ -916,7 +917,7 @@ mod tests {
         let exited = Event {
             kind: EventKind::StateExited {
                 state_type: "Pass",
-                name: std::sync::Arc::from("Step"),
+                name: smol_str::SmolStr::new("Step"),
                 output: String::with_capacity(10),
                 assigned: Some(Box::new(vars)),
             },

@@ -42,4 +42,7 @@ pub use service::{
     ActivityTask, ExecutionDescription, HandlerFactory, NoMocks, Service, ServiceError,
     StateMachineDescription,
 };
+/// The string type of state names in events and definitions (`StateName`), re-exported so
+/// that drivers need no dependency of their own on it.
+pub use smol_str::SmolStr;
 pub use task::{NoTasks, TaskHandler, TaskHandlerError, TaskOutcome, TaskRequest, TaskResponse};

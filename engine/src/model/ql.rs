@@ -232,7 +232,7 @@ impl Compiler {
         };
         let root = JsonPath::parse("$").expect("'$' is a valid path");
         Some(State {
-            name: StateName(std::sync::Arc::from(name)),
+            name: StateName(smol_str::SmolStr::new(name)),
             kind,
             input_path: Some(root.clone()),
             output_path: Some(root),
@@ -245,7 +245,7 @@ impl Compiler {
 
     fn unsupported_state(&mut self, name: &str, what: String, next: Transition) -> State {
         State {
-            name: StateName(std::sync::Arc::from(name)),
+            name: StateName(smol_str::SmolStr::new(name)),
             kind: StateKind::Unsupported { what },
             input_path: None,
             output_path: None,
