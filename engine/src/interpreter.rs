@@ -585,7 +585,10 @@ type FiberId = usize;
 
 /// A thread of states: the top level, one Parallel branch or one Map iteration.
 struct Fiber {
-    machine: Arc<StateMachine>,
+    /// Its machine's id: the index of the machine in `Execution::machines` (an id rather
+    /// than an `Arc`, whose clone and drop for every branch and Map iteration were two
+    /// atomic operations each).
+    machine: usize,
     current: StateIdx,
     phase: Phase,
     /// The fiber's latest event: the previousEventId of its next one.
@@ -1107,7 +1110,7 @@ impl Execution {
             std::mem::take(&mut self.execution_input)
         };
         self.fibers.push(Fiber {
-            machine: self.machine.clone(),
+            machine: self.machine.id,
             current: self.machine.start,
             phase: Phase::Enter(input),
             last: EventId(0),
@@ -1310,7 +1313,7 @@ impl Execution {
         }
         self.sched.awaiting.iter().any(|&(_, seq)| {
             let f = &self.fibers[self.sched.fiber(seq)];
-            let state = &f.machine.states[f.current];
+            let state = &self.machines[f.machine].states[f.current];
             matches!(&f.phase, Phase::Awaiting(_))
                 && matches!(&state.kind, StateKind::Task(t) if t.timeout.is_some() || t.heartbeat.is_some())
         })
@@ -1326,7 +1329,7 @@ impl Execution {
         for seq in waiting {
             let f = &self.fibers[self.sched.fiber(seq)];
             if let Phase::Awaiting(a) = &f.phase {
-                let state = &f.machine.states[f.current];
+                let state = &self.machines[f.machine].states[f.current];
                 let resource = match &state.kind {
                     StateKind::Task(t) => t.resource.clone(),
                     _ => String::new(),
@@ -1727,7 +1730,7 @@ impl Execution {
     fn state_of(&self, fid: FiberId) -> StateRef {
         let f = &self.fibers[fid];
         StateRef {
-            machine: f.machine.clone(),
+            machine: self.machines[f.machine].clone(),
             index: f.current,
         }
     }
@@ -1739,18 +1742,11 @@ impl Execution {
         input: Value,
         machines: &[Arc<StateMachine>],
     ) -> Result<(), TaskHandlerError> {
-        // The state is borrowed from the step loop's list of machines rather than through a
-        // clone of the fiber's `Arc`, whose two atomic operations cost more than the rest of
-        // the look-up. A machine that is not in the list (none is) is cloned as before.
+        // The state is borrowed from the step loop's list of machines rather than from a
+        // clone of the machine's `Arc` (`state_of`), whose two atomic operations cost more
+        // than the rest of the look-up.
         let f = &self.fibers[fid];
-        let held;
-        let state: &State = match machines.get(f.machine.id) {
-            Some(m) if Arc::ptr_eq(m, &f.machine) => &m.states[f.current],
-            _ => {
-                held = self.state_of(fid);
-                &held
-            }
-        };
+        let state: &State = &machines[f.machine].states[f.current];
         // The fiber's record is looked up once for the entered event's bookkeeping. Its text
         // is the entered event's, or dropped where the history keeps no event.
         let now = self.now;
@@ -2061,7 +2057,7 @@ impl Execution {
     /// [`Execution::context_for`] of a definition that reads the context.
     fn build_context(&self, fid: FiberId, retry_count: u32) -> Value {
         let f = &self.fibers[fid];
-        let state = &f.machine.states[f.current];
+        let state = &self.machines[f.machine].states[f.current];
         let entered_at = f.entered_at;
         let mut ctx = serde_json::json!({
             "Execution": {
@@ -2741,14 +2737,14 @@ impl Execution {
         &mut self,
         parent: FiberId,
         slot: usize,
-        machine: Arc<StateMachine>,
+        machine: &StateMachine,
         input: Value,
         item: Option<Box<(usize, Value)>>,
     ) -> FiberId {
         let now = self.now;
         let fiber = Fiber {
             current: machine.start,
-            machine,
+            machine: machine.id,
             phase: Phase::Enter(input),
             last: self.fibers[parent].last,
             wake: now,
@@ -2835,7 +2831,7 @@ impl Execution {
                 branch_input.clone()
             };
             let input = input.unwrap_or_default();
-            let child = self.spawn(fid, i, b.clone(), input, None);
+            let child = self.spawn(fid, i, b, input, None);
             self.fibers[child].bound = bound;
             join.children[i] = Some(child);
         }
@@ -3002,7 +2998,7 @@ impl Execution {
                 });
             // `$$.Map.Item` is all the item is kept for.
             let item = self.uses_context.then(|| Box::new((index, item)));
-            let child = self.spawn(fid, index, spec.processor.clone(), input, item);
+            let child = self.spawn(fid, index, &spec.processor, input, item);
             self.fibers[child].last = started;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
                 join.children[index] = Some(child);

@@ -445,7 +445,7 @@ impl Execution {
             if let Some(run) = join.map_run.as_mut() {
                 run.children[slot].start = Some(now);
             }
-            let child = self.spawn(fid, slot, spec.processor.clone(), input, None);
+            let child = self.spawn(fid, slot, &spec.processor, input, None);
             // AWS (Developer Guide, "Passing data between states with variables", variable
             // scope): the child workflows of a Distributed Map are separate executions and
             // cannot read the parent's variables; data reaches them through ItemSelector.

@@ -30,7 +30,7 @@ impl Execution {
     /// Parallel or Map state); the service checks AWS's conditions.
     pub(crate) fn redrive_unsupported(&self) -> Option<String> {
         let top = self.fibers.first()?;
-        let state = &top.machine.states[top.current];
+        let state = &self.machines[top.machine].states[top.current];
         match &state.kind {
             StateKind::Parallel(_) | StateKind::Map(_) => Some(format!(
                 "not supported yet: redriving an execution that stopped inside the {} state '{}' (AWS redrives only its failed branches or iterations)",
