@@ -1016,8 +1016,7 @@ mod tests {
     use super::*;
 
     /// Every machine of a definition sits at its id in `Definition::machines`, nested ones
-    /// included, so that the step loop finds a fiber's machine there (it falls back to a
-    /// clone of the fiber's `Arc` otherwise, which is correct but slower).
+    /// included: fibers name their machines by these ids.
     #[test]
     fn every_machine_sits_at_its_id() {
         let text = r#"{"StartAt": "P", "States": {
