@@ -615,10 +615,13 @@ struct Fiber {
     /// `json_len_bound`), `usize::MAX` when not known: it lets a Pass or Choice state bound
     /// its output from its input instead of walking the whole document again.
     bound: usize,
-    /// The fiber's workflow variables. A Parallel branch or Map iteration starts with a
-    /// copy of its parent's (AWS: inner scopes read the outer variables; their own
-    /// assignments do not leak out).
-    variables: Arc<Map<String, Value>>,
+    /// The fiber's workflow variables; `None` for a Parallel branch or Map iteration that
+    /// has assigned nothing yet, which reads its parent's (AWS: inner scopes read the outer
+    /// variables; their own assignments do not leak out). The parent waits on its branches
+    /// meanwhile, so its variables do not change under them. The top-level fiber always has
+    /// its own. (A clone of the parent's `Arc` for every branch and iteration, and its drop,
+    /// were two atomic operations each.)
+    variables: Option<Arc<Map<String, Value>>>,
     /// The current state's evaluated `Assign`, applied when the state exits.
     /// Boxed, for the size of the fiber record (see `item`).
     assigned: Option<Box<Map<String, Value>>>,
@@ -1122,7 +1125,7 @@ impl Execution {
             text: input_text,
             spans: None,
             bound: usize::MAX,
-            variables: Arc::new(Map::new()),
+            variables: Some(Arc::new(Map::new())),
             assigned: None,
         });
         self.free_fibers.clear();
@@ -1672,9 +1675,23 @@ impl Execution {
         // Fibers that assign nothing share their parent's map: no reference count to touch
         // (an atomic operation, which costs far more than its one instruction) when the
         // step loop moves between them.
-        let vars = &self.fibers[fid].variables;
+        let vars = self.variables_of(fid);
         if !Arc::ptr_eq(&self.variables, vars) {
             self.variables = vars.clone();
+        }
+    }
+
+    /// The variables `fid` reads: its own, or those of its nearest ancestor that has its
+    /// own (the top-level fiber always does).
+    fn variables_of(&self, mut fid: FiberId) -> &Arc<Map<String, Value>> {
+        loop {
+            let f = &self.fibers[fid];
+            match (&f.variables, f.parent) {
+                (Some(vars), _) => return vars,
+                (None, Some((parent, _))) => fid = parent,
+                // Only the top-level fiber has no parent, and it has variables of its own.
+                (None, None) => return &self.variables,
+            }
         }
     }
 
@@ -1889,7 +1906,15 @@ impl Execution {
                 }
                 let assigned_text = assigned.map(|vars| {
                     let mut texts = Box::new(Map::with_capacity(vars.len()));
-                    let fiber_vars = Arc::make_mut(&mut self.fibers[fid].variables);
+                    if self.fibers[fid].variables.is_none() {
+                        let inherited = self.variables_of(fid).clone();
+                        self.fibers[fid].variables = Some(inherited);
+                    }
+                    let fiber_vars = Arc::make_mut(
+                        self.fibers[fid]
+                            .variables
+                            .get_or_insert_with(Default::default),
+                    );
                     for (k, v) in *vars {
                         if keep {
                             texts.insert(k.clone(), Value::String(to_json(&v)));
@@ -2755,7 +2780,7 @@ impl Execution {
             text: None,
             spans: None,
             bound: usize::MAX,
-            variables: self.fibers[parent].variables.clone(),
+            variables: None,
             assigned: None,
         };
         let id = match self.free_fibers.pop() {
@@ -2952,14 +2977,13 @@ impl Execution {
             keep_results,
         };
         self.set_phase(fid, Phase::Join(Box::new(join)));
-        self.map_fill(fid, spec, started);
+        self.map_fill(fid, &state, spec, started);
         self.join_check(fid);
     }
 
     /// Starts pending Map iterations while MaxConcurrency allows; each MapIterationStarted
     /// follows `after`.
-    fn map_fill(&mut self, fid: FiberId, spec: &MapSpec, after: EventId) {
-        let state = self.state_of(fid);
+    fn map_fill(&mut self, fid: FiberId, state: &State, spec: &MapSpec, after: EventId) {
         let unbounded = self.faulty(Fault::IgnoreMaxConcurrency);
         loop {
             let Phase::Join(join) = &mut self.fibers[fid].phase else {
@@ -2994,7 +3018,7 @@ impl Execution {
                 .record_with(after, now, false, || EventKind::MapIteration {
                     what: "Started",
                     index,
-                    name: state.name.0.to_string(),
+                    name: state.name.0.clone(),
                 });
             // `$$.Map.Item` is all the item is kept for.
             let item = self.uses_context.then(|| Box::new((index, item)));
@@ -3060,7 +3084,6 @@ impl Execution {
         self.use_variables_of(parent);
         let child_last = self.fibers[child].last;
         let is_map = matches!(&self.fibers[parent].phase, Phase::Join(j) if j.is_map);
-        let state = self.state_of(parent);
         let now = self.now;
         match result {
             Ok(value) => {
@@ -3077,19 +3100,25 @@ impl Execution {
                 if is_map {
                     // Nothing refers to an iteration's record once its Map has its result.
                     self.ended_fibers.push(child);
+                    // The Map state, borrowed from one hold of the machine list for the
+                    // event and the next iteration (a `state_of` for each was two atomic
+                    // operations more an iteration).
+                    let machines = Arc::clone(&self.machines);
+                    let p = &self.fibers[parent];
+                    let state = &machines[p.machine].states[p.current];
                     let done = self.history.record_with(child_last, now, false, || {
                         EventKind::MapIteration {
                             what: "Succeeded",
                             index: slot,
-                            name: state.name.0.to_string(),
+                            name: state.name.0.clone(),
                         }
                     });
                     if let Phase::Join(join) = &mut self.fibers[parent].phase {
                         join.last_done = done;
                     }
                     // The next iteration follows the finished one's last state event.
-                    if let StateKind::Map(spec) = &self.state_of(parent).kind {
-                        self.map_fill(parent, spec, child_last);
+                    if let StateKind::Map(spec) = &state.kind {
+                        self.map_fill(parent, state, spec, child_last);
                     }
                 } else if let Phase::Join(join) = &mut self.fibers[parent].phase {
                     join.last_done = child_last;
@@ -3097,6 +3126,7 @@ impl Execution {
                 self.join_check(parent);
             }
             Err(failure) => {
+                let state = self.state_of(parent);
                 // Fail-fast: the first failure stops every other branch.
                 let Phase::Join(join) = self.take_phase(parent) else {
                     return;
@@ -3108,7 +3138,7 @@ impl Execution {
                         EventKind::MapIteration {
                             what: "Failed",
                             index: slot,
-                            name: state.name.0.to_string(),
+                            name: state.name.0.clone(),
                         },
                     );
                 }
@@ -3125,7 +3155,7 @@ impl Execution {
                             EventKind::MapIteration {
                                 what: "Aborted",
                                 index: i,
-                                name: state.name.0.to_string(),
+                                name: state.name.0.clone(),
                             },
                         );
                     }

@@ -449,7 +449,7 @@ impl Execution {
             // AWS (Developer Guide, "Passing data between states with variables", variable
             // scope): the child workflows of a Distributed Map are separate executions and
             // cannot read the parent's variables; data reaches them through ItemSelector.
-            self.fibers[child].variables = Arc::new(Map::new());
+            self.fibers[child].variables = Some(Arc::new(Map::new()));
             let start = self.history.start_child();
             self.fibers[child].last = start;
             if let Phase::Join(join) = &mut self.fibers[fid].phase {
