@@ -983,6 +983,30 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::JsonPath;
+
+    /// Only a one-field path whose name serde_json writes as it is may be spliced into a
+    /// text: a name with a quote, a backslash or a control character, or a longer path, is
+    /// left to the general path (which writes the whole output text).
+    #[test]
+    fn single_plain_fields_are_one_unescaped_name() {
+        let plain = |src: &str| {
+            JsonPath::parse(src)
+                .unwrap()
+                .single_plain_field()
+                .map(|n| n.as_str().to_string())
+        };
+        assert_eq!(plain("$.last").as_deref(), Some("last"));
+        assert_eq!(plain("$['with space']").as_deref(), Some("with space"));
+        assert_eq!(plain("$['q\"uote']"), None);
+        // `\\` in the path is one backslash in the name.
+        assert_eq!(plain(r"$['back\\slash']"), None);
+        assert_eq!(plain("$['tab\t']"), None);
+        assert_eq!(plain("$.a.b"), None);
+        assert_eq!(plain("$"), None);
+        assert_eq!(plain("$[0]"), None);
+    }
+
     #[test]
     fn same_key_is_string_equality() {
         // Every length up to past the in-line limit, with a difference at every position.
