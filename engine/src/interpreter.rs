@@ -340,7 +340,6 @@ impl Definition {
             .timeout_seconds
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
         let mut execution = Execution {
-            machine: self.machine.clone(),
             machines: self.machines.clone(),
             // Room for a run through every state once (`Definition::expected_events`):
             // growing the list as it fills cost 4 % of a short Standard execution, and a tenth
@@ -478,8 +477,8 @@ pub struct Execution {
     /// The deliberate bug this execution has (test builds with the `faults` feature only).
     #[cfg(feature = "faults")]
     fault: Option<Fault>,
-    machine: Arc<StateMachine>,
-    /// The definition's machines by id (`Definition::machines`).
+    /// The definition's machines by id (`Definition::machines`); the top level's is the last
+    /// (see [`Execution::top_machine`]).
     machines: Arc<[Arc<StateMachine>]>,
     config: ExecutionConfig,
     /// The execution's current time, as the driver's clock gave it.
@@ -968,9 +967,7 @@ pub(crate) fn json_len_bound(v: &Value) -> usize {
                 .map(|(k, x)| 4 + 6 * k.len() + member_len_bound(x))
                 .sum::<usize>()
         }
-        Value::String(s) => 2 + 6 * s.len(),
-        Value::Number(_) => 24,
-        Value::Null | Value::Bool(_) => 5,
+        scalar => member_len_bound(scalar),
     }
 }
 
@@ -1112,9 +1109,11 @@ impl Execution {
         } else {
             std::mem::take(&mut self.execution_input)
         };
+        let top = self.top_machine();
+        let (machine, current) = (top.id, top.start);
         self.fibers.push(Fiber {
-            machine: self.machine.id,
-            current: self.machine.start,
+            machine,
+            current,
             phase: Phase::Enter(input),
             last: EventId(0),
             wake: now,
@@ -1311,7 +1310,7 @@ impl Execution {
     /// TimeoutSeconds/HeartbeatSeconds or the machine's TimeoutSeconds, not only AWS's
     /// defaults (a year, 99999999 seconds).
     pub fn has_explicit_timeout(&self) -> bool {
-        if self.machine.timeout_seconds.is_some() {
+        if self.top_machine().timeout_seconds.is_some() {
             return true;
         }
         self.sched.awaiting.iter().any(|&(_, seq)| {
@@ -1742,6 +1741,12 @@ impl Execution {
         }
         self.fibers[fid].assigned = Some(Box::new(assigned));
         Ok(())
+    }
+
+    /// The top-level machine: the compiler builds it after every machine nested in it, so it
+    /// is the last of `machines`.
+    fn top_machine(&self) -> &StateMachine {
+        &self.machines[self.machines.len() - 1]
     }
 
     fn state_of(&self, fid: FiberId) -> StateRef {

@@ -18,7 +18,7 @@ impl Execution {
         if self.history.keeps_events() || self.history.len() != 1 || self.fibers.len() != 1 {
             return;
         }
-        self.history = History::new(true, self.machine.expected_events());
+        self.history = History::new(true, self.top_machine().expected_events());
         self.fibers.clear();
         self.begin(true);
     }

@@ -77,7 +77,7 @@ impl Execution {
                 }
             },
             None => {
-                self.fibers[0].current = self.machine.start;
+                self.fibers[0].current = self.top_machine().start;
                 (self.execution_input.clone(), None)
             }
         };
@@ -95,7 +95,7 @@ impl Execution {
         );
         let max = self.config.workflow_type.max_duration_ms();
         let limit = self
-            .machine
+            .top_machine()
             .timeout_seconds
             .map_or(max, |s| (s as i64).saturating_mul(1000).min(max));
         let year = WorkflowType::Standard.max_duration_ms();
