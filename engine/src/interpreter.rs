@@ -1911,15 +1911,12 @@ impl Execution {
                 }
                 let assigned_text = assigned.map(|vars| {
                     let mut texts = Box::new(Map::with_capacity(vars.len()));
-                    if self.fibers[fid].variables.is_none() {
-                        let inherited = self.variables_of(fid).clone();
-                        self.fibers[fid].variables = Some(inherited);
-                    }
-                    let fiber_vars = Arc::make_mut(
-                        self.fibers[fid]
-                            .variables
-                            .get_or_insert_with(Default::default),
-                    );
+                    // A branch or iteration that read its parent's variables gets its own.
+                    let own = match self.fibers[fid].variables.take() {
+                        Some(own) => own,
+                        None => self.variables_of(fid).clone(),
+                    };
+                    let fiber_vars = Arc::make_mut(self.fibers[fid].variables.insert(own));
                     for (k, v) in *vars {
                         if keep {
                             texts.insert(k.clone(), Value::String(to_json(&v)));
