@@ -921,8 +921,8 @@ fn set_phase_of(f: &mut Fiber, phase: Phase) {
 
 /// Whether a value's JSON text is longer than `limit` bytes. A cheap upper bound on the
 /// length settles nearly every case without writing the text (measuring it exactly was a
-/// sixth of an Express Pass state's cost); only values that might be near the limit are
-/// measured exactly.
+/// sixth of an Express Pass state's cost); a tighter one most of the rest (see
+/// [`len_against`]); only values that might be near the limit are measured exactly.
 fn json_exceeds(v: &Value, limit: usize) -> bool {
     len_against(v, json_len_bound(v), limit) > limit
 }

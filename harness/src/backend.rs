@@ -217,6 +217,13 @@ pub trait BackendFactory: Send + Sync {
     /// Stops what the backend started for the run (an emulator process). The run calls it
     /// at its end, and on Ctrl-C after `cleanup`, since the process exits without dropping.
     fn stop(&self) {}
+    /// The URL of the Step Functions API endpoint every session talks to, when there is one
+    /// that takes unsigned requests (an emulator, `stepcheck serve`): what `stepcheck bench
+    /// --client raw` sends its own requests to. `None` for real AWS and for backends whose
+    /// sessions have endpoints of their own.
+    fn shared_endpoint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The in-process engine (`engine::Service`), one service per scenario.

@@ -21,6 +21,10 @@
 //!   the binary's interrupt handler, which [`cli`] hands the backend to. An absent backend
 //!   (no endpoint, no credentials) is reported as `skipped: <reason>` with exit code
 //!   [`EXIT_SKIPPED`], never as a result; failed executions are counted by their status.
+//!   With `--client raw` the workers send their calls through `rawapi.rs` (unsigned,
+//!   one keep-alive connection each) instead of a session, since the SDK's cost per call is
+//!   about three times `stepcheck serve`'s and would be what the benchmark measures; the
+//!   state machine is still created, calibrated and deleted through a session.
 //!
 //! Transitions are counted as the `*StateEntered` events of one untimed execution before the
 //! measurement; every execution gets the same input, so the count holds for each of them
@@ -95,6 +99,26 @@ impl BenchType {
     }
 }
 
+/// How the benchmark talks to a backend over the Step Functions API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchClient {
+    /// Each worker's session of the backend: the AWS SDK, with its retries and signing.
+    Sdk,
+    /// Unsigned awsJson1_0 requests over one keep-alive HTTP connection per worker, so that
+    /// the client's cost does not hide the backend's (plain-HTTP endpoints that do not check
+    /// signatures: `stepcheck serve`, moto, LocalStack).
+    Raw,
+}
+
+impl BenchClient {
+    fn as_str(self) -> &'static str {
+        match self {
+            BenchClient::Sdk => "sdk",
+            BenchClient::Raw => "raw",
+        }
+    }
+}
+
 /// The arguments of `stepcheck bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -121,6 +145,11 @@ pub struct BenchArgs {
     /// standard credentials), or an http(s):// endpoint that speaks the Step Functions API.
     #[arg(long, default_value = "inprocess")]
     pub backend: String,
+    /// How the workers call a backend over the API: `sdk` (the AWS SDK) or `raw` (unsigned
+    /// requests over keep-alive connections, for serve, moto, LocalStack and http://
+    /// endpoints: it measures the backend rather than the SDK).
+    #[arg(long, value_enum, default_value = "sdk")]
+    pub client: BenchClient,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -217,6 +246,8 @@ pub struct LatencyBucket {
 pub struct BenchReport {
     /// The backend that ran the executions.
     pub backend: String,
+    /// How the workers called it: `sdk`, `raw`, or `none` in process.
+    pub client: &'static str,
     /// STANDARD or EXPRESS.
     pub workflow_type: &'static str,
     /// How many executions ran.
@@ -257,6 +288,7 @@ impl BenchReport {
     pub fn to_json(&self) -> Value {
         json!({
             "backend": self.backend,
+            "client": self.client,
             "type": self.workflow_type,
             "executions": self.executions,
             "concurrency": self.concurrency,
@@ -314,7 +346,10 @@ impl BenchReport {
         let rows = [
             (
                 "backend",
-                format!("{} ({})", self.backend, self.workflow_type),
+                match self.client {
+                    "none" => format!("{} ({})", self.backend, self.workflow_type),
+                    client => format!("{} ({}, {client} client)", self.backend, self.workflow_type),
+                },
             ),
             (
                 "executions",
@@ -606,6 +641,12 @@ pub fn run_with(
         (None, None) => json!({}),
     };
     let factory: Box<dyn BackendFactory> = match args.backend.as_str() {
+        "inprocess" | "in-process" | "engine" if args.client == BenchClient::Raw => {
+            return Err(BenchError::NotBenchable {
+                backend: args.backend.clone(),
+                reason: "--client raw calls an API endpoint, and the in-process engine runs without one".to_string(),
+            })
+        }
         "inprocess" | "in-process" | "engine" => return run_in_process(args, &text, &input),
         // The scenario runner's serve backend starts a server per session; a benchmark
         // shares one among its workers.
@@ -712,6 +753,7 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
     latencies.sort_unstable();
     Ok(BenchReport {
         backend: args.backend.clone(),
+        client: "none",
         workflow_type: args.workflow_type.as_str(),
         executions: args.executions,
         concurrency: threads,
@@ -749,6 +791,20 @@ fn run_over_api(
     text: &str,
     input: &Value,
 ) -> Result<BenchReport, BenchError> {
+    // Where the raw client connects, found before anything is created on the backend.
+    let raw_host = match args.client {
+        BenchClient::Sdk => None,
+        BenchClient::Raw => {
+            let not_benchable = |reason: String| BenchError::NotBenchable {
+                backend: args.backend.clone(),
+                reason,
+            };
+            let endpoint = factory.shared_endpoint().ok_or_else(|| {
+                not_benchable("--client raw needs an http:// endpoint that takes unsigned requests, and this backend has none (real AWS checks signatures): use --client sdk".to_string())
+            })?;
+            Some(crate::rawapi::host_of(&endpoint).map_err(not_benchable)?)
+        }
+    };
     let mut main = factory
         .session(&SessionSetup::default())
         .map_err(api("open a session"))?;
@@ -767,7 +823,11 @@ fn run_over_api(
             main.start_sync_execution(&arn, "bench-warm-up", &input_text, None)
                 .map_err(api("StartSyncExecution"))?;
         }
-        measure(args, factory, &arn, &input_text, per_execution, source)
+        let caller = match &raw_host {
+            Some(host) => Caller::Raw(host),
+            None => Caller::Sdk(factory),
+        };
+        measure(args, caller, &arn, &input_text, per_execution, source)
     })();
     let deleted = main.delete_state_machine(&arn);
     let report = measured?;
@@ -865,11 +925,25 @@ fn wait_for_end(
     session: &mut dyn Backend,
     execution: &str,
 ) -> Result<crate::backend::ExecutionInfo, BackendError> {
+    poll_until_ended(
+        execution,
+        || session.describe_execution(execution),
+        |i| &i.status,
+    )
+}
+
+/// [`wait_for_end`] over any way of describing the execution: `describe` answers what it
+/// knows, `status` reads the status from that.
+fn poll_until_ended<I>(
+    execution: &str,
+    mut describe: impl FnMut() -> Result<I, BackendError>,
+    status: impl Fn(&I) -> &str,
+) -> Result<I, BackendError> {
     let deadline = Instant::now() + EXECUTION_LIMIT;
     let mut pause = Duration::from_millis(1);
     loop {
-        let info = session.describe_execution(execution)?;
-        if info.status != "RUNNING" {
+        let info = describe()?;
+        if status(&info) != "RUNNING" {
             return Ok(info);
         }
         if Instant::now() >= deadline {
@@ -883,6 +957,54 @@ fn wait_for_end(
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Who the workers call the backend through.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    /// A session of the backend each (the AWS SDK over the API).
+    Sdk(&'a dyn BackendFactory),
+    /// A [`crate::rawapi::RawClient`] each, connected to this `host:port`.
+    Raw(&'a str),
+}
+
+/// One worker's connection to the backend.
+enum Worker {
+    Sdk(Box<dyn Backend>),
+    Raw(crate::rawapi::RawClient),
+}
+
+impl Worker {
+    fn open(caller: Caller<'_>) -> Result<Worker, BackendError> {
+        match caller {
+            Caller::Sdk(factory) => factory.session(&SessionSetup::default()).map(Worker::Sdk),
+            Caller::Raw(host) => crate::rawapi::RawClient::connect(host).map(Worker::Raw),
+        }
+    }
+
+    /// One timed execution: its status.
+    fn run(
+        &mut self,
+        arn: &str,
+        name: &str,
+        input: &str,
+        workflow_type: BenchType,
+    ) -> Result<String, BackendError> {
+        match self {
+            Worker::Sdk(session) => run_one(session.as_mut(), arn, name, input, workflow_type),
+            Worker::Raw(client) => match workflow_type {
+                BenchType::Express => client.start_sync_execution(arn, name, input),
+                BenchType::Standard => {
+                    let execution = client.start_execution(arn, name, input)?;
+                    poll_until_ended(
+                        &execution,
+                        || client.describe_execution(&execution),
+                        String::as_str,
+                    )
+                }
+            },
+        }
     }
 }
 
@@ -917,7 +1039,7 @@ struct Worked {
 /// a shared counter until N have been taken.
 fn measure(
     args: &BenchArgs,
-    factory: &dyn BackendFactory,
+    caller: Caller<'_>,
     arn: &str,
     input: &str,
     per_execution: u64,
@@ -934,9 +1056,9 @@ fn measure(
                 let (ready, next, done, stop) = (&ready, &next, &done, &stop);
                 scope.spawn(move || {
                     // Sessions are made on the thread that uses them (they need not be Send).
-                    let session = factory.session(&SessionSetup::default());
+                    let worker = Worker::open(caller);
                     ready.wait();
-                    let mut session = session.map_err(api("open a session"))?;
+                    let mut worker = worker.map_err(api("open a session"))?;
                     let now = Instant::now();
                     let mut worked = Worked {
                         latencies: Vec::new(),
@@ -953,7 +1075,7 @@ fn measure(
                         }
                         let name = format!("bench-{i}");
                         let began = Instant::now();
-                        match run_one(session.as_mut(), arn, &name, input, args.workflow_type) {
+                        match worker.run(arn, &name, input, args.workflow_type) {
                             Ok(status) => {
                                 worked.latencies.push(began.elapsed());
                                 *worked.statuses.entry(status).or_default() += 1;
@@ -1007,6 +1129,7 @@ fn measure(
     latencies.sort_unstable();
     Ok(BenchReport {
         backend: args.backend.clone(),
+        client: args.client.as_str(),
         workflow_type: args.workflow_type.as_str(),
         executions: total,
         concurrency: workers,
@@ -1058,10 +1181,12 @@ pub fn write_report(
     report: &BenchReport,
 ) -> Result<(PathBuf, PathBuf), BenchError> {
     let stem = definition_stem(&args.definition);
+    // A raw-client run of the same definition, type and backend gets a file of its own.
     let base = format!(
-        "{stem}-{}-{}",
+        "{stem}-{}-{}{}",
         report.workflow_type.to_ascii_lowercase(),
-        slug(&report.backend)
+        slug(&report.backend),
+        if report.client == "raw" { "-raw" } else { "" }
     );
     let write = |path: PathBuf, text: String| {
         std::fs::write(&path, text)
@@ -1245,6 +1370,7 @@ mod tests {
         );
         let report = BenchReport {
             backend: "http://h/?a=1&b=<2>".into(),
+            client: "sdk",
             workflow_type: "STANDARD",
             executions: 0,
             concurrency: 1,

@@ -20,6 +20,7 @@ pub mod containers;
 pub mod diff;
 pub mod emulators;
 pub mod normalize;
+mod rawapi;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -281,6 +281,11 @@ impl BackendFactory for Sdk {
         &self.target.name
     }
 
+    fn shared_endpoint(&self) -> Option<String> {
+        // Real AWS (no endpoint) checks signatures.
+        self.target.endpoint.clone()
+    }
+
     fn capabilities(&self) -> Capabilities {
         self.target.capabilities
     }
@@ -1383,6 +1388,10 @@ impl BackendFactory for SharedServe {
         if let Some(server) = self.server.lock().ok().and_then(|mut s| s.take()) {
             server.shutdown();
         }
+    }
+
+    fn shared_endpoint(&self) -> Option<String> {
+        Some(self.url.clone())
     }
 }
 

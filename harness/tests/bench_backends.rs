@@ -155,6 +155,83 @@ fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
     }
 }
 
+/// `--client raw` runs the same measurement with its own unsigned requests: the same counts,
+/// the client named in the report, and a report file of its own.
+#[test]
+fn bench_on_serve_with_the_raw_client() {
+    let dir = temp_dir("raw");
+    let def = write(&dir, "two.asl.json", TWO_PASSES);
+    let fails = write(
+        &dir,
+        "fails.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "F"},
+            "F": {"Type": "Fail", "Error": "Nope", "Cause": "on purpose"}}}"#,
+    );
+    let out = dir.join("reports");
+    let out_arg = out.to_string_lossy().into_owned();
+    for (ty, source) in [("STANDARD", "history"), ("EXPRESS", "inprocess")] {
+        for (file, status) in [(&def, "SUCCEEDED"), (&fails, "FAILED")] {
+            let v = bench_json(&[
+                "bench",
+                file,
+                "--backend",
+                "serve",
+                "--client",
+                "raw",
+                "--input-json",
+                r#"{"n": 1}"#,
+                "--executions",
+                "6",
+                "--concurrency",
+                "3",
+                "--type",
+                ty,
+                "--json",
+                "--out",
+                &out_arg,
+            ]);
+            assert_eq!(v["backend"], "serve", "{v}");
+            assert_eq!(v["client"], "raw", "{v}");
+            assert_eq!(v["type"], ty, "{v}");
+            assert_eq!(v["statuses"], json!({status: 6}), "{v}");
+            assert_eq!(v["transitions"], 12, "{v}");
+            assert_eq!(v["transitions_source"], source, "{v}");
+        }
+        let report = out.join(format!("two-{}-serve-raw.json", ty.to_ascii_lowercase()));
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(report["client"], "raw");
+        assert!(!out
+            .join(format!("two-{}-serve.json", ty.to_ascii_lowercase()))
+            .exists());
+    }
+    // The SDK's runs say so too.
+    let v = bench_json(&[
+        "bench",
+        &def,
+        "--backend",
+        "serve",
+        "--executions",
+        "1",
+        "--json",
+        "--no-report",
+    ]);
+    assert_eq!(v["client"], "sdk", "{v}");
+}
+
+/// The raw client needs an endpoint: the in-process engine has none.
+#[test]
+fn the_raw_client_is_refused_in_process() {
+    let dir = temp_dir("raw-inprocess");
+    let def = write(&dir, "two.asl.json", TWO_PASSES);
+    let run = stepcheck(&["bench", &def, "--client", "raw", "--no-report"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    assert_eq!(
+        text(&run.stderr).trim_end(),
+        "error: backend inprocess cannot run a benchmark: --client raw calls an API endpoint, and the in-process engine runs without one"
+    );
+}
+
 #[test]
 fn bench_on_serve_counts_failed_executions_by_status() {
     let dir = temp_dir("failed");
