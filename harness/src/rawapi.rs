@@ -20,6 +20,12 @@ use std::time::Duration;
 /// How long a call may wait for its answer.
 const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// An `Authorization` header of the SDKs' form whose signature is not checked by anyone
+/// this client talks to. Emulators that serve many AWS services on one port route a request
+/// by the service in its credential scope: without it moto answered a Step Functions call
+/// as S3 (and waited for more of the request).
+const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=stepcheck/20260101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
 /// One keep-alive connection to a Step Functions API endpoint.
 pub(crate) struct RawClient {
     /// `host:port`, for the `Host` header.
@@ -30,6 +36,9 @@ pub(crate) struct RawClient {
     request: Vec<u8>,
     /// The answer's body, reused from call to call.
     body: Vec<u8>,
+    /// Whether the server said it closes the connection after its answer (`Connection:
+    /// close`, as moto's server does): the next call connects again.
+    closed: bool,
 }
 
 /// `host:port` of an `http://` endpoint URL; an error naming the URL for anything else.
@@ -69,18 +78,22 @@ impl RawClient {
             writer: stream,
             request: Vec::new(),
             body: Vec::new(),
+            closed: false,
         })
     }
 
     /// Calls `operation` with `body`; the answer's JSON, or the API's error (`__type`
     /// without its namespace, and `message`).
     pub(crate) fn call(&mut self, operation: &str, body: &Value) -> Result<Value, BackendError> {
+        if self.closed {
+            *self = RawClient::connect(&self.host)?;
+        }
         let payload = body.to_string();
         self.request.clear();
         // Writing into a Vec cannot fail.
         let _ = write!(
             self.request,
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\nContent-Length: {}\r\n\r\n{payload}",
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\nAuthorization: {AUTHORIZATION}\r\nContent-Length: {}\r\n\r\n{payload}",
             self.host,
             payload.len()
         );
@@ -121,6 +134,7 @@ impl RawClient {
     /// Reads the status line and the headers; the status and the body's length.
     fn read_head(&mut self) -> Result<(u16, usize), BackendError> {
         let host = self.host.clone();
+        self.closed = false;
         let mut line = String::new();
         let read = self
             .reader
@@ -156,6 +170,8 @@ impl RawClient {
             if let Some((name, value)) = header.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("connection") {
+                    self.closed = value.trim().eq_ignore_ascii_case("close");
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
                     return Err(BackendError::new(
                         "InvalidResponse",
@@ -287,6 +303,69 @@ mod tests {
         // The connection is still good after errors.
         assert_eq!(c.describe_execution(&arn).unwrap(), "SUCCEEDED");
         server.shutdown();
+    }
+
+    /// A server that closes each connection after its answer (moto's does) gets a new
+    /// connection for the next call, and every request names the service in its credential
+    /// scope, which is how moto routes it.
+    #[test]
+    fn a_server_that_closes_gets_a_new_connection_and_requests_name_the_service() {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let mut requests = Vec::new();
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().unwrap();
+                // A client that sends nothing fails the test in seconds rather than hanging it.
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                requests.push((head, String::from_utf8(body).unwrap()));
+                let answer = r#"{"status":"SUCCEEDED"}"#;
+                let mut stream = stream;
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .unwrap();
+            }
+            requests
+        });
+        let mut c = RawClient::connect(&host).unwrap();
+        assert_eq!(c.describe_execution("arn:1").unwrap(), "SUCCEEDED");
+        assert_eq!(c.describe_execution("arn:2").unwrap(), "SUCCEEDED");
+        let requests = server.join().unwrap();
+        assert_eq!(requests.len(), 2);
+        for (i, (head, body)) in requests.iter().enumerate() {
+            assert!(head.starts_with("POST / HTTP/1.1\r\n"), "{head}");
+            assert!(
+                head.contains("X-Amz-Target: AWSStepFunctions.DescribeExecution\r\n"),
+                "{head}"
+            );
+            assert!(
+                head.contains("Credential=stepcheck/20260101/us-east-1/states/aws4_request"),
+                "{head}"
+            );
+            assert_eq!(body, &format!(r#"{{"executionArn":"arn:{}"}}"#, i + 1));
+        }
     }
 
     #[test]
