@@ -196,10 +196,7 @@ impl RawClient {
         name: &str,
         input: &str,
     ) -> Result<String, BackendError> {
-        let answer = self.call(
-            "StartSyncExecution",
-            &json!({"stateMachineArn": state_machine_arn, "name": name, "input": input}),
-        )?;
+        let answer = self.start("StartSyncExecution", state_machine_arn, name, input)?;
         status_of(&answer)
     }
 
@@ -210,10 +207,7 @@ impl RawClient {
         name: &str,
         input: &str,
     ) -> Result<String, BackendError> {
-        let answer = self.call(
-            "StartExecution",
-            &json!({"stateMachineArn": state_machine_arn, "name": name, "input": input}),
-        )?;
+        let answer = self.start("StartExecution", state_machine_arn, name, input)?;
         answer["executionArn"]
             .as_str()
             .map(str::to_string)
@@ -223,6 +217,20 @@ impl RawClient {
                     format!("StartExecution answered no executionArn: {answer}"),
                 )
             })
+    }
+
+    /// StartExecution or StartSyncExecution: the same request.
+    fn start(
+        &mut self,
+        operation: &str,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> Result<Value, BackendError> {
+        self.call(
+            operation,
+            &json!({"stateMachineArn": state_machine_arn, "name": name, "input": input}),
+        )
     }
 
     /// DescribeExecution; the execution's status.

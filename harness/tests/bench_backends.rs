@@ -30,6 +30,10 @@ const TWO_PASSES: &str = r#"{"StartAt": "A", "States": {
     "A": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "Next": "B"},
     "B": {"Type": "Pass", "End": true}}}"#;
 
+/// A Pass, then a Fail: every execution ends FAILED after two states.
+const FAILS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "F"},
+    "F": {"Type": "Fail", "Error": "Nope", "Cause": "on purpose"}}}"#;
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -81,6 +85,30 @@ fn assert_svg_parses(path: &Path) {
     }
 }
 
+/// `stepcheck bench FILE --backend serve` with 6 executions on 3 workers of type `ty`
+/// through `client`, reports under `out`: the `--json` object.
+fn bench_on_serve(file: &str, ty: &str, client: &str, out: &str) -> Value {
+    bench_json(&[
+        "bench",
+        file,
+        "--backend",
+        "serve",
+        "--client",
+        client,
+        "--input-json",
+        r#"{"n": 1}"#,
+        "--executions",
+        "6",
+        "--concurrency",
+        "3",
+        "--type",
+        ty,
+        "--json",
+        "--out",
+        out,
+    ])
+}
+
 #[test]
 fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
     let dir = temp_dir("serve");
@@ -88,24 +116,9 @@ fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
     let out = dir.join("reports");
     let out_arg = out.to_string_lossy().into_owned();
     for (ty, source) in [("STANDARD", "history"), ("EXPRESS", "inprocess")] {
-        let v = bench_json(&[
-            "bench",
-            &def,
-            "--backend",
-            "serve",
-            "--input-json",
-            r#"{"n": 1}"#,
-            "--executions",
-            "6",
-            "--concurrency",
-            "3",
-            "--type",
-            ty,
-            "--json",
-            "--out",
-            &out_arg,
-        ]);
+        let v = bench_on_serve(&def, ty, "sdk", &out_arg);
         assert_eq!(v["backend"], "serve", "{v}");
+        assert_eq!(v["client"], "sdk", "{v}");
         assert_eq!(v["type"], ty, "{v}");
         assert_eq!(v["executions"], 6, "{v}");
         assert_eq!(v["concurrency"], 3, "{v}");
@@ -161,35 +174,12 @@ fn bench_on_serve_runs_standard_and_express_and_writes_reports() {
 fn bench_on_serve_with_the_raw_client() {
     let dir = temp_dir("raw");
     let def = write(&dir, "two.asl.json", TWO_PASSES);
-    let fails = write(
-        &dir,
-        "fails.json",
-        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "F"},
-            "F": {"Type": "Fail", "Error": "Nope", "Cause": "on purpose"}}}"#,
-    );
+    let fails = write(&dir, "fails.json", FAILS);
     let out = dir.join("reports");
     let out_arg = out.to_string_lossy().into_owned();
     for (ty, source) in [("STANDARD", "history"), ("EXPRESS", "inprocess")] {
         for (file, status) in [(&def, "SUCCEEDED"), (&fails, "FAILED")] {
-            let v = bench_json(&[
-                "bench",
-                file,
-                "--backend",
-                "serve",
-                "--client",
-                "raw",
-                "--input-json",
-                r#"{"n": 1}"#,
-                "--executions",
-                "6",
-                "--concurrency",
-                "3",
-                "--type",
-                ty,
-                "--json",
-                "--out",
-                &out_arg,
-            ]);
+            let v = bench_on_serve(file, ty, "raw", &out_arg);
             assert_eq!(v["backend"], "serve", "{v}");
             assert_eq!(v["client"], "raw", "{v}");
             assert_eq!(v["type"], ty, "{v}");
@@ -205,18 +195,6 @@ fn bench_on_serve_with_the_raw_client() {
             .join(format!("two-{}-serve.json", ty.to_ascii_lowercase()))
             .exists());
     }
-    // The SDK's runs say so too.
-    let v = bench_json(&[
-        "bench",
-        &def,
-        "--backend",
-        "serve",
-        "--executions",
-        "1",
-        "--json",
-        "--no-report",
-    ]);
-    assert_eq!(v["client"], "sdk", "{v}");
 }
 
 /// The raw client needs an endpoint: the in-process engine has none.
@@ -235,12 +213,7 @@ fn the_raw_client_is_refused_in_process() {
 #[test]
 fn bench_on_serve_counts_failed_executions_by_status() {
     let dir = temp_dir("failed");
-    let def = write(
-        &dir,
-        "fails.json",
-        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "F"},
-            "F": {"Type": "Fail", "Error": "Nope", "Cause": "on purpose"}}}"#,
-    );
+    let def = write(&dir, "fails.json", FAILS);
     let out = dir.join("out");
     let v = bench_json(&[
         "bench",
@@ -257,6 +230,8 @@ fn bench_on_serve_counts_failed_executions_by_status() {
     ]);
     assert_eq!(v["statuses"], json!({"FAILED": 4}), "{v}");
     assert_eq!(v["transitions"], 8, "{v}");
+    // The AWS SDK unless told otherwise.
+    assert_eq!(v["client"], "sdk", "{v}");
     assert!(out.join("fails-standard-serve.json").is_file());
     assert!(out.join("fails-standard-serve.svg").is_file());
 }
