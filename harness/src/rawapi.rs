@@ -20,11 +20,25 @@ use std::time::Duration;
 /// How long a call may wait for its answer.
 const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// An `Authorization` header of the SDKs' form whose signature is not checked by anyone
-/// this client talks to. Emulators that serve many AWS services on one port route a request
-/// by the service in its credential scope: without it moto answered a Step Functions call
-/// as S3 (and waited for more of the request).
-const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=stepcheck/20260101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+/// An `Authorization` header of the SDKs' form whose signature nobody this client talks to
+/// checks, for a call in `region`. Emulators that serve many AWS services on one port route
+/// a request by the service in its credential scope (without it moto answered a Step
+/// Functions call as S3, and waited for more of the request), and keep each region's
+/// resources apart by the region there.
+fn authorization(region: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=stepcheck/20260101/{region}/states/aws4_request, SignedHeaders=host;x-amz-target, Signature={}",
+        "0".repeat(64)
+    )
+}
+
+/// The region of an ARN (`arn:aws:states:REGION:...`), or `us-east-1` for anything else.
+fn region_of(arn: &str) -> &str {
+    arn.split(':')
+        .nth(3)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("us-east-1")
+}
 
 /// One keep-alive connection to a Step Functions API endpoint.
 pub(crate) struct RawClient {
@@ -82,9 +96,15 @@ impl RawClient {
         })
     }
 
-    /// Calls `operation` with `body`; the answer's JSON, or the API's error (`__type`
-    /// without its namespace, and `message`).
-    pub(crate) fn call(&mut self, operation: &str, body: &Value) -> Result<Value, BackendError> {
+    /// Calls `operation` with `body` on the resources of the region of `arn` (see
+    /// [`region_of`]); the answer's JSON, or the API's error (`__type` without its
+    /// namespace, and `message`).
+    pub(crate) fn call(
+        &mut self,
+        operation: &str,
+        arn: &str,
+        body: &Value,
+    ) -> Result<Value, BackendError> {
         if self.closed {
             *self = RawClient::connect(&self.host)?;
         }
@@ -93,8 +113,9 @@ impl RawClient {
         // Writing into a Vec cannot fail.
         let _ = write!(
             self.request,
-            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\nAuthorization: {AUTHORIZATION}\r\nContent-Length: {}\r\n\r\n{payload}",
+            "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\nAuthorization: {}\r\nContent-Length: {}\r\n\r\n{payload}",
             self.host,
+            authorization(region_of(arn)),
             payload.len()
         );
         let host = self.host.clone();
@@ -229,6 +250,7 @@ impl RawClient {
     ) -> Result<Value, BackendError> {
         self.call(
             operation,
+            state_machine_arn,
             &json!({"stateMachineArn": state_machine_arn, "name": name, "input": input}),
         )
     }
@@ -238,7 +260,11 @@ impl RawClient {
         &mut self,
         execution_arn: &str,
     ) -> Result<String, BackendError> {
-        let answer = self.call("DescribeExecution", &json!({"executionArn": execution_arn}))?;
+        let answer = self.call(
+            "DescribeExecution",
+            execution_arn,
+            &json!({"executionArn": execution_arn}),
+        )?;
         status_of(&answer)
     }
 }
@@ -279,6 +305,7 @@ mod tests {
         let mut create = |name: &str, kind: &str| {
             c.call(
                 "CreateStateMachine",
+                "",
                 &json!({"name": name, "definition": definition, "roleArn": role, "type": kind}),
             )
             .unwrap()["stateMachineArn"]
@@ -314,8 +341,8 @@ mod tests {
     }
 
     /// A server that closes each connection after its answer (moto's does) gets a new
-    /// connection for the next call, and every request names the service in its credential
-    /// scope, which is how moto routes it.
+    /// connection for the next call, and every request names the service and the region in
+    /// its credential scope, by which moto routes it.
     #[test]
     fn a_server_that_closes_gets_a_new_connection_and_requests_name_the_service() {
         use std::io::{BufRead, BufReader, Read, Write};
@@ -358,8 +385,13 @@ mod tests {
             requests
         });
         let mut c = RawClient::connect(&host).unwrap();
-        assert_eq!(c.describe_execution("arn:1").unwrap(), "SUCCEEDED");
-        assert_eq!(c.describe_execution("arn:2").unwrap(), "SUCCEEDED");
+        let arns = [
+            "arn:aws:states:us-east-1:123456789012:execution:m:a",
+            "arn:aws:states:eu-west-1:123456789012:execution:m:b",
+        ];
+        for arn in arns {
+            assert_eq!(c.describe_execution(arn).unwrap(), "SUCCEEDED");
+        }
         let requests = server.join().unwrap();
         assert_eq!(requests.len(), 2);
         for (i, (head, body)) in requests.iter().enumerate() {
@@ -368,11 +400,15 @@ mod tests {
                 head.contains("X-Amz-Target: AWSStepFunctions.DescribeExecution\r\n"),
                 "{head}"
             );
+            // The service, and the region of the ARN the call is about.
+            let region = ["us-east-1", "eu-west-1"][i];
             assert!(
-                head.contains("Credential=stepcheck/20260101/us-east-1/states/aws4_request"),
+                head.contains(&format!(
+                    "Credential=stepcheck/20260101/{region}/states/aws4_request"
+                )),
                 "{head}"
             );
-            assert_eq!(body, &format!(r#"{{"executionArn":"arn:{}"}}"#, i + 1));
+            assert_eq!(body, &format!(r#"{{"executionArn":"{}"}}"#, arns[i]));
         }
     }
 
