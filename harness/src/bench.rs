@@ -111,7 +111,8 @@ pub enum BenchClient {
 }
 
 impl BenchClient {
-    fn as_str(self) -> &'static str {
+    /// Its name on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
         match self {
             BenchClient::Sdk => "sdk",
             BenchClient::Raw => "raw",
@@ -246,8 +247,8 @@ pub struct LatencyBucket {
 pub struct BenchReport {
     /// The backend that ran the executions.
     pub backend: String,
-    /// How the workers called it: `sdk`, `raw`, or `none` in process.
-    pub client: &'static str,
+    /// How the workers called it; `None` in process.
+    pub client: Option<BenchClient>,
     /// STANDARD or EXPRESS.
     pub workflow_type: &'static str,
     /// How many executions ran.
@@ -288,7 +289,7 @@ impl BenchReport {
     pub fn to_json(&self) -> Value {
         json!({
             "backend": self.backend,
-            "client": self.client,
+            "client": self.client.map_or("none", BenchClient::as_str),
             "type": self.workflow_type,
             "executions": self.executions,
             "concurrency": self.concurrency,
@@ -347,8 +348,13 @@ impl BenchReport {
             (
                 "backend",
                 match self.client {
-                    "none" => format!("{} ({})", self.backend, self.workflow_type),
-                    client => format!("{} ({}, {client} client)", self.backend, self.workflow_type),
+                    None => format!("{} ({})", self.backend, self.workflow_type),
+                    Some(client) => format!(
+                        "{} ({}, {} client)",
+                        self.backend,
+                        self.workflow_type,
+                        client.as_str()
+                    ),
                 },
             ),
             (
@@ -753,7 +759,7 @@ fn run_in_process(args: &BenchArgs, text: &str, input: &Value) -> Result<BenchRe
     latencies.sort_unstable();
     Ok(BenchReport {
         backend: args.backend.clone(),
-        client: "none",
+        client: None,
         workflow_type: args.workflow_type.as_str(),
         executions: args.executions,
         concurrency: threads,
@@ -1129,7 +1135,7 @@ fn measure(
     latencies.sort_unstable();
     Ok(BenchReport {
         backend: args.backend.clone(),
-        client: args.client.as_str(),
+        client: Some(args.client),
         workflow_type: args.workflow_type.as_str(),
         executions: total,
         concurrency: workers,
@@ -1186,7 +1192,11 @@ pub fn write_report(
         "{stem}-{}-{}{}",
         report.workflow_type.to_ascii_lowercase(),
         slug(&report.backend),
-        if report.client == "raw" { "-raw" } else { "" }
+        if report.client == Some(BenchClient::Raw) {
+            "-raw"
+        } else {
+            ""
+        }
     );
     let write = |path: PathBuf, text: String| {
         std::fs::write(&path, text)
@@ -1370,7 +1380,7 @@ mod tests {
         );
         let report = BenchReport {
             backend: "http://h/?a=1&b=<2>".into(),
-            client: "sdk",
+            client: Some(BenchClient::Sdk),
             workflow_type: "STANDARD",
             executions: 0,
             concurrency: 1,

@@ -118,15 +118,14 @@ impl RawClient {
             authorization(region_of(arn)),
             payload.len()
         );
-        let host = self.host.clone();
         self.writer
             .write_all(&self.request)
-            .map_err(|e| io_error(&host, e))?;
+            .map_err(|e| io_error(&self.host, e))?;
         let (status, length) = self.read_head()?;
         self.body.resize(length, 0);
         self.reader
             .read_exact(&mut self.body)
-            .map_err(|e| io_error(&host, e))?;
+            .map_err(|e| io_error(&self.host, e))?;
         let value: Value = serde_json::from_slice(&self.body).map_err(|e| {
             BackendError::new(
                 "InvalidResponse",
@@ -154,17 +153,16 @@ impl RawClient {
 
     /// Reads the status line and the headers; the status and the body's length.
     fn read_head(&mut self) -> Result<(u16, usize), BackendError> {
-        let host = self.host.clone();
         self.closed = false;
         let mut line = String::new();
         let read = self
             .reader
             .read_line(&mut line)
-            .map_err(|e| io_error(&host, e))?;
+            .map_err(|e| io_error(&self.host, e))?;
         if read == 0 {
             return Err(BackendError::new(
                 "ConnectionError",
-                format!("{host} closed the connection"),
+                format!("{} closed the connection", self.host),
             ));
         }
         let status: u16 = line
@@ -183,7 +181,7 @@ impl RawClient {
             let read = self
                 .reader
                 .read_line(&mut line)
-                .map_err(|e| io_error(&host, e))?;
+                .map_err(|e| io_error(&self.host, e))?;
             let header = line.trim_end();
             if read == 0 || header.is_empty() {
                 break;
@@ -196,7 +194,7 @@ impl RawClient {
                 } else if name.eq_ignore_ascii_case("transfer-encoding") {
                     return Err(BackendError::new(
                         "InvalidResponse",
-                        format!("{host} answered with Transfer-Encoding {}; --client raw reads Content-Length only", value.trim()),
+                        format!("{} answered with Transfer-Encoding {}; --client raw reads Content-Length only", self.host, value.trim()),
                     ));
                 }
             }
@@ -204,7 +202,7 @@ impl RawClient {
         let length = length.ok_or_else(|| {
             BackendError::new(
                 "InvalidResponse",
-                format!("{host} answered without a Content-Length"),
+                format!("{} answered without a Content-Length", self.host),
             )
         })?;
         Ok((status, length))
